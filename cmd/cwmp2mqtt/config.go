@@ -1,0 +1,346 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is the validated configuration of one gateway. It is loaded once (load → validate →
+// start → stop, Caddy style); every error names the key at fault.
+type Config struct {
+	CWMP struct {
+		Listen, Path, URL string
+		Auth              struct {
+			Mode, Realm, Username, Password, DevicesFile, NonceSecret string
+		}
+		TLS struct {
+			CertFile, KeyFile, ClientCAFile, ClientAuth string
+		}
+		Session struct {
+			IdleTimeout, MaxDuration, RetryAfter time.Duration
+			MaxRPCs, MaxConcurrent, MaxBodyBytes int
+		}
+		ConnReq struct {
+			Timeout            time.Duration
+			Retries            int
+			AllowBasic         bool
+			Username, Password string
+			Provision          bool
+			UDPRepeats         int
+		}
+	}
+	MQTT struct {
+		URL, EmbeddedListen, EmbeddedUsername, EmbeddedPassword string
+		BaseTopic, ClientID, Username, Password                 string
+		TLSCAFile, TLSCertFile, TLSKeyFile                      string
+		TLSInsecure                                             bool
+		QoS                                                     int
+		KeepAlive                                               time.Duration
+	}
+	StorePath      string
+	OutboxMaxBytes int64
+	OutboxMaxAge   time.Duration
+	AvailFactor    float64
+	AvailFloor     time.Duration
+	TaskWakeGrace  time.Duration
+	TaskMaxQueue   int
+	PluginsDir     string
+	PluginTimeout  time.Duration
+	StandardMode   string
+	LogLevel       string
+	LogFormat      string
+	ConfigFileUsed string
+}
+
+// configError collects every invalid key so one start-up shows them all.
+type configError []string
+
+func (e configError) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e, "\n  ")
+}
+
+// newFlagSet registers --config and one flag per setting.
+func newFlagSet(name string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.String("config", "", "configuration file (YAML); see configs/cwmp2mqtt.yaml")
+	for _, s := range settings {
+		switch d := s.def.(type) {
+		case string:
+			fs.String(s.key, d, s.help)
+		case bool:
+			fs.Bool(s.key, d, s.help)
+		case int:
+			fs.Int(s.key, d, s.help)
+		case float64:
+			fs.Float64(s.key, d, s.help)
+		case time.Duration:
+			fs.Duration(s.key, d, s.help)
+		default:
+			panic("settings: unsupported default type for " + s.key)
+		}
+	}
+	return fs
+}
+
+// loadConfig reads defaults ← file ← environment ← flags (later wins) and validates.
+func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	v := viper.New()
+	for _, s := range settings {
+		v.SetDefault(s.key, s.def)
+		env := "CWMP2MQTT_" + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_"))
+		if val := getenv(env); val != "" {
+			v.Set(s.key, val)
+		}
+	}
+	file, _ := fs.GetString("config")
+	if file == "" {
+		file = getenv("CWMP2MQTT_CONFIG")
+	}
+	var used string
+	if file != "" {
+		fv := viper.New()
+		fv.SetConfigFile(file)
+		if err := fv.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+		known := map[string]bool{}
+		for _, s := range settings {
+			known[s.key] = true
+		}
+		var unknown configError
+		for _, k := range fv.AllKeys() {
+			if !known[k] {
+				unknown = append(unknown, fmt.Sprintf("%s: unknown key (in %s)", k, file))
+				continue
+			}
+			// Environment beats the file: only take the file's value where no env var is set.
+			env := "CWMP2MQTT_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
+			if getenv(env) == "" {
+				v.Set(k, fv.Get(k))
+			}
+		}
+		if len(unknown) > 0 {
+			return nil, unknown
+		}
+		used = file
+	}
+	fs.Visit(func(f *pflag.Flag) {
+		if f.Name != "config" {
+			v.Set(f.Name, f.Value.String())
+		}
+	})
+	c, err := decodeConfig(v)
+	if err != nil {
+		return nil, err
+	}
+	c.ConfigFileUsed = used
+	return c, nil
+}
+
+// reader converts viper values, recording an error naming the key for each bad one.
+type reader struct {
+	v    *viper.Viper
+	errs configError
+}
+
+func (r *reader) bad(key, format string, args ...any) {
+	r.errs = append(r.errs, key+": "+fmt.Sprintf(format, args...))
+}
+
+func (r *reader) str(key string) string { return strings.TrimSpace(r.v.GetString(key)) }
+
+func (r *reader) oneOf(key string, allowed ...string) string {
+	s := strings.ToLower(r.str(key))
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	r.bad(key, "must be one of %s, not %q", strings.Join(allowed, ", "), s)
+	return allowed[0]
+}
+
+func (r *reader) boolean(key string) bool {
+	switch strings.ToLower(fmt.Sprint(r.v.Get(key))) {
+	case "true", "1", "yes", "on":
+		return true
+	case "false", "0", "no", "off", "":
+		return false
+	}
+	r.bad(key, "must be true or false, not %q", fmt.Sprint(r.v.Get(key)))
+	return false
+}
+
+func (r *reader) integer(key string, min, max int64) int64 {
+	raw := fmt.Sprint(r.v.Get(key))
+	var n int64
+	if _, err := fmt.Sscan(raw, &n); err != nil || fmt.Sprint(n) != strings.TrimSpace(raw) {
+		r.bad(key, "must be a whole number, not %q", raw)
+		return min
+	}
+	if n < min || n > max {
+		r.bad(key, "must be between %d and %d, not %d", min, max, n)
+	}
+	return n
+}
+
+func (r *reader) number(key string, min, max float64) float64 {
+	raw := fmt.Sprint(r.v.Get(key))
+	var f float64
+	if _, err := fmt.Sscan(raw, &f); err != nil {
+		r.bad(key, "must be a number, not %q", raw)
+		return min
+	}
+	if f < min || f > max {
+		r.bad(key, "must be between %g and %g, not %g", min, max, f)
+	}
+	return f
+}
+
+func (r *reader) duration(key string, min time.Duration) time.Duration {
+	raw := r.v.Get(key)
+	var d time.Duration
+	switch x := raw.(type) {
+	case time.Duration:
+		d = x
+	default:
+		var err error
+		if d, err = time.ParseDuration(strings.TrimSpace(fmt.Sprint(x))); err != nil {
+			r.bad(key, "must be a duration like 30s or 5m, not %q", fmt.Sprint(x))
+			return min
+		}
+	}
+	if d < min {
+		r.bad(key, "must be at least %s, not %s", min, d)
+	}
+	return d
+}
+
+func (r *reader) listen(key string, allowEmpty bool) string {
+	s := r.str(key)
+	if s == "" && allowEmpty {
+		return s
+	}
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		r.bad(key, "must be host:port or :port, not %q", s)
+	}
+	return s
+}
+
+// secret returns the key's value, or the trimmed content of the file named by fileKey.
+func (r *reader) secret(key, fileKey string) string {
+	if f := r.str(fileKey); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			r.bad(fileKey, "cannot read: %v", err)
+			return ""
+		}
+		return strings.TrimRight(string(b), "\r\n")
+	}
+	return r.v.GetString(key)
+}
+
+func decodeConfig(v *viper.Viper) (*Config, error) {
+	r := &reader{v: v}
+	c := &Config{}
+	c.CWMP.Listen = r.listen("cwmp.listen", false)
+	c.CWMP.Path = r.str("cwmp.path")
+	if !strings.HasPrefix(c.CWMP.Path, "/") {
+		r.bad("cwmp.path", "must start with /, not %q", c.CWMP.Path)
+	}
+	c.CWMP.URL = r.str("cwmp.url")
+	a := &c.CWMP.Auth
+	a.Mode = r.oneOf("cwmp.auth.mode", "none", "basic", "digest", "any")
+	a.Realm = r.str("cwmp.auth.realm")
+	a.Username = r.str("cwmp.auth.username")
+	a.Password = r.secret("cwmp.auth.password", "cwmp.auth.password_file")
+	a.DevicesFile = r.str("cwmp.auth.devices_file")
+	a.NonceSecret = r.v.GetString("cwmp.auth.nonce_secret")
+	if a.Mode != "none" && a.Username == "" && a.DevicesFile == "" {
+		r.bad("cwmp.auth.mode", "is %q but neither cwmp.auth.username nor cwmp.auth.devices_file gives credentials", a.Mode)
+	}
+	t := &c.CWMP.TLS
+	t.CertFile, t.KeyFile = r.str("cwmp.tls.cert_file"), r.str("cwmp.tls.key_file")
+	t.ClientCAFile = r.str("cwmp.tls.client_ca_file")
+	t.ClientAuth = r.oneOf("cwmp.tls.client_auth", "none", "request", "require")
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		r.bad("cwmp.tls.cert_file", "cwmp.tls.cert_file and cwmp.tls.key_file go together")
+	}
+	if t.ClientAuth != "none" && (t.CertFile == "" || t.ClientCAFile == "") {
+		r.bad("cwmp.tls.client_auth", "needs cwmp.tls.cert_file, cwmp.tls.key_file and cwmp.tls.client_ca_file")
+	}
+	s := &c.CWMP.Session
+	s.IdleTimeout = r.duration("cwmp.session.idle_timeout", time.Second)
+	s.MaxDuration = r.duration("cwmp.session.max_duration", time.Second)
+	s.RetryAfter = r.duration("cwmp.session.retry_after", time.Second)
+	s.MaxRPCs = int(r.integer("cwmp.session.max_rpcs", 1, 1<<20))
+	s.MaxConcurrent = int(r.integer("cwmp.session.max_concurrent", 1, 1<<24))
+	s.MaxBodyBytes = int(r.integer("cwmp.session.max_body_bytes", 4096, 1<<30))
+	cr := &c.CWMP.ConnReq
+	cr.Timeout = r.duration("cwmp.connreq.timeout", 100*time.Millisecond)
+	cr.Retries = int(r.integer("cwmp.connreq.retries", 0, 10))
+	cr.AllowBasic = r.boolean("cwmp.connreq.allow_basic")
+	cr.Username, cr.Password = r.str("cwmp.connreq.username"), r.v.GetString("cwmp.connreq.password")
+	cr.Provision = r.boolean("cwmp.connreq.provision")
+	cr.UDPRepeats = int(r.integer("cwmp.connreq.udp_repeats", 1, 20))
+
+	m := &c.MQTT
+	m.URL = r.str("mqtt.url")
+	if m.URL != "" {
+		u, err := url.Parse(m.URL)
+		switch {
+		case err != nil:
+			r.bad("mqtt.url", "%v", err)
+		case u.Scheme != "tcp" && u.Scheme != "ssl" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "mqtt" && u.Scheme != "mqtts":
+			r.bad("mqtt.url", "scheme must be tcp, ssl, ws or wss, not %q", u.Scheme)
+		case u.Host == "":
+			r.bad("mqtt.url", "needs a host, as in tcp://broker:1883")
+		}
+	}
+	m.EmbeddedListen = r.listen("mqtt.embedded.listen", m.URL != "")
+	m.EmbeddedUsername, m.EmbeddedPassword = r.str("mqtt.embedded.username"), r.v.GetString("mqtt.embedded.password")
+	m.BaseTopic = strings.TrimRight(r.str("mqtt.base_topic"), "/")
+	if m.BaseTopic == "" || strings.ContainsAny(m.BaseTopic, "+#") || strings.HasPrefix(m.BaseTopic, "/") {
+		r.bad("mqtt.base_topic", "must be a non-empty topic without wildcards or a leading /, not %q", m.BaseTopic)
+	}
+	m.ClientID = r.str("mqtt.client_id")
+	m.Username = r.str("mqtt.username")
+	m.Password = r.secret("mqtt.password", "mqtt.password_file")
+	m.TLSCAFile, m.TLSCertFile, m.TLSKeyFile = r.str("mqtt.tls.ca_file"), r.str("mqtt.tls.cert_file"), r.str("mqtt.tls.key_file")
+	m.TLSInsecure = r.boolean("mqtt.tls.insecure")
+	m.QoS = int(r.integer("mqtt.qos", 0, 2))
+	m.KeepAlive = r.duration("mqtt.keepalive", time.Second)
+
+	c.StorePath = r.str("store.path")
+	if c.StorePath == "" {
+		r.bad("store.path", "must name a file")
+	}
+	c.OutboxMaxBytes = r.integer("outbox.max_bytes", 1<<20, 1<<40)
+	c.OutboxMaxAge = r.duration("outbox.max_age", time.Minute)
+	c.AvailFactor = r.number("availability.factor", 1, 100)
+	c.AvailFloor = r.duration("availability.floor", time.Second)
+	c.TaskWakeGrace = r.duration("tasks.wake_grace", time.Second)
+	c.TaskMaxQueue = int(r.integer("tasks.max_queue", 1, 1<<20))
+	c.PluginsDir = r.str("plugins.dir")
+	c.PluginTimeout = r.duration("plugins.call_timeout", 10*time.Millisecond)
+	c.StandardMode = r.oneOf("plugins.standard", "inprocess", "process")
+	c.LogLevel = r.oneOf("log.level", "debug", "info", "warn", "error")
+	c.LogFormat = r.oneOf("log.format", "console", "json")
+	if len(r.errs) > 0 {
+		return nil, r.errs
+	}
+	return c, nil
+}
+
+var errUsage = errors.New("usage")

@@ -1,0 +1,70 @@
+package main
+
+import "time"
+
+// setting is one configuration key: its default and the one-line help shown by --help.
+// configs/cwmp2mqtt.yaml documents every key; TestEveryKeyDocumented keeps the two in step.
+type setting struct {
+	key  string
+	def  any
+	help string
+}
+
+// settings is the single list of configuration keys. Each is also an environment variable
+// CWMP2MQTT_<KEY> (dots → underscores, upper case) and a flag --<key>.
+var settings = []setting{
+	{"cwmp.listen", ":7547", "address the ACS listens on for CPEs"},
+	{"cwmp.path", "/", "URL path of the ACS endpoint"},
+	{"cwmp.url", "", "URL the CPEs use to reach the ACS (informational; shown in bridge/info)"},
+	{"cwmp.auth.mode", "none", "CPE authentication: none, basic, digest or any"},
+	{"cwmp.auth.realm", "cwmp2mqtt", "HTTP authentication realm"},
+	{"cwmp.auth.username", "", "shared CPE user name"},
+	{"cwmp.auth.password", "", "shared CPE password"},
+	{"cwmp.auth.password_file", "", "file holding the shared CPE password"},
+	{"cwmp.auth.devices_file", "", "YAML file of per-device credentials: {username: password}"},
+	{"cwmp.auth.nonce_secret", "", "secret for stateless Digest nonces (random per start when empty)"},
+	{"cwmp.tls.cert_file", "", "TLS certificate; with key_file, the ACS serves HTTPS"},
+	{"cwmp.tls.key_file", "", "TLS private key"},
+	{"cwmp.tls.client_ca_file", "", "CA bundle to verify CPE client certificates"},
+	{"cwmp.tls.client_auth", "none", "client certificates: none, request or require"},
+	{"cwmp.session.idle_timeout", 30 * time.Second, "idle time after which a session is dropped"},
+	{"cwmp.session.max_duration", 10 * time.Minute, "cap on the total time of one session"},
+	{"cwmp.session.max_rpcs", 256, "cap on RPCs in one session"},
+	{"cwmp.session.max_concurrent", 1000, "concurrent sessions before new ones get 503"},
+	{"cwmp.session.max_body_bytes", 4 << 20, "largest request body accepted, after decompression"},
+	{"cwmp.session.retry_after", 30 * time.Second, "Retry-After sent with 503 under overload"},
+	{"cwmp.connreq.timeout", 10 * time.Second, "timeout of one connection request"},
+	{"cwmp.connreq.retries", 2, "connection request retries"},
+	{"cwmp.connreq.allow_basic", false, "answer a Basic challenge from a CPE (sends the password in clear)"},
+	{"cwmp.connreq.username", "", "fallback connection-request user name"},
+	{"cwmp.connreq.password", "", "fallback connection-request password"},
+	{"cwmp.connreq.provision", true, "set per-device connection-request credentials on BOOTSTRAP"},
+	{"cwmp.connreq.udp_repeats", 3, "datagrams sent per UDP connection request (TR-069 Annex G)"},
+	{"mqtt.url", "", "broker URL (tcp://, ssl://, ws://); empty starts the embedded broker"},
+	{"mqtt.embedded.listen", ":1883", "address of the embedded broker"},
+	{"mqtt.embedded.username", "", "user name the embedded broker requires (empty: anonymous)"},
+	{"mqtt.embedded.password", "", "password the embedded broker requires"},
+	{"mqtt.base_topic", "cwmp2mqtt", "base topic of this gateway"},
+	{"mqtt.client_id", "", "MQTT client id (default cwmp2mqtt-<hostname>)"},
+	{"mqtt.username", "", "MQTT user name"},
+	{"mqtt.password", "", "MQTT password"},
+	{"mqtt.password_file", "", "file holding the MQTT password"},
+	{"mqtt.tls.ca_file", "", "CA bundle for the broker's certificate"},
+	{"mqtt.tls.cert_file", "", "client certificate for the broker"},
+	{"mqtt.tls.key_file", "", "client key for the broker"},
+	{"mqtt.tls.insecure", false, "skip verification of the broker's certificate"},
+	{"mqtt.qos", 1, "QoS of publishes and subscriptions (0, 1 or 2)"},
+	{"mqtt.keepalive", 30 * time.Second, "MQTT keepalive"},
+	{"store.path", "./data/cwmp2mqtt.db", "the store file: devices, task queues, outbox"},
+	{"outbox.max_bytes", 256 << 20, "bound of the outbox while the broker is unreachable"},
+	{"outbox.max_age", 7 * 24 * time.Hour, "messages older than this are dropped from the outbox"},
+	{"availability.factor", 2.5, "offline after factor × PeriodicInformInterval without a session"},
+	{"availability.floor", 2 * time.Minute, "never declare a device offline sooner than this"},
+	{"tasks.wake_grace", time.Minute, "how long a request without expires waits for the session a connection request opens"},
+	{"tasks.max_queue", 1000, "queued requests per device before new ones are rejected"},
+	{"plugins.dir", "", "directory of translator plugin binaries"},
+	{"plugins.call_timeout", 2 * time.Second, "timeout of one translator call"},
+	{"plugins.standard", "inprocess", "how the built-in standard translator runs: inprocess or process"},
+	{"log.level", "info", "debug, info, warn or error"},
+	{"log.format", "console", "console or json"},
+}
