@@ -1,0 +1,231 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// BridgeState is the retained payload of B/bridge/state. The MQTT will publishes
+// {"state":"offline"} alone, so Version and Started are omitted when empty.
+type BridgeState struct {
+	State   string     `json:"state"`
+	Version string     `json:"version,omitempty"`
+	Started *time.Time `json:"started,omitempty"`
+}
+
+// BridgeInfo is the retained payload of B/bridge/info. It never carries a secret: no
+// passwords, no keys, no credentials in URLs.
+type BridgeInfo struct {
+	Version     string           `json:"version"`
+	Started     time.Time        `json:"started"`
+	BaseTopic   string           `json:"base_topic"`
+	Listeners   []Listener       `json:"listeners"`
+	Broker      Broker           `json:"broker"`
+	Translators []TranslatorInfo `json:"translators"`
+	// Config is a summary of the effective configuration (timeouts, limits, auth mode), keyed
+	// as in cwmp2mqtt.yaml.
+	Config map[string]any `json:"config,omitempty"`
+}
+
+// Listener is one network endpoint the gateway serves.
+type Listener struct {
+	Name    string `json:"name"`    // "acs", "connection_request_udp", "mqtt_embedded"
+	Address string `json:"address"` // ":7547"
+	TLS     bool   `json:"tls"`
+	Path    string `json:"path,omitempty"` // HTTP path of the ACS
+}
+
+// Broker says where the gateway publishes.
+type Broker struct {
+	URL       string `json:"url"` // without credentials
+	Embedded  bool   `json:"embedded"`
+	ClientID  string `json:"client_id"`
+	Connected bool   `json:"connected"`
+}
+
+// TranslatorInfo describes one loaded translator (DESIGN.md §4).
+type TranslatorInfo struct {
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	ModelVersion string `json:"model_version"`
+	// State is "running", "restarting" or "failed".
+	State   string `json:"state"`
+	Builtin bool   `json:"builtin"`
+	Devices int    `json:"devices"`
+	// Exposes are the normalized keys the translator offers; list_translators fills them,
+	// bridge/info leaves them out.
+	Exposes []Expose `json:"exposes,omitempty"`
+}
+
+// Expose is one normalized key of a translator (plugins/sdk.Expose as JSON).
+type Expose struct {
+	Key         string `json:"key"`
+	Type        string `json:"type"` // string, integer, number, boolean, datetime, object
+	Unit        string `json:"unit,omitempty"`
+	Access      string `json:"access"` // read, write, read_write
+	Description string `json:"description,omitempty"`
+}
+
+// DeviceSummary is one device of B/bridge/devices and of list_devices.
+type DeviceSummary struct {
+	ID           string `json:"id"`
+	Manufacturer string `json:"manufacturer"`
+	OUI          string `json:"oui"`
+	ProductClass string `json:"product_class"`
+	Serial       string `json:"serial"`
+	// Model, Firmware and Hardware come from DeviceInfo.ModelName, SoftwareVersion and
+	// HardwareVersion when the CPE reported them.
+	Model      string     `json:"model"`
+	Firmware   string     `json:"firmware"`
+	Hardware   string     `json:"hardware"`
+	Translator string     `json:"translator"`
+	Online     bool       `json:"online"`
+	LastInform *time.Time `json:"last_inform,omitempty"`
+	// IP is the address the CPE's last session came from.
+	IP string `json:"ip,omitempty"`
+}
+
+// DeviceList is the retained payload of B/bridge/devices: a JSON array, [] when empty.
+type DeviceList []DeviceSummary
+
+func (l DeviceList) MarshalJSON() ([]byte, error) {
+	if l == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal([]DeviceSummary(l))
+}
+
+// BridgeEventType names a gateway event on B/bridge/event.
+type BridgeEventType string
+
+const (
+	BridgeDeviceRegistered BridgeEventType = "device_registered" // first Inform of a new device
+	BridgeDeviceOnline     BridgeEventType = "device_online"
+	BridgeDeviceOffline    BridgeEventType = "device_offline"
+	BridgeDeviceRemoved    BridgeEventType = "device_removed"
+	BridgePluginFailed     BridgeEventType = "plugin_failed"    // a translator crashed or hung (DESIGN.md §4)
+	BridgePluginRestarted  BridgeEventType = "plugin_restarted" // … and is back
+	BridgeOutboxDropped    BridgeEventType = "outbox_dropped"   // the outbox was full: oldest messages dropped
+	BridgeAuthFailed       BridgeEventType = "auth_failed"      // a CPE failed authentication
+	BridgeSessionFault     BridgeEventType = "session_fault"    // a session ended on a protocol error
+)
+
+// BridgeEvent is the payload of B/bridge/event.
+type BridgeEvent struct {
+	Event  BridgeEventType `json:"event"`
+	Device string          `json:"device,omitempty"`
+	Plugin string          `json:"plugin,omitempty"`
+	Reason string          `json:"reason,omitempty"`
+	// Count is how many messages outbox_dropped dropped.
+	Count int       `json:"count,omitempty"`
+	Time  time.Time `json:"time"`
+}
+
+// Bridge operations: B/bridge/request/<op> → B/bridge/response/<op>.
+const (
+	OpListDevices     = "list_devices"
+	OpRemoveDevice    = "remove_device"
+	OpHealth          = "health"
+	OpListTranslators = "list_translators"
+)
+
+var bridgeOps = []string{OpListDevices, OpRemoveDevice, OpHealth, OpListTranslators}
+
+// BridgeRequest is the payload of B/bridge/request/<op>; an empty payload is a request without
+// transaction.
+type BridgeRequest struct {
+	// Transaction is echoed in the response, for the platform to match it.
+	Transaction string `json:"transaction,omitempty"`
+	// Op is optional in the payload (the topic names it); when present it must match.
+	Op string `json:"op,omitempty"`
+	// Device is the device id, for remove_device.
+	Device string `json:"device,omitempty"`
+}
+
+// Response statuses of bridge operations.
+const (
+	BridgeOK    = "ok"
+	BridgeError = "error"
+)
+
+// BridgeResponse is the payload of B/bridge/response/<op>. Data is []DeviceSummary for
+// list_devices, RemovedDevice for remove_device, Health for health, []TranslatorInfo for
+// list_translators; with status "error" Error says why and Data is absent.
+type BridgeResponse struct {
+	Transaction string    `json:"transaction,omitempty"`
+	Op          string    `json:"op"`
+	Status      string    `json:"status"`
+	Error       string    `json:"error,omitempty"`
+	Data        any       `json:"data,omitempty"`
+	Time        time.Time `json:"time"`
+}
+
+// RemovedDevice is the data of remove_device: its queued requests end "rejected".
+type RemovedDevice struct {
+	Device          string `json:"device"`
+	DroppedRequests int    `json:"dropped_requests"`
+}
+
+// Health is the data of the health operation. Status is "degraded" when Problems is not empty
+// (broker down, a translator failed, outbox growing).
+type Health struct {
+	Status          string            `json:"status"`
+	Uptime          float64           `json:"uptime"` // seconds
+	BrokerConnected bool              `json:"broker_connected"`
+	Devices         int               `json:"devices"`
+	Online          int               `json:"online"`
+	Sessions        int               `json:"sessions"`
+	QueuedRequests  int               `json:"queued_requests"`
+	Outbox          int               `json:"outbox"`
+	Translators     map[string]string `json:"translators"` // name → running | restarting | failed
+	Problems        []string          `json:"problems,omitempty"`
+}
+
+// ParseBridgeRequest validates a B/bridge/request/<op> payload for the op of its topic. On
+// error the request is still returned, with the transaction when it was readable.
+func ParseBridgeRequest(op string, payload []byte) (*BridgeRequest, error) {
+	req := &BridgeRequest{Op: op}
+	if !slices.Contains(bridgeOps, op) {
+		return req, fieldErr("", "unknown operation %q (known: %s)", op, strings.Join(bridgeOps, ", "))
+	}
+	if len(bytes.TrimSpace(payload)) == 0 {
+		return req, checkBridgeArgs(req)
+	}
+	v, err := decodeJSON(payload)
+	if err != nil {
+		return req, err
+	}
+	if m, ok := v.(map[string]any); ok {
+		if t, ok := m["transaction"].(string); ok && len(t) <= MaxIDLength {
+			req.Transaction = t
+		}
+	}
+	o, err := newObject("", v, "transaction", "op", "device")
+	if err != nil {
+		return req, err
+	}
+	if req.Transaction, err = o.str("transaction", MaxIDLength); err != nil {
+		return req, err
+	}
+	got, err := o.str("op", 32)
+	if err != nil {
+		return req, err
+	}
+	if got != "" && got != op {
+		return req, fieldErr("op", "%q does not match the topic's operation %q", got, op)
+	}
+	if req.Device, err = o.str("device", 3*maxNameLength); err != nil {
+		return req, err
+	}
+	return req, checkBridgeArgs(req)
+}
+
+func checkBridgeArgs(req *BridgeRequest) error {
+	if req.Op == OpRemoveDevice && req.Device == "" {
+		return fieldErr("device", "required for remove_device")
+	}
+	return nil
+}
