@@ -25,6 +25,9 @@ type Envelope struct {
 	UseCWMPVersion        string
 	// Body is the single method element of the Body; nil for an empty POST.
 	Body Message
+	// Warnings lists what Decode tolerated (missing RetryCount or Event, untyped values,
+	// undeclared prefixes, a charset fallback …) for the server to log; never encoded.
+	Warnings []string
 }
 
 // Namespace URIs (checklist 20–22).

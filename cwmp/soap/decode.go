@@ -1,0 +1,325 @@
+package soap
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// DecodeError is a message the ACS cannot use. Fault is the ACS fault code to answer with
+// (FaultInvalidArguments for anything malformed, checklist 6, 28, 44); Msg says what was wrong in
+// words an operator can act on.
+type DecodeError struct {
+	Fault int
+	Msg   string
+}
+
+func (e *DecodeError) Error() string { return fmt.Sprintf("soap: %s (fault %d)", e.Msg, e.Fault) }
+
+// ACSFault is the SOAP fault to send back for e (checklist 44).
+func (e *DecodeError) ACSFault() *Fault { return NewACSFault(e.Fault, e.Msg) }
+
+const (
+	// maxDepth bounds nesting: CWMP needs 7 levels; anything far deeper is an attack or garbage.
+	maxDepth = 64
+	// maxWarnings keeps a sloppy CPE (say 300 untyped values) from flooding the log.
+	maxWarnings = 32
+)
+
+// Decode parses one HTTP request or response body into an Envelope.
+//
+//   - contentType is the HTTP Content-Type value, possibly "" or odd (checklist 3); the charset
+//     comes from it, else from the XML declaration, else UTF-8 (checklist 4).
+//   - An empty or whitespace-only body is the empty POST: (&Envelope{}, nil) with Body nil
+//     (checklist 6).
+//   - Anything unusable is a *DecodeError. When the header could be read, the Envelope is returned
+//     along with the error so the fault can echo cwmp:ID in the CPE's namespace.
+//   - An unknown method element decodes to *Unknown so the server can answer 8000.
+//   - Tolerated deviations are listed in Envelope.Warnings for the server to log.
+func Decode(body []byte, contentType string) (*Envelope, error) {
+	if isBlank(body) {
+		return &Envelope{}, nil
+	}
+	env := &Envelope{}
+	d := &decoder{env: env}
+	body, err := toUTF8(body, contentType, d.warn)
+	if err != nil {
+		return nil, err
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings.MaxDepth = maxDepth
+	if err := doc.ReadFromBytes(body); err != nil {
+		return nil, &DecodeError{Fault: FaultInvalidArguments, Msg: "malformed XML: " + err.Error()}
+	}
+	var root *etree.Element
+	for c := range doc.ChildElementsSeq() {
+		if root != nil {
+			return nil, &DecodeError{Fault: FaultInvalidArguments, Msg: "more than one root element"}
+		}
+		root = c
+	}
+	if root == nil {
+		return nil, &DecodeError{Fault: FaultInvalidArguments, Msg: "no XML element in body"}
+	}
+	d.envelope(root)
+	d.finish()
+	if d.err != nil {
+		return env, d.err
+	}
+	return env, nil
+}
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// decoder carries the envelope being filled, the first error and the method name for messages.
+type decoder struct {
+	env     *Envelope
+	err     *DecodeError
+	method  string
+	dropped int
+}
+
+func (d *decoder) warn(format string, args ...any) {
+	if len(d.env.Warnings) >= maxWarnings {
+		d.dropped++
+		return
+	}
+	d.env.Warnings = append(d.env.Warnings, fmt.Sprintf(format, args...))
+}
+
+// fail records the first error; decoding goes on so the header is still read.
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = &DecodeError{Fault: FaultInvalidArguments, Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (d *decoder) finish() {
+	if d.dropped > 0 {
+		d.env.Warnings = append(d.env.Warnings, fmt.Sprintf("%d more warnings not listed", d.dropped))
+	}
+}
+
+// envelope reads Envelope, Header and the single method element of Body (checklist 20–27).
+func (d *decoder) envelope(root *etree.Element) {
+	if root.Tag != "Envelope" || !isSOAPEnv(elementNS(root)) {
+		d.fail("root element %q is not a SOAP 1.1 Envelope", root.FullTag())
+		return
+	}
+	var body *etree.Element
+	for c := range root.ChildElementsSeq() {
+		if !isSOAPEnv(elementNS(c)) {
+			continue
+		}
+		switch c.Tag {
+		case "Header":
+			d.header(c) // may be missing or empty (checklist 24)
+		case "Body":
+			body = c
+		}
+	}
+	if body == nil {
+		d.fail("Envelope has no SOAP Body")
+		d.defaultNS(root)
+		return
+	}
+	// Exactly one method element; whitespace, comments and CDATA between are skipped (checklist 27).
+	var method *etree.Element
+	n := 0
+	for c := range body.ChildElementsSeq() {
+		method = c
+		n++
+	}
+	switch {
+	case n == 0:
+		d.fail("SOAP Body is empty: no CWMP method element")
+	case n > 1:
+		d.fail("SOAP Body holds %d elements, want exactly one CWMP method", n)
+	default:
+		d.env.Body = d.body(method)
+	}
+	d.defaultNS(root)
+}
+
+// defaultNS fills Envelope.NS when neither Body nor Header named a CWMP namespace, from a cwmp
+// declaration on the Envelope, so that a fault answer still goes out in the CPE's namespace.
+func (d *decoder) defaultNS(root *etree.Element) {
+	if d.env.NS != "" {
+		return
+	}
+	for _, a := range root.Attr {
+		if (a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")) && IsCWMPNamespace(a.Value) {
+			d.env.NS = a.Value
+			return
+		}
+	}
+}
+
+// header reads the cwmp header elements (checklist 15, 23–26). Unknown ones, NoMoreRequests among
+// them (it is in no XSD, checklist 26), are ignored.
+func (d *decoder) header(h *etree.Element) {
+	for c := range h.ChildElementsSeq() {
+		ns := elementNS(c)
+		if !IsCWMPNamespace(ns) {
+			continue
+		}
+		if d.env.NS == "" {
+			d.env.NS = ns
+		}
+		switch c.Tag {
+		case "ID":
+			d.env.ID, d.env.HasID = c.Text(), true
+		case "HoldRequests":
+			b, ok := parseBool(text(c))
+			if !ok {
+				d.warn("header HoldRequests %q is not a boolean: ignored", text(c))
+			}
+			d.env.HoldRequests = b
+		case "SessionTimeout":
+			n, err := strconv.Atoi(text(c))
+			if err != nil || n < 0 {
+				d.warn("header SessionTimeout %q is not a number of seconds: ignored", text(c))
+				continue
+			}
+			d.env.SessionTimeout = n
+		case "SupportedCWMPVersions":
+			d.env.SupportedCWMPVersions = text(c)
+		case "UseCWMPVersion":
+			d.env.UseCWMPVersion = text(c)
+		}
+	}
+}
+
+// body decodes the method element. A known method name in a CWMP namespace (or, tolerated, in no
+// namespace) becomes its message type; a SOAP Fault becomes *Fault; anything else is *Unknown.
+func (d *decoder) body(e *etree.Element) Message {
+	ns := elementNS(e)
+	d.method = e.Tag
+	if e.Tag == "Fault" && isSOAPEnv(ns) {
+		return d.soapFault(e)
+	}
+	if IsCWMPNamespace(ns) {
+		d.env.NS = ns // the CPE's namespace, answered in (checklist 22)
+	} else if ns != "" {
+		return &Unknown{Name: e.Tag, NS: ns}
+	}
+	m, ok := NewMessage(e.Tag)
+	if !ok {
+		return &Unknown{Name: e.Tag, NS: ns}
+	}
+	if ns == "" {
+		d.warn("method element %s has no namespace", e.Tag)
+	}
+	m.(codec).decode(d, e)
+	return m
+}
+
+// ---------------------------------------------------------------- helpers for message decoders
+
+// text is the trimmed character data of e (CDATA and character references included, comments
+// skipped: checklist 27).
+func text(e *etree.Element) string { return strings.TrimSpace(e.Text()) }
+
+func (d *decoder) intBits(e *etree.Element, bits int) int64 {
+	s := text(e)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, bits)
+	if err != nil {
+		d.fail("%s: %s %q is not an integer", d.method, e.Tag, s)
+	}
+	return n
+}
+
+func (d *decoder) uintBits(e *etree.Element, bits int) uint64 {
+	s := text(e)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseUint(s, 10, bits)
+	if err != nil {
+		d.fail("%s: %s %q is not an unsigned integer", d.method, e.Tag, s)
+	}
+	return n
+}
+
+func (d *decoder) int(e *etree.Element) int       { return int(d.intBits(e, 32)) }
+func (d *decoder) uint32(e *etree.Element) uint32 { return uint32(d.uintBits(e, 32)) }
+func (d *decoder) uint64(e *etree.Element) uint64 { return d.uintBits(e, 64) }
+
+func (d *decoder) bool(e *etree.Element) bool {
+	s := text(e)
+	if s == "" {
+		return false
+	}
+	b, ok := parseBool(s)
+	if !ok {
+		d.fail("%s: %s %q is not a boolean", d.method, e.Tag, s)
+	}
+	return b
+}
+
+func dateTime(e *etree.Element) DateTime { return ParseDateTime(e.Text()) }
+
+// strings decodes a SOAP-ENC array of strings. Item element names are not checked (fixture 38
+// qualifies them) and arrayType counts are never trusted (checklist 33).
+func stringArray(e *etree.Element) []string {
+	var out []string
+	for c := range e.ChildElementsSeq() {
+		out = append(out, text(c))
+	}
+	return out
+}
+
+// value decodes a Value element: raw text kept exactly, type resolved by URI (checklist 34).
+func (d *decoder) value(e *etree.Element, param string) Value {
+	v := Value{Raw: e.Text()}
+	t, found, undeclared := xsiType(e)
+	switch {
+	case !found:
+		d.warn("parameter %q: Value has no xsi:type, taken as string", param)
+		v.Type = TypeString
+		return v
+	case undeclared:
+		d.warn("parameter %q: xsi prefix used without declaration", param)
+	}
+	v.Type = d.typeName(e, t, param)
+	return v
+}
+
+// typeName turns an xsi:type QName into the type's local name. XML Schema (2001, 1999) and
+// SOAP-ENC (which re-declares the same simple types, fixture 37) are the expected namespaces.
+func (d *decoder) typeName(e *etree.Element, qname, param string) string {
+	prefix, local, clark := splitQName(strings.TrimSpace(qname))
+	if local == "" {
+		d.warn("parameter %q: empty xsi:type %q, taken as string", param, qname)
+		return TypeString
+	}
+	if prefix == "" && !clark {
+		return local
+	}
+	ns := prefix
+	if !clark {
+		var ok bool
+		if ns, ok = lookupPrefix(e, prefix); !ok {
+			d.warn("parameter %q: xsi:type prefix %q is not declared", param, prefix)
+			return local
+		}
+	}
+	if !isXSD(ns) && !isSOAPEnc(ns) {
+		d.warn("parameter %q: xsi:type %q is in namespace %q", param, qname, ns)
+	}
+	return local
+}

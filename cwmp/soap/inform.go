@@ -1,0 +1,143 @@
+package soap
+
+import (
+	"strconv"
+
+	"github.com/beevik/etree"
+)
+
+// Inform (TR-069 §A.3.3.1) is decoded tolerantly (checklist 28–33): only DeviceId/OUI and
+// DeviceId/SerialNumber are required; a missing Event, RetryCount, MaxEnvelopes or CurrentTime
+// takes a default and leaves a warning.
+func (m *Inform) decode(d *decoder, e *etree.Element) {
+	var haveDevice, haveEvent, haveMax, haveTime, haveRetry, haveParams bool
+	for c := range e.ChildElementsSeq() {
+		switch c.Tag {
+		case "DeviceId":
+			haveDevice = true
+			m.DeviceID.decode(c)
+		case "Event":
+			haveEvent = true
+			m.Events = decodeEvents(c)
+		case "MaxEnvelopes":
+			haveMax = true
+			m.MaxEnvelopes = d.tolerantCount(c, 1)
+		case "CurrentTime":
+			haveTime = true
+			m.CurrentTime = dateTime(c)
+			if !m.CurrentTime.Valid {
+				d.warn("Inform: CurrentTime %q is not a dateTime: kept as text", m.CurrentTime.Raw)
+			}
+		case "RetryCount":
+			haveRetry = true
+			m.RetryCount = d.tolerantCount(c, 0) // "00" is 0 (fixture 01)
+		case "ParameterList":
+			haveParams = true
+			m.ParameterList = d.parameterValues(c)
+		}
+	}
+	switch {
+	case !haveDevice:
+		d.fail("Inform: DeviceId is missing")
+	case m.DeviceID.OUI == "":
+		d.fail("Inform: DeviceId/OUI is missing")
+	case m.DeviceID.SerialNumber == "":
+		d.fail("Inform: DeviceId/SerialNumber is missing")
+	}
+	if !haveEvent {
+		d.warn("Inform: Event is missing: no events assumed")
+	}
+	if !haveMax {
+		m.MaxEnvelopes = 1
+		d.warn("Inform: MaxEnvelopes is missing: 1 assumed")
+	}
+	if !haveTime {
+		d.warn("Inform: CurrentTime is missing")
+	}
+	if !haveRetry {
+		d.warn("Inform: RetryCount is missing: 0 assumed")
+	}
+	if !haveParams {
+		d.warn("Inform: ParameterList is missing")
+	}
+}
+
+// tolerantCount reads an unsignedInt that must not cost the CPE its session: anything unreadable
+// becomes def with a warning.
+func (d *decoder) tolerantCount(e *etree.Element, def int) int {
+	s := text(e)
+	n, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		d.warn("%s: %s %q is not a count: %d assumed", d.method, e.Tag, s, def)
+		return def
+	}
+	return int(n)
+}
+
+// decode reads a DeviceIdStruct. Children may carry xsi:type (ignored), OUI may be lower case
+// (kept as sent), Manufacturer may hold a newline (kept; only surrounding space is trimmed).
+func (id *DeviceID) decode(e *etree.Element) {
+	for c := range e.ChildElementsSeq() {
+		switch c.Tag {
+		case "Manufacturer":
+			id.Manufacturer = text(c)
+		case "OUI":
+			id.OUI = text(c)
+		case "ProductClass":
+			id.ProductClass = text(c)
+		case "SerialNumber":
+			id.SerialNumber = text(c)
+		}
+	}
+}
+
+// decodeEvents reads 0–64 EventStructs, EventStruct[0] included; codes are kept verbatim,
+// unknown ones too (checklist 29, 30). The arrayType count is ignored (checklist 33).
+func decodeEvents(e *etree.Element) []Event {
+	var out []Event
+	for s := range e.ChildElementsSeq() {
+		var ev Event
+		for c := range s.ChildElementsSeq() {
+			switch c.Tag {
+			case "EventCode":
+				ev.Code = text(c)
+			case "CommandKey":
+				ev.CommandKey = c.Text()
+			}
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func (m *Inform) encode(w *encoder) {
+	w.raw("<DeviceId>")
+	w.str("Manufacturer", m.DeviceID.Manufacturer)
+	w.str("OUI", m.DeviceID.OUI)
+	w.str("ProductClass", m.DeviceID.ProductClass)
+	w.str("SerialNumber", m.DeviceID.SerialNumber)
+	w.raw("</DeviceId>")
+	w.openArray("Event", "cwmp:EventStruct", len(m.Events))
+	for _, ev := range m.Events {
+		w.raw("<EventStruct>")
+		w.str("EventCode", ev.Code)
+		w.str("CommandKey", ev.CommandKey)
+		w.raw("</EventStruct>")
+	}
+	w.close("Event")
+	w.int("MaxEnvelopes", int64(m.MaxEnvelopes))
+	w.dateTime("CurrentTime", m.CurrentTime)
+	w.int("RetryCount", int64(m.RetryCount))
+	w.parameterValues("ParameterList", m.ParameterList)
+}
+
+func (m *InformResponse) decode(d *decoder, e *etree.Element) {
+	for c := range e.ChildElementsSeq() {
+		if c.Tag == "MaxEnvelopes" {
+			m.MaxEnvelopes = d.int(c)
+		}
+	}
+}
+
+// encode always writes MaxEnvelopes 1, whatever the field says (TR-069 §A.3.3.1, checklist 31).
+func (m *InformResponse) encode(w *encoder) { w.raw("<MaxEnvelopes>1</MaxEnvelopes>") }
