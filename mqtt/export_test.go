@@ -1,0 +1,51 @@
+package mqtt
+
+import (
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Test-only access to internals.
+
+func MatchTopic(filter, topic string) bool { return matchTopic(filter, topic) }
+func ValidateFilter(f string) error      { return validateFilter(f) }
+
+// SetClock replaces the outbox clock; call before the first Enqueue.
+func (o *Outbox) SetClock(now func() time.Time) { o.now = now }
+
+// Sweep runs an expiry pass in the writer and waits for its commit.
+func (o *Outbox) Sweep() {
+	w := make(chan struct{})
+	o.sweeps <- w
+	<-w
+}
+
+// Entry is a decoded outbox entry.
+type Entry struct {
+	Key      uint64
+	Topic    string
+	Payload  []byte
+	Retained bool
+	QoS      byte
+}
+
+// OutboxEntries lists the outbox bucket of db in key order.
+func OutboxEntries(db *bbolt.DB) ([]Entry, error) {
+	var out []Entry
+	err := db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(outboxBucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			e, err := decodeEntry(k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, Entry{e.key, e.topic, e.payload, e.retained, e.qos})
+			return nil
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,644 @@
+package mqtt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+	"go.uber.org/zap"
+)
+
+// Buckets of the shared store file owned by the outbox.
+var (
+	outboxBucket     = []byte("outbox")
+	outboxMetaBucket = []byte("outbox.meta")
+	metaVersionKey   = []byte("version")
+)
+
+// outboxVersion is the on-disk format of outbox entries (see encodeEntry).
+const outboxVersion = 1
+
+// OutboxOptions is the `outbox.*` section of the configuration.
+type OutboxOptions struct {
+	// MaxBytes bounds the queued entries (keys and values). When full, the
+	// oldest non-retained entries are dropped first.
+	MaxBytes int64 `mapstructure:"max_bytes"`
+	// MaxAge drops entries older than this: a week-old event is noise.
+	MaxAge time.Duration `mapstructure:"max_age"`
+	// Window is the number of QoS 1 publishes in flight. It is also the bound
+	// on the duplicates a disconnect can cause.
+	Window int `mapstructure:"window"`
+}
+
+// DefaultOutboxOptions returns outbox.max_bytes 256 MiB, outbox.max_age 7 days,
+// outbox.window 64.
+func DefaultOutboxOptions() OutboxOptions {
+	return OutboxOptions{MaxBytes: 256 << 20, MaxAge: 7 * 24 * time.Hour, Window: 64}
+}
+
+// Validate names the offending key.
+func (o OutboxOptions) Validate() error {
+	switch {
+	case o.MaxBytes < 1<<10:
+		return fmt.Errorf("outbox.max_bytes must be at least 1024 (got %d)", o.MaxBytes)
+	case o.MaxAge <= 0:
+		return fmt.Errorf("outbox.max_age must be positive (got %s)", o.MaxAge)
+	case o.Window < 1 || o.Window > 65535:
+		return fmt.Errorf("outbox.window must be between 1 and 65535 (got %d)", o.Window)
+	}
+	return nil
+}
+
+// DropReason says why the outbox discarded a message.
+type DropReason string
+
+const (
+	DropFull    DropReason = "full"    // outbox.max_bytes reached
+	DropExpired DropReason = "max_age" // older than outbox.max_age
+)
+
+// DropCount counts dropped messages and their bytes.
+type DropCount struct{ Messages, Bytes uint64 }
+
+// OutboxStats is a snapshot of the outbox.
+type OutboxStats struct {
+	Queued      int64 // entries on disk, including in-flight and acked-not-yet-deleted ones
+	QueuedBytes int64
+	InFlight    int
+	Enqueued    uint64
+	Delivered   uint64 // acknowledged by the broker (QoS 1/2) or written (QoS 0)
+	Coalesced   uint64 // retained entries superseded by a newer one on the same topic
+	// DroppedMessages and DroppedBytes total Dropped over all reasons.
+	DroppedMessages uint64
+	DroppedBytes    uint64
+	Dropped         map[DropReason]DropCount
+}
+
+// Errors of Enqueue.
+var (
+	ErrTooLarge = errors.New("outbox: message larger than outbox.max_bytes")
+	ErrQoS      = errors.New("outbox: qos must be 0, 1 or 2")
+)
+
+// Outbox is the durable, ordered queue of every outbound publish
+// (DESIGN.md §1 step 5). Entries live in bucket "outbox" of the shared bbolt
+// file under a monotonically increasing big-endian key.
+//
+// One writer goroutine owns all writes: Enqueue calls that arrive while a
+// transaction commits are grouped into the next one (group commit: one fsync
+// for many messages, no added latency when idle). It also applies the
+// deliverer's batched deletes, retained coalescing and the size/age bounds,
+// so the byte accounting has a single owner.
+type Outbox struct {
+	db   *bbolt.DB
+	opts OutboxOptions
+	log  *zap.Logger
+	now  func() time.Time
+
+	reqs       chan *enqueueReq // unbuffered: a send succeeds only while the writer runs
+	dels       chan keyRange
+	sweeps     chan chan struct{}
+	quit       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
+
+	// Owned by the writer goroutine.
+	queued, queuedBytes int64
+	retainedAt          map[string]uint64 // topic → key of its newest queued retained entry
+
+	tail        atomic.Uint64 // last committed key
+	sentThrough atomic.Uint64 // highest key handed to the broker in this connection
+	inFlight    atomic.Int64
+	queuedSnap  atomic.Int64
+	bytesSnap   atomic.Int64
+	wake        chan struct{} // cap 1: new entries committed
+
+	deliverMu   sync.Mutex
+	deliverQuit chan struct{}
+	deliverDone chan struct{}
+	// Owned by the deliverer goroutine.
+	acked   uint64 // highest key acknowledged
+	deleted uint64 // highest key whose deletion was requested
+
+	statsMu      sync.Mutex
+	enqueued     uint64
+	delivered    uint64
+	coalesced    uint64
+	dropped      map[DropReason]DropCount
+	dropLogAt    time.Time
+	dropsSinceLg uint64
+}
+
+// dropLogEvery limits the "dropping" warning to one line per minute per burst.
+const dropLogEvery = time.Minute
+
+// maxGroup bounds the messages committed in one transaction.
+const maxGroup = 512
+
+type enqueueReq struct {
+	topic    string
+	value    []byte
+	retained bool
+	done     chan error
+}
+
+var reqPool = sync.Pool{New: func() any { return &enqueueReq{done: make(chan error, 1)} }}
+
+// keyRange is an inclusive range of keys to delete (an acknowledged prefix).
+type keyRange struct{ from, to uint64 }
+
+// OpenOutbox opens (creating if needed) the outbox buckets in db. The caller
+// owns db (shared with the device registry) and closes it after Outbox.Close.
+// Entries older than opts.MaxAge are dropped at once.
+func OpenOutbox(db *bbolt.DB, opts OutboxOptions, log *zap.Logger) (*Outbox, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("outbox: nil bbolt database")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	o := &Outbox{
+		db:         db,
+		opts:       opts,
+		log:        log.Named("outbox"),
+		now:        time.Now,
+		reqs:       make(chan *enqueueReq),
+		dels:       make(chan keyRange, 16),
+		sweeps:     make(chan chan struct{}),
+		quit:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		dropped:    make(map[DropReason]DropCount),
+	}
+	err := db.Update(func(tx *bbolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(outboxBucket); err != nil {
+			return err
+		}
+		meta, err := tx.CreateBucketIfNotExists(outboxMetaBucket)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get(metaVersionKey); v != nil {
+			if len(v) != 1 || v[0] != outboxVersion {
+				return fmt.Errorf("outbox: on-disk format %x is not supported (want %d)", v, outboxVersion)
+			}
+			return nil
+		}
+		return meta.Put(metaVersionKey, []byte{outboxVersion})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: open: %w", err)
+	}
+	if err := o.rebuild(); err != nil {
+		return nil, err
+	}
+	if err := o.commit(nil, nil, true); err != nil {
+		return nil, fmt.Errorf("outbox: expire on open: %w", err)
+	}
+	o.log.Info("outbox opened", zap.Int64("queued", o.queued), zap.Int64("queued_bytes", o.queuedBytes))
+	go o.writer()
+	return o, nil
+}
+
+// Enqueue appends a publish and returns once it is durable (fsynced). A
+// retained message supersedes a queued, not yet sent retained message on the
+// same topic. If the outbox is full, the oldest entries are dropped to make
+// room (see OutboxStats.Dropped); only a message larger than the whole outbox
+// is refused.
+func (o *Outbox) Enqueue(topic string, payload []byte, retained bool, qos byte) error {
+	if err := validateTopicName(topic); err != nil {
+		return err
+	}
+	if qos > 2 {
+		return fmt.Errorf("%w (got %d)", ErrQoS, qos)
+	}
+	value := encodeEntry(o.now(), topic, payload, retained, qos)
+	if size := int64(len(value) + 8); size > o.opts.MaxBytes {
+		return fmt.Errorf("%w: %d bytes on topic %s", ErrTooLarge, size, topic)
+	}
+	r := reqPool.Get().(*enqueueReq)
+	r.topic, r.value, r.retained = topic, value, retained
+	select {
+	case o.reqs <- r:
+	case <-o.quit:
+		reqPool.Put(r)
+		return ErrClosed
+	}
+	err := <-r.done
+	r.topic, r.value = "", nil
+	reqPool.Put(r)
+	return err
+}
+
+// Stats returns a snapshot of the counters.
+func (o *Outbox) Stats() OutboxStats {
+	o.statsMu.Lock()
+	defer o.statsMu.Unlock()
+	s := OutboxStats{
+		Queued:      o.queuedSnap.Load(),
+		QueuedBytes: o.bytesSnap.Load(),
+		InFlight:    int(o.inFlight.Load()),
+		Enqueued:    o.enqueued,
+		Delivered:   o.delivered,
+		Coalesced:   o.coalesced,
+		Dropped:     make(map[DropReason]DropCount, len(o.dropped)),
+	}
+	for r, d := range o.dropped {
+		s.Dropped[r] = d
+		s.DroppedMessages += d.Messages
+		s.DroppedBytes += d.Bytes
+	}
+	return s
+}
+
+// Close stops delivery and the writer. Enqueue calls racing with Close either
+// complete durably or return ErrClosed. The bbolt file stays open (the caller
+// owns it).
+func (o *Outbox) Close() error {
+	o.closeOnce.Do(func() {
+		o.stopDelivery()
+		close(o.quit)
+		<-o.writerDone
+	})
+	return nil
+}
+
+// writer is the single goroutine that writes the outbox buckets.
+func (o *Outbox) writer() {
+	defer close(o.writerDone)
+	sweep := time.NewTicker(min(o.opts.MaxAge/4, time.Minute))
+	defer sweep.Stop()
+	for {
+		var (
+			group   []*enqueueReq
+			dels    []keyRange
+			expire  bool
+			waiters []chan struct{}
+		)
+		select {
+		case r := <-o.reqs:
+			group = append(group, r)
+		case d := <-o.dels:
+			dels = append(dels, d)
+		case <-sweep.C:
+			expire = true
+		case w := <-o.sweeps:
+			expire, waiters = true, append(waiters, w)
+		case <-o.quit:
+			for {
+				select {
+				case d := <-o.dels:
+					dels = append(dels, d)
+					continue
+				default:
+				}
+				break
+			}
+			if err := o.commit(nil, dels, false); err != nil {
+				o.log.Error("outbox final delete failed", zap.Error(err))
+			}
+			return
+		}
+		// Group commit: take whatever else is already waiting.
+	collect:
+		for len(group) < maxGroup {
+			select {
+			case r := <-o.reqs:
+				group = append(group, r)
+			case d := <-o.dels:
+				dels = append(dels, d)
+			default:
+				break collect
+			}
+		}
+		err := o.commit(group, dels, expire)
+		if err != nil {
+			o.log.Error("outbox commit failed", zap.Int("messages", len(group)), zap.Error(err))
+		}
+		for _, r := range group {
+			r.done <- err
+		}
+		for _, w := range waiters {
+			close(w)
+		}
+	}
+}
+
+// txDelta collects the counters of one transaction, applied only on commit.
+type txDelta struct {
+	enqueued, coalesced uint64
+	dropped             map[DropReason]DropCount
+	lastKey             uint64
+}
+
+func (d *txDelta) drop(r DropReason, size int64) {
+	if d.dropped == nil {
+		d.dropped = make(map[DropReason]DropCount)
+	}
+	c := d.dropped[r]
+	c.Messages++
+	c.Bytes += uint64(size)
+	d.dropped[r] = c
+}
+
+// commit runs one write transaction. On failure the in-memory accounting is
+// rebuilt from disk, which the failed transaction left untouched.
+func (o *Outbox) commit(group []*enqueueReq, dels []keyRange, expire bool) error {
+	var d txDelta
+	err := o.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(outboxBucket)
+		for _, r := range dels {
+			if err := o.deleteRange(b, r); err != nil {
+				return err
+			}
+		}
+		if expire {
+			if err := o.expire(b, &d); err != nil {
+				return err
+			}
+		}
+		for _, r := range group {
+			if err := o.put(b, r, &d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if rerr := o.rebuild(); rerr != nil {
+			o.log.Error("outbox rebuild failed", zap.Error(rerr))
+		}
+		return err
+	}
+	o.queuedSnap.Store(o.queued)
+	o.bytesSnap.Store(o.queuedBytes)
+	if d.lastKey != 0 {
+		o.tail.Store(d.lastKey)
+		select {
+		case o.wake <- struct{}{}:
+		default:
+		}
+	}
+	o.account(&d)
+	return nil
+}
+
+// put appends one entry, coalescing and making room first.
+func (o *Outbox) put(b *bbolt.Bucket, r *enqueueReq, d *txDelta) error {
+	if r.retained {
+		// A newer retained state supersedes the older one, unless that one is
+		// already on the wire.
+		if old, ok := o.retainedAt[r.topic]; ok && old > o.sentThrough.Load() {
+			k := entryKey(old)
+			if v := b.Get(k); v != nil {
+				size := int64(len(k) + len(v))
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+				o.queued--
+				o.queuedBytes -= size
+				d.coalesced++
+			}
+		}
+	}
+	size := int64(len(r.value) + 8)
+	if o.queuedBytes+size > o.opts.MaxBytes {
+		if err := o.expire(b, d); err != nil {
+			return err
+		}
+		if err := o.makeRoom(b, size, d); err != nil {
+			return err
+		}
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := b.Put(entryKey(seq), r.value); err != nil {
+		return err
+	}
+	o.queued++
+	o.queuedBytes += size
+	if r.retained {
+		o.retainedAt[r.topic] = seq
+	}
+	d.enqueued++
+	d.lastKey = seq
+	return nil
+}
+
+// victim is an entry chosen for deletion.
+type victim struct {
+	key      []byte
+	size     int64
+	topic    string // set for retained entries, to update retainedAt
+	retained bool
+}
+
+// remove deletes victims and keeps the accounting.
+func (o *Outbox) remove(b *bbolt.Bucket, vs []victim, reason DropReason, d *txDelta) error {
+	for _, v := range vs {
+		if err := b.Delete(v.key); err != nil {
+			return err
+		}
+		o.queued--
+		o.queuedBytes -= v.size
+		if v.retained && o.retainedAt[v.topic] == binary.BigEndian.Uint64(v.key) {
+			delete(o.retainedAt, v.topic)
+		}
+		if d != nil {
+			d.drop(reason, v.size)
+		}
+	}
+	return nil
+}
+
+// makeRoom drops the oldest entries not in flight until size more bytes fit:
+// non-retained ones first, retained ones only if that is not enough (a
+// retained entry is the latest state of its topic; events are history).
+// In-flight entries are never dropped: the bound may be exceeded by the window.
+func (o *Outbox) makeRoom(b *bbolt.Bucket, size int64, d *txDelta) error {
+	start := entryKey(o.sentThrough.Load() + 1)
+	for _, retainedToo := range []bool{false, true} {
+		var vs []victim
+		free := o.queuedBytes + size - o.opts.MaxBytes
+		c := b.Cursor()
+		for k, v := c.Seek(start); k != nil && free > 0; k, v = c.Next() {
+			retained := len(v) > 0 && v[0]&flagRetained != 0
+			if retained && !retainedToo {
+				continue
+			}
+			vc := victim{key: append([]byte(nil), k...), size: int64(len(k) + len(v)), retained: retained}
+			if retained {
+				vc.topic = entryTopic(v)
+			}
+			vs = append(vs, vc)
+			free -= vc.size
+		}
+		if err := o.remove(b, vs, DropFull, d); err != nil {
+			return err
+		}
+		if o.queuedBytes+size <= o.opts.MaxBytes {
+			return nil
+		}
+	}
+	return nil
+}
+
+// expire drops entries older than MaxAge, oldest first (keys follow time).
+func (o *Outbox) expire(b *bbolt.Bucket, d *txDelta) error {
+	cutoff := o.now().Add(-o.opts.MaxAge).UnixNano()
+	var vs []victim
+	c := b.Cursor()
+	for k, v := c.Seek(entryKey(o.sentThrough.Load() + 1)); k != nil; k, v = c.Next() {
+		if len(v) < 9 || int64(binary.BigEndian.Uint64(v[1:9])) >= cutoff {
+			break
+		}
+		vc := victim{key: append([]byte(nil), k...), size: int64(len(k) + len(v)), retained: v[0]&flagRetained != 0}
+		if vc.retained {
+			vc.topic = entryTopic(v)
+		}
+		vs = append(vs, vc)
+	}
+	return o.remove(b, vs, DropExpired, d)
+}
+
+// deleteRange deletes the delivered keys r.from..r.to that still exist.
+func (o *Outbox) deleteRange(b *bbolt.Bucket, r keyRange) error {
+	var vs []victim
+	c := b.Cursor()
+	for k, v := c.Seek(entryKey(r.from)); k != nil && binary.BigEndian.Uint64(k) <= r.to; k, v = c.Next() {
+		vc := victim{key: append([]byte(nil), k...), size: int64(len(k) + len(v)), retained: len(v) > 0 && v[0]&flagRetained != 0}
+		if vc.retained {
+			vc.topic = entryTopic(v)
+		}
+		vs = append(vs, vc)
+	}
+	return o.remove(b, vs, "", nil)
+}
+
+// rebuild recomputes the writer's accounting from disk.
+func (o *Outbox) rebuild() error {
+	o.queued, o.queuedBytes = 0, 0
+	o.retainedAt = make(map[string]uint64)
+	err := o.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(outboxBucket)
+		o.tail.Store(b.Sequence())
+		return b.ForEach(func(k, v []byte) error {
+			o.queued++
+			o.queuedBytes += int64(len(k) + len(v))
+			if len(v) > 0 && v[0]&flagRetained != 0 {
+				o.retainedAt[entryTopic(v)] = binary.BigEndian.Uint64(k)
+			}
+			return nil
+		})
+	})
+	o.queuedSnap.Store(o.queued)
+	o.bytesSnap.Store(o.queuedBytes)
+	if err != nil {
+		return fmt.Errorf("outbox: scan: %w", err)
+	}
+	return nil
+}
+
+// account adds a committed transaction's counters and warns about drops once
+// per burst (then at most once per dropLogEvery while it lasts).
+func (o *Outbox) account(d *txDelta) {
+	o.statsMu.Lock()
+	defer o.statsMu.Unlock()
+	o.enqueued += d.enqueued
+	o.coalesced += d.coalesced
+	var n uint64
+	for r, c := range d.dropped {
+		t := o.dropped[r]
+		t.Messages += c.Messages
+		t.Bytes += c.Bytes
+		o.dropped[r] = t
+		n += c.Messages
+	}
+	if n == 0 {
+		return
+	}
+	o.dropsSinceLg += n
+	if now := time.Now(); now.Sub(o.dropLogAt) >= dropLogEvery {
+		o.log.Warn("outbox dropping oldest messages",
+			zap.Uint64("dropped_since_last_warning", o.dropsSinceLg),
+			zap.Int64("queued_bytes", o.queuedBytes), zap.Int64("max_bytes", o.opts.MaxBytes),
+			zap.Duration("max_age", o.opts.MaxAge))
+		o.dropLogAt, o.dropsSinceLg = now, 0
+	}
+}
+
+// Entry encoding (outboxVersion 1):
+//
+//	key   uint64 big-endian sequence
+//	value flags(1: bit0 retained, bits1-2 qos) | enqueued unix nanos (8, BE) |
+//	      uvarint topic length | topic | payload
+const flagRetained = 1
+
+func entryKey(seq uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, seq)
+	return k
+}
+
+func encodeEntry(at time.Time, topic string, payload []byte, retained bool, qos byte) []byte {
+	v := make([]byte, 9, 9+binary.MaxVarintLen64+len(topic)+len(payload))
+	v[0] = qos << 1
+	if retained {
+		v[0] |= flagRetained
+	}
+	binary.BigEndian.PutUint64(v[1:9], uint64(at.UnixNano()))
+	v = binary.AppendUvarint(v, uint64(len(topic)))
+	v = append(v, topic...)
+	return append(v, payload...)
+}
+
+// entry is a decoded outbox entry.
+type entry struct {
+	key      uint64
+	topic    string
+	payload  []byte
+	retained bool
+	qos      byte
+}
+
+var errCorrupt = errors.New("outbox: corrupt entry")
+
+// decodeEntry copies what it returns: v is only valid inside its transaction.
+func decodeEntry(k, v []byte) (entry, error) {
+	if len(k) != 8 || len(v) < 10 {
+		return entry{}, errCorrupt
+	}
+	n, w := binary.Uvarint(v[9:])
+	if w <= 0 || uint64(len(v)-9-w) < n || v[0]>>1&3 > 2 {
+		return entry{}, errCorrupt
+	}
+	rest := v[9+w:]
+	return entry{
+		key:      binary.BigEndian.Uint64(k),
+		topic:    string(rest[:n]),
+		payload:  append([]byte(nil), rest[n:]...),
+		retained: v[0]&flagRetained != 0,
+		qos:      v[0] >> 1 & 3,
+	}, nil
+}
+
+// entryTopic returns the topic of an encoded value ("" if corrupt).
+func entryTopic(v []byte) string {
+	if len(v) < 10 {
+		return ""
+	}
+	n, w := binary.Uvarint(v[9:])
+	if w <= 0 || uint64(len(v)-9-w) < n {
+		return ""
+	}
+	return string(v[9+w : 9+w+int(n)])
+}
