@@ -6,21 +6,9 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 )
 
-// CPE fault codes beyond those cwmp/soap names (TR-069 Table 59).
-const (
-	faultCancelNotPermitted = 9021 // CancelTransfer of a transfer that already started
-)
-
-// cpeFault builds the SOAP fault a CPE answers with. The faultcode is Client for faults caused
-// by the request's content and Server otherwise (TR-069 §A.5.2).
+// cpeFault builds the SOAP fault a CPE answers with (TR-069 §A.5.2; faultcode per Table 59).
 func cpeFault(code int, msg string) *soap.Fault {
-	soapCode := "Server"
-	switch code {
-	case soap.FaultCPEInvalidArguments, soap.FaultCPEInvalidParameterName, soap.FaultCPEInvalidParameterType,
-		soap.FaultCPEInvalidParameterValue, soap.FaultCPENonWritableParameter:
-		soapCode = "Client"
-	}
-	return &soap.Fault{SOAPCode: soapCode, Code: code, String: msg}
+	return &soap.Fault{SOAPCode: soap.DefaultSOAPCode(code), Code: code, String: msg}
 }
 
 // FaultPlan makes a CPE fail on demand, so tests can provoke any CPE fault. Rules by method name

@@ -347,7 +347,7 @@ func (c *CPE) cancelTransfer(key string) soap.Message {
 			continue
 		}
 		if t.state != 1 {
-			return cpeFault(faultCancelNotPermitted, "transfer already started")
+			return cpeFault(soap.FaultCPECancelNotPermitted, "transfer already started")
 		}
 		t.state = 0
 		c.transfers = removeItem(c.transfers, t)
