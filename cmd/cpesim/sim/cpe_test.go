@@ -178,7 +178,9 @@ func TestEveryRPCAnsweredOverHTTP(t *testing.T) {
 		t.Errorf("ParameterKey = %q", pk)
 	}
 	// ScheduleInform with delay 0: a session with 3 SCHEDULED and M ScheduleInform.
-	tc.waitSession(t, Mark{}, func(s SessionResult) bool { return s.HasEvent("M ScheduleInform", "sched-1") && s.HasEvent(EventScheduled) })
+	tc.waitSession(t, Mark{}, func(s SessionResult) bool {
+		return s.HasEvent("M ScheduleInform", "sched-1") && s.HasEvent(EventScheduled)
+	})
 }
 
 func TestDownloadTransferCompleteInLaterSession(t *testing.T) {
