@@ -2,6 +2,7 @@ package acs
 
 import (
 	"context"
+	"crypto/x509"
 	"net/netip"
 	"time"
 
@@ -17,17 +18,20 @@ import (
 //   - CPERequest is called for each CPE-initiated request after the Inform (TransferComplete,
 //     AutonomousTransferComplete, GetRPCMethods, RequestDownload, DUStateChangeComplete,
 //     AutonomousDUStateChangeComplete, Kicked). It returns the response Message, or a *soap.Fault.
-//     Methods the handler does not know get fault 8000 from the server, not from the handler.
+//     Methods the handler does not know get fault 8000 from the server, not from the handler;
+//     a (nil, nil) return also means "not supported" and gets 8000.
 //   - NextTask is called when the CPE yields the turn (empty POST) and after each TaskDone; a nil
 //     Task ends the session with 204. Only one task is outstanding at a time.
 //   - TaskDone is called exactly once per task returned by NextTask, unless the session ends first;
 //     resp is the CPE's response Message, or nil with err set (a *soap.Fault from the CPE, or
-//     ErrMismatch when the response does not match the request: checklist 46).
+//     ErrMismatch when the response does not match the request: checklist 46; ErrInvalidTask when
+//     the task could not be sent at all).
 //   - SessionEnded is called exactly once per session that reached Inform, with the task that was
 //     outstanding (nil if none) so the handler can put it back in its queue (checklist 14).
 //
 // Calls for one session never overlap; calls for different sessions run concurrently.
-// The ctx is cancelled when the session is superseded or times out.
+// The ctx is cancelled when the session is superseded or times out. SessionEnded gets a ctx that
+// is not cancelled, so the handler can still store the returned task.
 type Handler interface {
 	Inform(ctx context.Context, s *Session, inf *soap.Inform) error
 	CPERequest(ctx context.Context, s *Session, req soap.Message) (soap.Message, error)
@@ -50,6 +54,9 @@ type Session struct {
 	// Username is the authenticated user name ("" when auth is off).
 	Username   string
 	RemoteAddr netip.AddrPort
+	// ClientCert is the leaf TLS client certificate the CPE presented, nil without one; it was
+	// verified when Config.TLS.ClientAuth asks for verification (checklist 19).
+	ClientCert *x509.Certificate
 	Started    time.Time
 	// Events are the Inform's event codes, for handlers that decide by them (BOOTSTRAP …).
 	Events []soap.Event

@@ -1,0 +1,567 @@
+package acs
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/auth"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+)
+
+// Shared header values: net/http never mutates them, so one slice serves every response.
+var (
+	hdrXML       = []string{`text/xml; charset="utf-8"`}
+	hdrAllowPOST = []string{http.MethodPost}
+)
+
+// ServeHTTP handles one POST of a CPE: it finds the session (cookie, else connection),
+// authenticates what starts a session, decodes the envelope and runs one step of the session.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != s.cfg.Path {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost { // checklist 1
+		w.Header()["Allow"] = hdrAllowPOST
+		http.Error(w, "the ACS accepts only POST", http.StatusMethodNotAllowed)
+		return
+	}
+	coding, err := parseContentCoding(r.Header)
+	if err != nil { // checklist 5
+		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
+		return
+	}
+
+	ss := s.lookup(r)
+	user, authed := "", false
+	if ss == nil {
+		// A POST outside a session starts one (or is stray): refuse it cheaply under overload,
+		// before reading the body (checklist 9), and authenticate it (checklist 16–18).
+		if s.refuseOverload(w, r) {
+			return
+		}
+		if user, authed = s.authenticate(w, r); !authed {
+			return
+		}
+	}
+
+	bb := getBody()
+	defer putBody(bb)
+	if err := readBody(w, r, coding, s.cfg.MaxBodyBytes, bb); err != nil {
+		if errors.Is(err, errBodyTooLarge) { // checklist 10
+			s.log.Warn("request body too large", zap.String("remote", r.RemoteAddr), zap.Int64("limit", s.cfg.MaxBodyBytes))
+			http.Error(w, "request body exceeds the limit", http.StatusRequestEntityTooLarge)
+			return
+		}
+		s.log.Info("reading request failed", zap.String("remote", r.RemoteAddr), zap.Error(err))
+		http.Error(w, "cannot read request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+
+	env, err := soap.Decode(bb.b, r.Header.Get("Content-Type"))
+	if err == nil && env.Body == nil && len(bytes.TrimSpace(bb.b)) > 0 {
+		err = errors.New("the SOAP Envelope has an empty Body") // checklist 6: not an empty POST
+	}
+	if err != nil {
+		s.decodeFailed(w, r, ss, env, err)
+		return
+	}
+	if len(env.Warnings) > 0 {
+		l := s.log
+		if ss != nil {
+			l = ss.log
+		}
+		for _, warn := range env.Warnings {
+			l.Warn("envelope warning", zap.String("remote", r.RemoteAddr), zap.String("warning", warn))
+		}
+	}
+
+	if inf, ok := env.Body.(*soap.Inform); ok {
+		// An Inform always starts a new session, cookie or not (checklist 13), and always
+		// authenticates.
+		if !authed {
+			if user, authed = s.authenticate(w, r); !authed {
+				return
+			}
+		}
+		s.startSession(w, r, env, inf, user)
+		return
+	}
+	if ss == nil || !ss.acquire(r.Context()) {
+		s.noSession(w, r, env)
+		return
+	}
+	defer ss.release()
+	s.mu.Lock()
+	ended := ss.ended
+	if !ended {
+		ss.inflight++
+		if env.SessionTimeout > 0 {
+			ss.idle = idleFor(env.SessionTimeout, &s.cfg)
+		}
+	}
+	s.mu.Unlock()
+	if ended { // superseded or reaped while this request waited for the turn
+		s.noSession(w, r, env)
+		return
+	}
+	defer s.touch(ss)
+	s.step(w, ss, env)
+}
+
+// lookup finds the session of a request: by cookie (every value is tried, a CPE may hold a stale
+// one too), else the session last seen on the same TCP connection (checklist 12).
+func (s *Server) lookup(r *http.Request) *session {
+	cs, _ := r.Context().Value(connKey{}).(*connState)
+	cookies := r.Header["Cookie"]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for v := range cookieValues(cookies, CookieName) {
+		if ss := s.byID[v]; ss != nil {
+			if cs != nil {
+				cs.sess = ss
+			}
+			return ss
+		}
+	}
+	if cs != nil && cs.sess != nil && !cs.sess.ended {
+		return cs.sess
+	}
+	return nil
+}
+
+// touch marks the end of a request of ss for the idle timer.
+func (s *Server) touch(ss *session) {
+	s.mu.Lock()
+	ss.inflight--
+	ss.lastSeen = time.Now()
+	s.mu.Unlock()
+}
+
+// refuseOverload answers 503 + Retry-After when no new session may start (checklist 9).
+func (s *Server) refuseOverload(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	full := s.closing || len(s.byID) >= s.cfg.MaxConcurrentSessions
+	s.mu.Unlock()
+	if full {
+		s.overloaded(w, r)
+	}
+	return full
+}
+
+func (s *Server) overloaded(w http.ResponseWriter, r *http.Request) {
+	s.stats.overload.Add(1)
+	s.log.Warn("refusing new session: overloaded", zap.String("remote", r.RemoteAddr),
+		zap.Int("max_sessions", s.cfg.MaxConcurrentSessions))
+	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
+	http.Error(w, "too many CWMP sessions, retry later", http.StatusServiceUnavailable)
+}
+
+// authenticate runs the Verifier on a request that starts a session; on failure it answers 401
+// with a challenge (stale=true for an expired Digest nonce, so the CPE retries silently).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.cfg.Auth == nil {
+		return "", true
+	}
+	user, err := s.cfg.Auth.Check(r)
+	if err == nil {
+		return user, true
+	}
+	s.stats.authFailures.Add(1)
+	s.log.Warn("authentication failed", zap.String("remote", r.RemoteAddr), zap.String("user", user), zap.Error(err))
+	s.cfg.Auth.Challenge(w, errors.Is(err, auth.ErrStaleNonce))
+	http.Error(w, "authentication required", http.StatusUnauthorized)
+	return "", false
+}
+
+// decodeFailed answers an undecodable envelope with fault 8003 (checklist 6), echoing cwmp:ID
+// and namespace when the codec could read the header. Inside a session the outstanding task
+// fails with ErrMismatch and the session ends: the ACS cannot know what the CPE meant.
+func (s *Server) decodeFailed(w http.ResponseWriter, r *http.Request, ss *session, env *soap.Envelope, err error) {
+	f := soap.NewACSFault(soap.FaultInvalidArguments, err.Error())
+	var de *soap.DecodeError
+	if errors.As(err, &de) {
+		f = de.ACSFault()
+	}
+	ns, id, hasID := soap.NSCWMP10, "", false
+	if ss != nil {
+		ns = ss.pub.NS
+	}
+	if env != nil {
+		if env.NS != "" {
+			ns = env.NS
+		}
+		id, hasID = env.ID, env.HasID
+	}
+	if ss == nil {
+		s.log.Warn("undecodable envelope", zap.String("remote", r.RemoteAddr), zap.Error(err))
+		s.writeFault(w, ns, id, hasID, f)
+		return
+	}
+	ss.log.Warn("undecodable envelope", zap.String("remote", r.RemoteAddr), zap.Error(err))
+	s.writeFault(w, ns, id, hasID, f)
+	if !ss.acquire(r.Context()) {
+		return
+	}
+	defer ss.release()
+	if s.isEnded(ss) {
+		return
+	}
+	if t := ss.outstanding; t != nil {
+		s.taskDone(ss, t, nil, mismatch("undecodable answer to %s: %v", ss.outMethod, err))
+	}
+	s.end(ss, EndError)
+}
+
+// noSession answers a POST that belongs to no session: an empty POST gets 204 and leaves no
+// state (checklist 8); anything else is told that sessions start with an Inform.
+func (s *Server) noSession(w http.ResponseWriter, r *http.Request, env *soap.Envelope) {
+	if env.Body == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.log.Info("message outside a session", zap.String("remote", r.RemoteAddr), zap.String("method", env.Body.MethodName()))
+	s.writeFault(w, nsOr(env.NS), env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments,
+		"no CWMP session: a session starts with an Inform (TR-069 3.7.1)"))
+}
+
+// startSession runs the Inform exchange: version negotiation, overload check, superseding an
+// open session of the same device, Handler.Inform, InformResponse with the session cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.Envelope, inf *soap.Inform, user string) {
+	ns := nsOr(env.NS)
+	version, useVersion := versionForNS(ns), ""
+	if env.SupportedCWMPVersions != "" { // checklist 23
+		v, ok := negotiateVersion(env.SupportedCWMPVersions)
+		if !ok {
+			s.log.Warn("no common CWMP version", zap.String("remote", r.RemoteAddr),
+				zap.String("supported", env.SupportedCWMPVersions))
+			s.writeFault(w, ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultACSVersionIncompatible,
+				"ACS supports CWMP 1.0 to 1.4, CPE offered "+env.SupportedCWMPVersions))
+			return
+		}
+		version, useVersion = v, v
+	}
+
+	now := time.Now()
+	ss := &session{
+		pub: Session{
+			ID:          rand.Text(),
+			DeviceID:    DeviceIDFor(inf.DeviceID),
+			Device:      inf.DeviceID,
+			NS:          ns,
+			CWMPVersion: version,
+			Username:    user,
+			Started:     now,
+			Events:      inf.Events,
+		},
+		turn:     make(chan struct{}, 1),
+		lastSeen: now,
+		idle:     idleFor(env.SessionTimeout, &s.cfg),
+		deadline: now.Add(s.cfg.MaxSessionDuration),
+		inflight: 1,
+	}
+	ss.pub.RemoteAddr, _ = netip.ParseAddrPort(r.RemoteAddr)
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		ss.pub.ClientCert = r.TLS.PeerCertificates[0]
+	}
+	ss.ctx, ss.cancel = context.WithCancel(s.baseCtx)
+	ss.log = s.log.With(zap.String("device", ss.pub.DeviceID), zap.String("session", ss.pub.ID))
+	ss.turn <- struct{}{}
+	defer ss.release()
+
+	cs, _ := r.Context().Value(connKey{}).(*connState)
+	s.mu.Lock()
+	old := s.byDevice[ss.pub.DeviceID]
+	if s.closing || (old == nil && len(s.byID) >= s.cfg.MaxConcurrentSessions) {
+		s.mu.Unlock()
+		ss.cancel()
+		s.overloaded(w, r)
+		return
+	}
+	if old != nil {
+		s.detachLocked(old)
+	}
+	s.byID[ss.pub.ID] = ss
+	s.byDevice[ss.pub.DeviceID] = ss
+	if cs != nil {
+		cs.sess = ss
+	}
+	s.mu.Unlock()
+	defer s.touch(ss)
+	s.stats.started.Add(1)
+
+	if old != nil {
+		// Synchronous: the old session's task must be back in the handler's queue before this
+		// session asks for its next task (checklist 14).
+		ss.log.Info("superseding open session", zap.String("old_session", old.pub.ID))
+		s.finish(old, EndSuperseded, false)
+	}
+	if ce := ss.log.Check(zap.InfoLevel, "session started"); ce != nil {
+		ce.Write(zap.String("remote", r.RemoteAddr), zap.String("cwmp_version", version),
+			zap.Int("events", len(inf.Events)), zap.String("user", user))
+	}
+
+	if err := s.h.Inform(ss.ctx, &ss.pub, inf); err != nil {
+		var f *soap.Fault
+		if !errors.As(err, &f) {
+			f = soap.NewACSFault(soap.FaultInternalError, "ACS internal error")
+		}
+		ss.log.Warn("inform rejected by handler", zap.Error(err))
+		s.writeFault(w, ns, env.ID, env.HasID, f) // a handler's *soap.Fault goes out as is
+		s.end(ss, EndError)
+		return
+	}
+	if s.isEnded(ss) { // superseded by a newer Inform meanwhile
+		s.writeFault(w, ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultRetryRequest, "session superseded by a newer Inform"))
+		return
+	}
+	w.Header().Set("Set-Cookie", setCookieValue(ss.pub.ID, r.TLS != nil))
+	s.writeEnvelope(w, &soap.Envelope{
+		NS: ns, ID: env.ID, HasID: env.HasID, UseCWMPVersion: useVersion,
+		Body: informResponse, // MaxEnvelopes=1 always (checklist 31)
+	})
+}
+
+var informResponse = &soap.InformResponse{MaxEnvelopes: 1}
+
+// step runs one message of an open session; the caller holds the session's turn.
+func (s *Server) step(w http.ResponseWriter, ss *session, env *soap.Envelope) {
+	switch m := env.Body.(type) {
+	case nil: // empty POST: the CPE yields the turn
+		if t := ss.outstanding; t != nil {
+			s.taskDone(ss, t, nil, mismatch("empty POST instead of %sResponse", ss.outMethod))
+		}
+		s.nextTask(w, ss)
+	case *soap.Fault:
+		s.taskAnswer(w, ss, env, nil, m)
+	case *soap.Unknown: // checklist 43: a well-formed 8000, the session goes on
+		ss.log.Info("unknown CPE method", zap.String("method", m.Name), zap.String("ns", m.NS))
+		if t := ss.outstanding; t != nil {
+			s.taskDone(ss, t, nil, mismatch("CPE sent unknown %s instead of %sResponse", m.Name, ss.outMethod))
+		}
+		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultMethodNotSupported, "method not supported: "+m.Name))
+	default:
+		switch {
+		case soap.IsCPERequest(m):
+			s.cpeRequest(w, ss, env, m)
+		case strings.HasSuffix(m.MethodName(), "Response"):
+			s.taskAnswer(w, ss, env, m, nil)
+		default: // an ACS→CPE method sent by the CPE
+			s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultMethodNotSupported,
+				"method not supported by the ACS: "+m.MethodName()))
+		}
+	}
+}
+
+// cpeRequest answers a CPE-initiated request through Handler.CPERequest.
+func (s *Server) cpeRequest(w http.ResponseWriter, ss *session, env *soap.Envelope, m soap.Message) {
+	if t := ss.outstanding; t != nil {
+		// Checklist 42: CPE requests are valid only while the CPE holds the turn. The task got
+		// no answer; the request gets a fault and is not acknowledged, so the CPE repeats it
+		// (a TransferComplete is retried until a TransferCompleteResponse arrives).
+		s.taskDone(ss, t, nil, mismatch("CPE sent %s instead of %sResponse", m.MethodName(), ss.outMethod))
+		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments,
+			m.MethodName()+" is valid only while the CPE holds the turn"))
+		return
+	}
+	if ss.rpcs >= s.cfg.MaxRPCsPerSession {
+		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultResourcesExceeded, "too many messages in one session"))
+		s.end(ss, EndLimit)
+		return
+	}
+	ss.rpcs++
+	resp, err := s.h.CPERequest(ss.ctx, &ss.pub, m)
+	if s.isEnded(ss) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	var f *soap.Fault
+	switch {
+	case errors.As(err, &f):
+	case err != nil:
+		ss.log.Warn("CPE request failed in handler", zap.String("method", m.MethodName()), zap.Error(err))
+		f = soap.NewACSFault(soap.FaultInternalError, "ACS internal error")
+	case resp == nil: // the handler does not know the method (Handler contract)
+		f = soap.NewACSFault(soap.FaultMethodNotSupported, "method not supported: "+m.MethodName())
+	}
+	if f != nil {
+		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, f)
+		return
+	}
+	s.writeEnvelope(w, &soap.Envelope{NS: ss.pub.NS, ID: env.ID, HasID: env.HasID, Body: resp}) // ID echoed (25)
+}
+
+// taskAnswer matches a CPE response or fault with the outstanding task by cwmp:ID and method
+// (checklist 25, 46), reports it, and sends the next task.
+func (s *Server) taskAnswer(w http.ResponseWriter, ss *session, env *soap.Envelope, resp soap.Message, fault *soap.Fault) {
+	t := ss.outstanding
+	if t == nil {
+		name := "Fault"
+		if resp != nil {
+			name = resp.MethodName()
+		}
+		s.stats.mismatches.Add(1)
+		ss.log.Warn("answer without an outstanding request", zap.String("method", name), zap.String("cwmp_id", env.ID))
+		s.nextTask(w, ss)
+		return
+	}
+	var err error
+	switch {
+	case env.HasID && env.ID != ss.outID: // a CPE without any cwmp:ID header is tolerated (24)
+		err = mismatch("answer carries cwmp:ID %q, %s was sent with %q", env.ID, ss.outMethod, ss.outID)
+	case fault != nil:
+		err = fault
+	case resp.MethodName() != ss.outMethod+"Response":
+		err = mismatch("got %s, expected %sResponse", resp.MethodName(), ss.outMethod)
+	}
+	if err != nil {
+		resp = nil
+	}
+	s.taskDone(ss, t, resp, err)
+	if s.isEnded(ss) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.nextTask(w, ss)
+}
+
+// taskDone reports the end of the outstanding task t.
+func (s *Server) taskDone(ss *session, t *Task, resp soap.Message, err error) {
+	ss.outstanding = nil
+	var f *soap.Fault
+	switch {
+	case errors.Is(err, ErrMismatch):
+		s.stats.mismatches.Add(1)
+		ss.log.Warn("answer does not match the request", zap.String("method", ss.outMethod), zap.Error(err))
+	case errors.As(err, &f):
+		s.stats.cpeFaults.Add(1)
+		ss.log.Info("CPE fault", zap.String("method", ss.outMethod), zap.Int("fault_code", f.Code), zap.String("fault_string", f.String))
+	}
+	s.h.TaskDone(ss.ctx, &ss.pub, t, resp, err)
+}
+
+// nextTask sends the handler's next task, or ends the session with 204 when there is none
+// (checklist 7).
+func (s *Server) nextTask(w http.ResponseWriter, ss *session) {
+	for {
+		if ss.rpcs >= s.cfg.MaxRPCsPerSession {
+			ss.log.Warn("RPC limit reached", zap.Int("limit", s.cfg.MaxRPCsPerSession))
+			w.WriteHeader(http.StatusNoContent)
+			s.end(ss, EndLimit)
+			return
+		}
+		t, err := s.h.NextTask(ss.ctx, &ss.pub)
+		if s.isEnded(ss) {
+			ss.outstanding = t // finish hands it back through SessionEnded
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if err != nil {
+			ss.log.Warn("next task failed", zap.Error(err))
+			w.WriteHeader(http.StatusNoContent)
+			s.end(ss, EndError)
+			return
+		}
+		if t == nil {
+			w.WriteHeader(http.StatusNoContent)
+			s.end(ss, EndDone)
+			return
+		}
+		ss.rpcs++ // counted even when invalid, so a handler returning bad tasks cannot loop forever
+		if !isACSRequest(t.Request) {
+			s.invalidTask(ss, t, errors.New("not an ACS→CPE request"))
+			continue
+		}
+		id := "acs-" + strconv.FormatUint(s.taskSeq.Add(1), 10) // fresh cwmp:ID per RPC (25)
+		bp := encPool.Get().(*[]byte)
+		b, err := soap.AppendEncode((*bp)[:0], &soap.Envelope{NS: ss.pub.NS, ID: id, HasID: true, Body: t.Request})
+		if err != nil {
+			putEnc(bp, b)
+			s.invalidTask(ss, t, err)
+			continue
+		}
+		ss.outstanding, ss.outID, ss.outMethod = t, id, t.Request.MethodName()
+		ss.log.Debug("task sent", zap.String("method", ss.outMethod), zap.String("cwmp_id", id))
+		writeXML(w, b)
+		putEnc(bp, b)
+		return
+	}
+}
+
+// isACSRequest reports whether m may be sent to a CPE as a task. GetRPCMethods goes both ways.
+func isACSRequest(m soap.Message) bool {
+	switch m.(type) {
+	case nil, *soap.Fault, *soap.Unknown:
+		return false
+	case *soap.GetRPCMethods:
+		return true
+	}
+	return !soap.IsCPERequest(m) && !strings.HasSuffix(m.MethodName(), "Response")
+}
+
+// invalidTask fails a task the ACS cannot send, and the session goes on with the next one.
+func (s *Server) invalidTask(ss *session, t *Task, cause error) {
+	err := fmt.Errorf("%w: %w", ErrInvalidTask, cause)
+	ss.log.Error("handler returned a task that cannot be sent", zap.Error(err))
+	s.h.TaskDone(ss.ctx, &ss.pub, t, nil, err)
+}
+
+// ---------------------------------------------------------------- response writing
+
+const maxPooledEnc = 256 << 10
+
+var encPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+func putEnc(bp *[]byte, b []byte) {
+	if cap(b) <= maxPooledEnc {
+		*bp = b[:0]
+		encPool.Put(bp)
+	}
+}
+
+// writeEnvelope encodes env into a pooled buffer and writes it as the 200 response.
+func (s *Server) writeEnvelope(w http.ResponseWriter, env *soap.Envelope) {
+	bp := encPool.Get().(*[]byte)
+	b, err := soap.AppendEncode((*bp)[:0], env)
+	if err != nil {
+		putEnc(bp, b)
+		s.log.Error("cannot encode response", zap.String("method", env.Body.MethodName()), zap.Error(err))
+		http.Error(w, "ACS internal error", http.StatusInternalServerError)
+		return
+	}
+	writeXML(w, b)
+	putEnc(bp, b)
+}
+
+func writeXML(w http.ResponseWriter, b []byte) {
+	h := w.Header()
+	h["Content-Type"] = hdrXML
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// writeFault sends an ACS fault (checklist 44) with HTTP 200, like GenieACS: CPE stacks treat a
+// 500 as a transport failure and drop the session, where the fault is meant to be read.
+func (s *Server) writeFault(w http.ResponseWriter, ns, id string, hasID bool, f *soap.Fault) {
+	s.stats.faults.Add(1)
+	s.writeEnvelope(w, &soap.Envelope{NS: ns, ID: id, HasID: hasID, Body: f})
+}
+
+func nsOr(ns string) string {
+	if ns == "" {
+		return soap.NSCWMP10
+	}
+	return ns
+}
