@@ -41,9 +41,22 @@ const (
 	ReadWrite Access = "read_write"
 )
 
+// Expose types: the Go value a State holds for each (after the wire, which the host applies to
+// in-process translators too).
+const (
+	TypeString   = "string"   // string
+	TypeInteger  = "integer"  // int64 (any Go integer is accepted and converted)
+	TypeNumber   = "number"   // float64 (integers are accepted and converted)
+	TypeBoolean  = "boolean"  // bool
+	TypeDateTime = "datetime" // RFC 3339 string (a time.Time is accepted and formatted)
+	TypeObject   = "object"   // JSON-decoded map[string]any or []any
+)
+
 // Expose describes one normalized key of the friendly device model (docs/device-model.md).
-// Key is a dotted path ("wifi.ssids.1.ssid"); Type is one of string, integer, number, boolean,
-// datetime, object; Unit is optional ("s", "bytes", "%", "dBm", "MHz").
+// Key is a dotted path ("wifi.ssids.1.ssid"); a "*" segment stands for any instance number, so
+// "wifi.ssids.*.ssid" declares wifi.ssids.1.ssid, wifi.ssids.2.ssid, ... Type is one of the Type
+// constants; Unit is optional ("s", "bytes", "%", "dBm", "MHz"). The gateway refuses state keys
+// that no readable Expose declares and values of another type.
 type Expose struct {
 	Key         string
 	Type        string
