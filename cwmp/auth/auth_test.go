@@ -243,6 +243,7 @@ func TestChecklist16HandWrittenDigestHeaders(t *testing.T) {
 		{"quoted comma and escapes in username", fmt.Sprintf(`Digest username="cpe,\"7\"", realm="cwmp2mqtt", nonce="%s", uri="/acs", qop="auth", nc=00000001, cnonce="a,b", response="%s"`,
 			n, rfcResponse(odd, "pw2", n, "POST", "/acs", "auth", "00000001", "a,b", false)), nil},
 		{"upper-case names, no spaces", fmt.Sprintf(`digest USERNAME="cpe",Realm="cwmp2mqtt",NONCE="%s",URI="/acs",QOP=auth,NC=00000001,CNonce="c1",Response="%s"`, n, ok), nil},
+		{"tab after scheme", fmt.Sprintf("Digest\tusername=\"cpe\", realm=\"cwmp2mqtt\", nonce=\"%s\", uri=\"/acs\", qop=auth, nc=00000001, cnonce=\"c1\", response=\"%s\"", n, ok), nil},
 		{"upper-case hex response", fmt.Sprintf(`Digest username="cpe", realm="cwmp2mqtt", nonce="%s", uri="/acs", qop=auth, nc=00000001, cnonce="c1", response="%s"`, n, strings.ToUpper(ok)), nil},
 		{"RFC 2069 without qop", fmt.Sprintf(`Digest username="cpe", realm="cwmp2mqtt", nonce="%s", uri="/acs", response="%s"`,
 			n, rfcResponse("cpe", "pw", n, "POST", "/acs", "", "", "", false)), nil},

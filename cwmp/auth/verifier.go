@@ -92,7 +92,10 @@ func (v *Verifier) Check(r *http.Request) (username string, err error) {
 	if h == "" {
 		return "", ErrNoCredentials
 	}
-	scheme, rest, _ := strings.Cut(h, " ")
+	scheme, rest := h, ""
+	if i := strings.IndexAny(h, " \t"); i >= 0 {
+		scheme, rest = h[:i], h[i+1:]
+	}
 	switch {
 	case strings.EqualFold(scheme, "Basic") && v.mode != ModeDigest:
 		return v.checkBasic(strings.TrimSpace(rest))

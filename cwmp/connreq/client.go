@@ -99,7 +99,7 @@ func (c *Client) Wake(ctx context.Context, t Target) error {
 		return c.wakeUDP(ctx, log, t.UDPAddr, user, pass)
 	}
 	err := c.wakeHTTP(ctx, log, t.URL, user, pass)
-	if err != nil && errors.Is(err, ErrUnreachable) && t.UDPAddr != "" {
+	if errors.Is(err, ErrUnreachable) && t.UDPAddr != "" {
 		log.Info("http connection request unreachable, trying udp", zap.Error(err))
 		if uerr := c.wakeUDP(ctx, log, t.UDPAddr, user, pass); uerr != nil {
 			return errors.Join(err, uerr)
