@@ -299,27 +299,30 @@ func (d *decoder) value(e *etree.Element, param string) Value {
 	return v
 }
 
-// typeName turns an xsi:type QName into the type's local name. XML Schema (2001, 1999) and
-// SOAP-ENC (which re-declares the same simple types, fixture 37) are the expected namespaces.
+// typeName turns a Value's xsi:type QName into the type's local name. XML Schema (2001, 1999)
+// and SOAP-ENC (which re-declares the same simple types, fixture 37) are the expected namespaces.
 func (d *decoder) typeName(e *etree.Element, qname, param string) string {
-	prefix, local, clark := splitQName(strings.TrimSpace(qname))
-	if local == "" {
+	ns, local, declared := resolveQName(e, qname)
+	switch {
+	case local == "":
 		d.warn("parameter %q: empty xsi:type %q, taken as string", param, qname)
 		return TypeString
-	}
-	if prefix == "" && !clark {
-		return local
-	}
-	ns := prefix
-	if !clark {
-		var ok bool
-		if ns, ok = lookupPrefix(e, prefix); !ok {
-			d.warn("parameter %q: xsi:type prefix %q is not declared", param, prefix)
-			return local
-		}
-	}
-	if !isXSD(ns) && !isSOAPEnc(ns) {
+	case !declared:
+		d.warn("parameter %q: xsi:type prefix of %q is not declared", param, qname)
+	case ns != "" && !isXSD(ns) && !isSOAPEnc(ns):
 		d.warn("parameter %q: xsi:type %q is in namespace %q", param, qname, ns)
 	}
 	return local
+}
+
+// resolveQName resolves a QName-valued attribute ("p:local", "local" or Clark "{uri}local") in
+// the scope of e. An unprefixed name is returned with ns "" (in xsi:type it means the XML Schema
+// type whatever the default namespace).
+func resolveQName(e *etree.Element, qname string) (ns, local string, declared bool) {
+	prefix, local, clark := splitQName(strings.TrimSpace(qname))
+	if clark || prefix == "" {
+		return prefix, local, true
+	}
+	ns, declared = lookupPrefix(e, prefix)
+	return ns, local, declared
 }

@@ -33,7 +33,7 @@ func (m *ChangeDUState) decode(d *decoder, e *etree.Element) {
 
 func (d *decoder) duOperations(e *etree.Element) []DUOperation {
 	if t, found, _ := xsiType(e); found {
-		return []DUOperation{d.duOperation(e, d.typeName(e, t, "Operations"))}
+		return []DUOperation{d.duOperation(e, d.opType(e, t))}
 	}
 	var ops []DUOperation
 	for c := range e.ChildElementsSeq() {
@@ -42,7 +42,7 @@ func (d *decoder) duOperations(e *etree.Element) []DUOperation {
 		}
 		typ := c.Tag
 		if t, found, _ := xsiType(c); found {
-			typ = d.typeName(c, t, "Operations")
+			typ = d.opType(c, t)
 		}
 		ops = append(ops, d.duOperation(c, typ))
 	}
@@ -50,6 +50,15 @@ func (d *decoder) duOperations(e *etree.Element) []DUOperation {
 		d.fail("ChangeDUState: Operations has no xsi:type naming InstallOpStruct, UpdateOpStruct or UninstallOpStruct")
 	}
 	return ops
+}
+
+// opType resolves the xsi:type of an operation, expected in a CWMP namespace.
+func (d *decoder) opType(e *etree.Element, qname string) string {
+	ns, local, declared := resolveQName(e, qname)
+	if !declared || (ns != "" && !IsCWMPNamespace(ns)) {
+		d.warn("ChangeDUState: operation type %q is not in a CWMP namespace", qname)
+	}
+	return local
 }
 
 // duOperation reads one operation of type typ ("InstallOpStruct" …), keeping only the fields

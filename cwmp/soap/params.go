@@ -274,3 +274,6 @@ func (m *AddObjectResponse) encode(w *encoder) {
 
 func (m *DeleteObjectResponse) decode(d *decoder, e *etree.Element) { m.Status = d.status(e) }
 func (m *DeleteObjectResponse) encode(w *encoder)                   { w.int("Status", int64(m.Status)) }
+
+func (*SetParameterAttributesResponse) decode(*decoder, *etree.Element) {}
+func (*SetParameterAttributesResponse) encode(*encoder)                 {}
