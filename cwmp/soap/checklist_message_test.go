@@ -288,15 +288,15 @@ func TestChecklist36AlwaysTypedKeyedCounted(t *testing.T) {
 		}
 	}
 	arrays := map[Message]string{
-		&GetParameterValues{ParameterNames: []string{"a", "b"}}:                          `<ParameterNames soap-enc:arrayType="xsd:string[2]">`,
-		&GetParameterValues{}:                                                             `<ParameterNames soap-enc:arrayType="xsd:string[0]"></ParameterNames>`,
-		&SetParameterAttributes{ParameterList: make([]SetParameterAttribute, 4)}:          `<ParameterList soap-enc:arrayType="cwmp:SetParameterAttributesStruct[4]">`,
-		&GetParameterAttributes{ParameterNames: []string{"x"}}:                            `<ParameterNames soap-enc:arrayType="xsd:string[1]">`,
-		&ScheduleDownload{TimeWindowList: make([]TimeWindow, 2)}:                          `<TimeWindowList soap-enc:arrayType="cwmp:TimeWindowStruct[2]">`,
-		&AddObject{ObjectName: "Device.X."}:                                               `<ParameterKey></ParameterKey>`,
-		&DeleteObject{ObjectName: "Device.X.1."}:                                          `<ParameterKey></ParameterKey>`,
-		&Inform{Events: make([]Event, 2)}:                                                 `<Event soap-enc:arrayType="cwmp:EventStruct[2]">`,
-		&GetRPCMethodsResponse{MethodList: []string{"Inform"}}:                            `<MethodList soap-enc:arrayType="xsd:string[1]">`,
+		&GetParameterValues{ParameterNames: []string{"a", "b"}}: `<ParameterNames soap-enc:arrayType="xsd:string[2]">`,
+		&GetParameterValues{}: `<ParameterNames soap-enc:arrayType="xsd:string[0]"></ParameterNames>`,
+		&SetParameterAttributes{ParameterList: make([]SetParameterAttribute, 4)}:           `<ParameterList soap-enc:arrayType="cwmp:SetParameterAttributesStruct[4]">`,
+		&GetParameterAttributes{ParameterNames: []string{"x"}}:                             `<ParameterNames soap-enc:arrayType="xsd:string[1]">`,
+		&ScheduleDownload{TimeWindowList: make([]TimeWindow, 2)}:                           `<TimeWindowList soap-enc:arrayType="cwmp:TimeWindowStruct[2]">`,
+		&AddObject{ObjectName: "Device.X."}:                                                `<ParameterKey></ParameterKey>`,
+		&DeleteObject{ObjectName: "Device.X.1."}:                                           `<ParameterKey></ParameterKey>`,
+		&Inform{Events: make([]Event, 2)}:                                                  `<Event soap-enc:arrayType="cwmp:EventStruct[2]">`,
+		&GetRPCMethodsResponse{MethodList: []string{"Inform"}}:                             `<MethodList soap-enc:arrayType="xsd:string[1]">`,
 		&SetParameterAttributes{ParameterList: []SetParameterAttribute{{AccessList: nil}}}: `<AccessList soap-enc:arrayType="xsd:string[0]"></AccessList>`,
 	}
 	for m, want := range arrays {
