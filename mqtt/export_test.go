@@ -9,7 +9,7 @@ import (
 // Test-only access to internals.
 
 func MatchTopic(filter, topic string) bool { return matchTopic(filter, topic) }
-func ValidateFilter(f string) error      { return validateFilter(f) }
+func ValidateFilter(f string) error        { return validateFilter(f) }
 
 // SetClock replaces the outbox clock; call before the first Enqueue.
 func (o *Outbox) SetClock(now func() time.Time) { o.now = now }

@@ -2,7 +2,10 @@ package mqtt
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 
 	"go.uber.org/zap"
@@ -35,8 +38,23 @@ func (h *slogHandler) Enabled(_ context.Context, l slog.Level) bool {
 	return h.log.Core().Enabled(zapLevel(l))
 }
 
+// msgConnectionEnded replaces the empty message mochi logs when a client
+// connection ends (listeners' establish errors).
+const msgConnectionEnded = "client connection ended"
+
 func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
-	ce := h.log.Check(zapLevel(r.Level), r.Message)
+	level, msg := zapLevel(r.Level), r.Message
+	if msg == "" {
+		msg = msgConnectionEnded
+		// A client hanging up is routine; auth failures and the like are not.
+		r.Attrs(func(a slog.Attr) bool {
+			if err, ok := a.Value.Any().(error); ok && (errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)) {
+				level = zapcore.DebugLevel
+			}
+			return true
+		})
+	}
+	ce := h.log.Check(level, msg)
 	if ce == nil {
 		return nil
 	}
