@@ -22,6 +22,7 @@ type FleetConfig struct {
 	Model func(i int) (*datamodel.Model, error)
 	// CPE is the template of every CPE's Config (ACSURL, NS, Auth, periodic interval …);
 	// Model, Serial and Transport are set per fleet. Its Hooks are chained after the fleet's.
+	// With Basic or Digest and no Username, each CPE authenticates as its serial.
 	CPE Config
 	// CRListen, when set, serves every CPE's connection requests on one listener
 	// ("127.0.0.1:0"), at http://<addr>/cr/<serial>.
@@ -86,6 +87,9 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 		c.Model = m
 		c.Serial = fmt.Sprintf("%s%06d", cfg.SerialPrefix, i)
 		c.Transport = tr
+		if c.Username == "" && c.Auth != "" && c.Auth != AuthNone {
+			c.Username = c.Serial
+		}
 		c.Hooks = Hooks{
 			OnSession: func(s SessionResult) {
 				f.record(s)

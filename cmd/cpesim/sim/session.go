@@ -72,7 +72,8 @@ func (c *CPE) session(ctx context.Context) (err error) {
 		if err != nil {
 			c.log.Debug("session failed", zap.Error(err), zap.Int("retry", retry))
 		}
-		if h := c.cfg.Hooks.OnSession; h != nil {
+		// A session cut by shutdown is neither a success nor a failure of the ACS: not reported.
+		if h := c.cfg.Hooks.OnSession; h != nil && (err == nil || ctx.Err() == nil) {
 			h(res)
 		}
 	}()
