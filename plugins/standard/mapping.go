@@ -156,6 +156,9 @@ func (m *model) compile(b Binding, catalog map[string]sdk.Expose) (*compiled, er
 	if b.Enum != nil {
 		c.inverse = make(map[string]string, len(b.Enum))
 		for raw, friendly := range b.Enum {
+			if other, dup := c.inverse[friendly]; dup && c.writable {
+				return nil, fmt.Errorf("enum maps both %q and %q to %q: a write would be ambiguous", other, raw, friendly)
+			}
 			c.inverse[friendly] = raw
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
@@ -289,5 +290,25 @@ func TestTablesConsistent(t *testing.T) {
 		TR181:   []Binding{{Key: "acme.port.{i}.x", Param: "X_ACME.Port.X", XSD: "string"}}}}})
 	if err == nil || err.Error() != `TR-181 binding "acme.port.{i}.x" → "X_ACME.Port.X": 0 instances in the parameter, 1 in the key` {
 		t.Errorf("instance mismatch: %v", err)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	o, err := ParseOptions(map[string]string{"periodic_inform_interval": "900", "bool_as_number": "true", "parameter_key": "p"})
+	if err != nil || o.PeriodicInformInterval != 900e9 || !o.BoolAsNumber || o.ParameterKey != "p" {
+		t.Errorf("%+v %v", o, err)
+	}
+	if o, err := ParseOptions(map[string]string{"periodic_inform_interval": "5m"}); err != nil || o.PeriodicInformInterval != 300e9 {
+		t.Errorf("duration: %+v %v", o, err)
+	}
+	for opts, want := range map[string]string{
+		"periodic_inform_interval=soon": `option periodic_inform_interval: "soon" is neither seconds nor a duration`,
+		"periodic_inform_interval=0":    `option periodic_inform_interval: "0" is below 1 s`,
+		"bool_as_number=perhaps":        `option bool_as_number: "perhaps" is not a boolean`,
+	} {
+		k, v, _ := strings.Cut(opts, "=")
+		if _, err := ParseOptions(map[string]string{k: v}); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", opts, err, want)
+		}
 	}
 }

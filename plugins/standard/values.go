@@ -202,6 +202,10 @@ func validSSID(v any) (string, error) {
 	return s, nil
 }
 
+// WritePassphrase is the Binding.Write of Wi-Fi passphrase keys, for vendor bindings that feed
+// wifi.ssid.{i}.passphrase from another parameter.
+func WritePassphrase(v any) (string, error) { return validPassphrase(v) }
+
 // validPassphrase checks a WPA passphrase: 8–63 printable ASCII characters, or a 64-hex-digit PSK.
 func validPassphrase(v any) (string, error) {
 	s, err := writeString(v)
