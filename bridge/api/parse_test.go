@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 )
 
@@ -91,6 +92,9 @@ func TestParseRPCRequestBuildsEveryMethod(t *testing.T) {
 			req, msg, err := api.ParseRPCRequest([]byte(payload))
 			if err != nil {
 				t.Fatalf("ParseRPCRequest(%s): %v", payload, err)
+			}
+			if err := apitest.ValidatePayload("rpc-request", []byte(payload)); err != nil {
+				t.Errorf("the parser accepts what the schema refuses: %v", err)
 			}
 			if !reflect.DeepEqual(msg, tt.want) {
 				t.Errorf("message:\n got %#v\nwant %#v", msg, tt.want)

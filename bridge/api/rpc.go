@@ -25,11 +25,11 @@ const (
 type Request struct {
 	ID string `json:"id"`
 	// Timeout is how long, in seconds, the gateway waits for the CPE's answer once the RPC was
-	// sent in a session; 0 = gateway default. Past it the result is "timeout".
+	// sent in a session; 0 = as long as the session lives. Past it the result is "timeout".
 	Timeout float64 `json:"timeout,omitempty"`
 	// Expires is how long, in seconds from acceptance, the request may wait in the device's queue
-	// before it is sent; 0 = gateway default, and "offline" at once if the device is offline.
-	// Past it the result is "expired" and the request is never sent.
+	// before it is sent; past it the result is "expired" and the request is never sent. 0 = now or
+	// never: the device is woken at once, "offline" if that fails, with a short grace to come.
 	Expires float64 `json:"expires,omitempty"`
 	// ReplyTo is the topic for the results instead of B/D/rpc/result.
 	ReplyTo string `json:"reply_to,omitempty"`
@@ -74,7 +74,7 @@ const (
 	StatusFault    Status = "fault"    // the CPE answered with a CWMP fault (TR-069 §A.5)
 	StatusTimeout  Status = "timeout"  // sent, but no answer within Timeout
 	StatusExpired  Status = "expired"  // not sent within Expires
-	StatusOffline  Status = "offline"  // device offline and no Expires given
+	StatusOffline  Status = "offline"  // no Expires given and the connection request failed
 	StatusRejected Status = "rejected" // bad request or refused; Error says why
 )
 
