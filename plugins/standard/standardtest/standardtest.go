@@ -21,6 +21,26 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 // (the GenieACS export the Huawei fixture comes in). Object rows and the DeviceID pseudo
 // parameters are left out; "xsd:" is cut from the type, as the gateway hands types to translators.
 func ParamsFromCSV(path string) (map[string]sdk.Value, error) {
+	rows, err := readCSV(path)
+	params := map[string]sdk.Value{}
+	for _, r := range rows {
+		params[r[0]] = sdk.Value{Value: r[3], Type: strings.TrimPrefix(r[4], "xsd:")}
+	}
+	return params, err
+}
+
+// WritableFromCSV reads the same dump's Writable column: parameter name → writable.
+func WritableFromCSV(path string) (map[string]bool, error) {
+	rows, err := readCSV(path)
+	w := map[string]bool{}
+	for _, r := range rows {
+		w[r[0]] = r[2] == "true"
+	}
+	return w, err
+}
+
+// readCSV returns the parameter rows (objects and DeviceID pseudo parameters left out).
+func readCSV(path string) ([][]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -33,14 +53,13 @@ func ParamsFromCSV(path string) (map[string]sdk.Value, error) {
 	if len(rows) == 0 || len(rows[0]) < 5 || rows[0][0] != "Parameter" {
 		return nil, fmt.Errorf("%s: not a Parameter,Object,Writable,Value,Value type CSV", path)
 	}
-	params := map[string]sdk.Value{}
+	var out [][]string
 	for _, r := range rows[1:] {
-		if r[1] == "true" || strings.HasPrefix(r[0], "DeviceID.") {
-			continue
+		if r[1] != "true" && !strings.HasPrefix(r[0], "DeviceID.") {
+			out = append(out, r)
 		}
-		params[r[0]] = sdk.Value{Value: r[3], Type: strings.TrimPrefix(r[4], "xsd:")}
 	}
-	return params, nil
+	return out, nil
 }
 
 // Golden compares got, as indented JSON, with testdata/golden/<name>.json; -update rewrites it.
