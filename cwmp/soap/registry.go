@@ -2,6 +2,8 @@ package soap
 
 import (
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 )
@@ -45,21 +47,22 @@ func (u *Unknown) encodeElement(w *encoder, envNS string) {
 	}
 }
 
-// isNCName is a conservative check that s can be written as an unprefixed element name.
+// isNCName checks that s can be written as an unprefixed element name: it rejects what would
+// break the markup (space, controls, markup characters, a colon) and a leading digit, dot or
+// hyphen. Names that came from a parsed document always pass.
 func isNCName(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i, r := range s {
 		switch {
-		case r == '_', r >= 'A' && r <= 'Z', r >= 'a' && r <= 'z', r >= 0xC0 && r != 0xD7 && r != 0xF7 && r <= 0x2FF,
-			r >= 0x370 && r <= 0x37D, r >= 0x37F && r <= 0x1FFF, r >= 0x3001 && r <= 0xD7FF, r >= 0xF900 && r <= 0xFDCF:
-		case i > 0 && (r == '-' || r == '.' || r >= '0' && r <= '9' || r == 0xB7):
-		default:
+		case r <= ' ', r == 0x7F, strings.ContainsRune(`<>&"'/=:?!;,()[]{}*+@#$%^|\`+"`~", r):
+			return false
+		case i == 0 && (r == '-' || r == '.' || r >= '0' && r <= '9'):
 			return false
 		}
 	}
-	return true
+	return utf8.ValidString(s)
 }
 
 // constructors maps every method name of CWMP 1.0–1.4 known to this package to a new zero message.
