@@ -19,5 +19,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "huawei translator:", err)
 		os.Exit(2)
 	}
+	opts.Logger = newLogger(sdk.Logger())
 	sdk.Serve(huawei.New(opts))
 }
