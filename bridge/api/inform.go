@@ -48,7 +48,7 @@ func timestamp(d soap.DateTime) Timestamp {
 
 // knownTime is the time of d, or nil when d is unparseable or "unknown".
 func knownTime(d soap.DateTime) *time.Time {
-	if !d.Valid || d.Time.Year() <= 1 {
+	if !d.Valid || d.Unknown() {
 		return nil
 	}
 	t := d.Time

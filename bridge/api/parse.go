@@ -17,15 +17,11 @@ import (
 // method and reply_to was readable, so the bridge can address the "rejected" result and echo the
 // id (an invalid reply_to is left empty, the result then goes to B/D/rpc/result).
 func ParseRPCRequest(payload []byte) (*RPCRequest, soap.Message, error) {
-	v, err := decodeJSON(payload)
+	m, err := decodeObject(payload)
 	if err != nil {
 		return nil, nil, err
 	}
 	req := &RPCRequest{}
-	m, _ := v.(map[string]any)
-	if m == nil {
-		return nil, nil, fieldErr("", "payload must be a JSON object, got %s", jsonKind(v))
-	}
 	if s, ok := m["method"].(string); ok && len(s) <= 64 {
 		req.Method = s
 	}
@@ -73,13 +69,9 @@ func BuildRPC(method string, args json.RawMessage) (soap.Message, error) {
 // Whether the keys exist and are writable is the translator's call. Numbers arrive as int64
 // when integral, float64 otherwise. On error req is as ParseRPCRequest's.
 func ParseSetRequest(payload []byte) (*SetRequest, error) {
-	v, err := decodeJSON(payload)
+	m, err := decodeObject(payload)
 	if err != nil {
 		return nil, err
-	}
-	m, _ := v.(map[string]any)
-	if m == nil {
-		return nil, fieldErr("", "payload must be a JSON object, got %s", jsonKind(v))
 	}
 	req := &SetRequest{}
 	if _, err := parseEnvelope(&req.Request, m, "values"); err != nil {
@@ -115,13 +107,9 @@ func ParseSetRequest(payload []byte) (*SetRequest, error) {
 // ParseGetRequest validates a B/D/get payload: {"id", "keys": [normalized keys], …}; absent or
 // empty keys ask for every readable key of the translator.
 func ParseGetRequest(payload []byte) (*GetRequest, error) {
-	v, err := decodeJSON(payload)
+	m, err := decodeObject(payload)
 	if err != nil {
 		return nil, err
-	}
-	m, _ := v.(map[string]any)
-	if m == nil {
-		return nil, fieldErr("", "payload must be a JSON object, got %s", jsonKind(v))
 	}
 	req := &GetRequest{}
 	o, err := parseEnvelope(&req.Request, m, "keys")
@@ -137,6 +125,19 @@ func ParseGetRequest(payload []byte) (*GetRequest, error) {
 		}
 	}
 	return req, nil
+}
+
+// decodeObject parses a request payload, which must be one JSON object.
+func decodeObject(payload []byte) (map[string]any, error) {
+	v, err := decodeJSON(payload)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fieldErr("", "payload must be a JSON object, got %s", jsonKind(v))
+	}
+	return m, nil
 }
 
 // parseEnvelope reads id, reply_to, timeout and expires into r and refuses unknown fields. id and

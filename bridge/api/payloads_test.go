@@ -29,15 +29,6 @@ func mustValid(t *testing.T, schema string, v any) []byte {
 	return b
 }
 
-func dateTime(raw string) soap.DateTime {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05"} {
-		if tm, err := time.Parse(layout, raw); err == nil {
-			return soap.DateTime{Time: tm, Raw: raw, Valid: true}
-		}
-	}
-	return soap.DateTime{Raw: raw}
-}
-
 // thomsonInform mirrors fixtures/real/01 (SpeedTouch 780, periodic, clock unset) with a few
 // values of other captures: boolean "1" (14), an empty unsignedInt and a missing type (checklist 34).
 func thomsonInform() *soap.Inform {
@@ -45,7 +36,7 @@ func thomsonInform() *soap.Inform {
 		DeviceID:     soap.DeviceID{Manufacturer: "THOMSON", OUI: "00147F", ProductClass: "SpeedTouch 780", SerialNumber: "CP0644JTHJ4"},
 		Events:       []soap.Event{{Code: "2 PERIODIC"}},
 		MaxEnvelopes: 2,
-		CurrentTime:  dateTime("1970-01-01T00:02:16Z"),
+		CurrentTime:  soap.ParseDateTime("1970-01-01T00:02:16Z"),
 		RetryCount:   0,
 		ParameterList: []soap.ParameterValue{
 			{Name: "InternetGatewayDevice.DeviceInfo.HardwareVersion", Value: soap.Value{Type: "string", Raw: "BANT-R"}},
@@ -89,7 +80,7 @@ func TestInformMessage(t *testing.T) {
 func TestChecklist32InformTimeKeepsRaw(t *testing.T) {
 	for _, raw := range []string{"2019-03-05T11:54::14", "0001-01-01T00:00:00Z"} {
 		inf := thomsonInform()
-		inf.CurrentTime = dateTime(raw)
+		inf.CurrentTime = soap.ParseDateTime(raw)
 		m := api.InformMessage(thomsonID, inf, received)
 		if m.CurrentTime.Raw != raw || m.CurrentTime.Time != nil {
 			t.Errorf("%s: current_time = %+v", raw, m.CurrentTime)
@@ -98,7 +89,7 @@ func TestChecklist32InformTimeKeepsRaw(t *testing.T) {
 	}
 	// No zone (fixtures/real/17): parsed, kept raw.
 	inf := thomsonInform()
-	inf.CurrentTime = dateTime("2018-04-27T07:09:16")
+	inf.CurrentTime = soap.ParseDateTime("2018-04-27T07:09:16")
 	if m := api.InformMessage(thomsonID, inf, received); m.CurrentTime.Time == nil || m.CurrentTime.Raw != "2018-04-27T07:09:16" {
 		t.Errorf("zone-less time: %+v", m.CurrentTime)
 	}
@@ -149,7 +140,7 @@ func TestChecklist30DeviceEventsFromInform(t *testing.T) {
 }
 
 func TestDeviceEventFromRequest(t *testing.T) {
-	start, done := dateTime("2018-04-27T07:09:00Z"), dateTime("2018-04-27T07:09:16Z")
+	start, done := soap.ParseDateTime("2018-04-27T07:09:00Z"), soap.ParseDateTime("2018-04-27T07:09:16Z")
 	tests := []struct {
 		req  soap.Message
 		want string
@@ -158,7 +149,7 @@ func TestDeviceEventFromRequest(t *testing.T) {
 		{&soap.TransferComplete{CommandKey: "fw-1", StartTime: start, CompleteTime: done},
 			`{"event":"transfer_complete","device":"D-1","command_key":"fw-1","data":{"success":true,"start_time":"2018-04-27T07:09:00Z","complete_time":"2018-04-27T07:09:16Z"},"time":"2024-05-01T09:12:03.418Z"}`},
 		// An empty CommandKey and unknown times (fixtures/real/34).
-		{&soap.TransferComplete{Fault: soap.FaultStruct{FaultCode: 9010, FaultString: "Download failed"}, StartTime: dateTime("0001-01-01T00:00:00Z"), CompleteTime: dateTime("0001-01-01T00:00:00Z")},
+		{&soap.TransferComplete{Fault: soap.FaultStruct{FaultCode: 9010, FaultString: "Download failed"}, StartTime: soap.ParseDateTime("0001-01-01T00:00:00Z"), CompleteTime: soap.ParseDateTime("0001-01-01T00:00:00Z")},
 			`{"event":"transfer_complete","device":"D-1","data":{"success":false,"fault":{"code":9010,"string":"Download failed"}},"time":"2024-05-01T09:12:03.418Z"}`},
 		{&soap.AutonomousTransferComplete{TransferURL: "http://fw/x.bin", IsDownload: true, FileType: "1 Firmware Upgrade Image", FileSize: 10, TargetFileName: "x.bin", StartTime: start, CompleteTime: done},
 			`{"event":"autonomous_transfer_complete","device":"D-1","data":{"success":true,"start_time":"2018-04-27T07:09:00Z","complete_time":"2018-04-27T07:09:16Z","announce_url":"","transfer_url":"http://fw/x.bin","is_download":true,"file_type":"1 Firmware Upgrade Image","file_size":10,"target_file_name":"x.bin"},"time":"2024-05-01T09:12:03.418Z"}`},
@@ -210,8 +201,8 @@ func TestResultFromMessage(t *testing.T) {
 		{&soap.AddObjectResponse{InstanceNumber: 3}, `{"instance_number":3,"status":0,"applied_later":false}`},
 		{&soap.DeleteObjectResponse{Status: 1}, `{"status":1,"applied_later":true}`},
 		// Checklist 41: status 1 = a TransferComplete follows; unknown times are left out.
-		{&soap.DownloadResponse{Status: 1, StartTime: dateTime("0001-01-01T00:00:00Z"), CompleteTime: dateTime("0001-01-01T00:00:00Z")}, `{"status":1,"pending":true}`},
-		{&soap.UploadResponse{StartTime: dateTime("2024-05-01T10:00:11Z"), CompleteTime: dateTime("2024-05-01T10:00:12+02:00")},
+		{&soap.DownloadResponse{Status: 1, StartTime: soap.ParseDateTime("0001-01-01T00:00:00Z"), CompleteTime: soap.ParseDateTime("0001-01-01T00:00:00Z")}, `{"status":1,"pending":true}`},
+		{&soap.UploadResponse{StartTime: soap.ParseDateTime("2024-05-01T10:00:11Z"), CompleteTime: soap.ParseDateTime("2024-05-01T10:00:12+02:00")},
 			`{"status":0,"pending":false,"start_time":"2024-05-01T10:00:11Z","complete_time":"2024-05-01T10:00:12+02:00"}`},
 		{&soap.GetQueuedTransfersResponse{TransferList: []soap.QueuedTransfer{{CommandKey: "a", State: 1}, {CommandKey: "b", State: 2}, {CommandKey: "c", State: 3}, {CommandKey: "d", State: 9}}},
 			`{"transfers":[{"command_key":"a","state":"not_started"},{"command_key":"b","state":"in_progress"},{"command_key":"c","state":"completed"},{"command_key":"d","state":"9"}]}`},

@@ -1,14 +1,11 @@
 package api
 
 import (
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 )
@@ -23,30 +20,29 @@ type ParamValue struct {
 }
 
 // The xsd types of CWMP values (checklist 34).
-var valueTypes = []string{"string", "int", "unsignedInt", "long", "unsignedLong", "boolean", "dateTime", "base64", "hexBinary"}
+var valueTypes = []string{soap.TypeString, soap.TypeInt, soap.TypeUnsignedInt, soap.TypeLong, soap.TypeUnsignedLong,
+	soap.TypeBoolean, soap.TypeDateTime, soap.TypeBase64, soap.TypeHexBinary}
 
 // jsonValue renders a wire value as typed JSON.
 func jsonValue(v soap.Value) ParamValue {
-	typ := v.Type
-	if typ == "" {
-		typ = "string" // checklist 34: a missing type is a string
+	if v.Type == "" {
+		v.Type = soap.TypeString // checklist 34: a missing type is a string
 	}
-	raw := strings.TrimSpace(v.Raw)
-	switch typ {
-	case "int", "long":
-		if i, err := strconv.ParseInt(raw, 10, 64); err == nil {
-			return ParamValue{json.Number(strconv.FormatInt(i, 10)), typ}
+	switch v.Type {
+	case soap.TypeInt, soap.TypeLong:
+		if i, err := v.Int(); err == nil {
+			return ParamValue{json.Number(strconv.FormatInt(i, 10)), v.Type}
 		}
-	case "unsignedInt", "unsignedLong":
-		if u, err := strconv.ParseUint(raw, 10, 64); err == nil {
-			return ParamValue{json.Number(strconv.FormatUint(u, 10)), typ}
+	case soap.TypeUnsignedInt, soap.TypeUnsignedLong:
+		if u, err := v.Uint(); err == nil {
+			return ParamValue{json.Number(strconv.FormatUint(u, 10)), v.Type}
 		}
-	case "boolean":
-		if b, ok := parseBool(raw); ok {
-			return ParamValue{b, typ}
+	case soap.TypeBoolean:
+		if b, err := v.Bool(); err == nil {
+			return ParamValue{b, v.Type}
 		}
 	}
-	return ParamValue{v.Raw, typ}
+	return ParamValue{v.Raw, v.Type}
 }
 
 // jsonParams renders a ParameterList keyed by name; a repeated name keeps its last value.
@@ -56,17 +52,6 @@ func jsonParams(list []soap.ParameterValue) map[string]ParamValue {
 		out[p.Name] = jsonValue(p.Value)
 	}
 	return out
-}
-
-// parseBool accepts the forms CPEs send (checklist 35).
-func parseBool(s string) (bool, bool) {
-	switch strings.ToLower(s) {
-	case "true", "1":
-		return true, true
-	case "false", "0":
-		return false, true
-	}
-	return false, false
 }
 
 // ---------------------------------------------------------------- SetParameterValues (TR-069 A.3.2.1)
@@ -233,39 +218,37 @@ func wireValue(path string, v any, typ string) (soap.Value, error) {
 	return soap.Value{Type: local, Raw: raw}, nil
 }
 
-// checkValue checks text against an xsd type and returns its canonical wire text.
+// checkValue checks text against an xsd type with the codec's own parsers and returns its
+// canonical wire text.
 func checkValue(typ, text string) (string, bool) {
+	v := soap.Value{Type: typ, Raw: strings.TrimSpace(text)}
 	var err error
 	switch typ {
-	case "int":
-		_, err = strconv.ParseInt(text, 10, 32)
-	case "unsignedInt":
-		_, err = strconv.ParseUint(text, 10, 32)
-	case "long":
-		_, err = strconv.ParseInt(text, 10, 64)
-	case "unsignedLong":
-		_, err = strconv.ParseUint(text, 10, 64)
-	case "boolean":
-		// Canonical true/false; the codec renders 1/0 for CPEs that want it (checklist 35).
-		b, ok := parseBool(text)
-		return strconv.FormatBool(b), ok
-	case "dateTime":
-		return text, parseDateTime(text)
-	case "base64":
-		_, err = base64.StdEncoding.DecodeString(text)
-	case "hexBinary":
-		_, err = hex.DecodeString(text)
-	}
-	return text, err == nil
-}
-
-// parseDateTime accepts xs:dateTime with a zone, an offset or none, with or without fractions
-// (checklist 32).
-func parseDateTime(s string) bool {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
-		if _, err := time.Parse(layout, s); err == nil {
-			return true
+	case soap.TypeString:
+		return text, true
+	case soap.TypeInt:
+		var i int64
+		if i, err = v.Int(); i < math.MinInt32 || i > math.MaxInt32 {
+			return "", false
 		}
+	case soap.TypeUnsignedInt:
+		var u uint64
+		if u, err = v.Uint(); u > math.MaxUint32 {
+			return "", false
+		}
+	case soap.TypeLong:
+		_, err = v.Int()
+	case soap.TypeUnsignedLong:
+		_, err = v.Uint()
+	case soap.TypeBoolean:
+		// Canonical true/false; the codec renders 1/0 for CPEs that want it (checklist 35).
+		var b bool
+		b, err = v.Bool()
+		v.Raw = strconv.FormatBool(b)
+	case soap.TypeDateTime:
+		_, err = v.Time() // with or without zone and fractions (checklist 32)
+	case soap.TypeBase64, soap.TypeHexBinary:
+		_, err = v.Bytes()
 	}
-	return false
+	return v.Raw, err == nil
 }
