@@ -87,3 +87,27 @@ var standardKeys = []sdk.Expose{
 	expose("management.acs_url", sdk.TypeString, "", sdk.Read, "ACS URL the device reports to (read-only here: a wrong value cuts the device off)"),
 	expose("management.parameter_key", sdk.TypeString, "", sdk.Read, "ParameterKey of the last applied configuration change"),
 }
+
+// commonBindings are the same in both models: DeviceInfo, Time and ManagementServer have the
+// same names below InternetGatewayDevice. (TR-098) and Device. (TR-181).
+var commonBindings = []Binding{
+	{Key: "device.manufacturer", Param: "DeviceInfo.Manufacturer", XSD: "string"},
+	{Key: "device.oui", Param: "DeviceInfo.ManufacturerOUI", XSD: "string"},
+	{Key: "device.model", Param: "DeviceInfo.ModelName", XSD: "string"},
+	{Key: "device.product_class", Param: "DeviceInfo.ProductClass", XSD: "string"},
+	{Key: "device.serial", Param: "DeviceInfo.SerialNumber", XSD: "string"},
+	{Key: "device.firmware", Param: "DeviceInfo.SoftwareVersion", XSD: "string"},
+	{Key: "device.hardware_version", Param: "DeviceInfo.HardwareVersion", XSD: "string"},
+	{Key: "device.description", Param: "DeviceInfo.Description", XSD: "string"},
+	{Key: "device.provisioning_code", Param: "DeviceInfo.ProvisioningCode", XSD: "string"},
+	{Key: "device.uptime", Param: "DeviceInfo.UpTime", XSD: "unsignedInt"},
+	{Key: "device.cpu_usage", Param: "DeviceInfo.ProcessStatus.CPUUsage", XSD: "unsignedInt"},
+	{Key: "device.memory_total", Param: "DeviceInfo.MemoryStatus.Total", XSD: "unsignedInt"},
+	{Key: "device.memory_free", Param: "DeviceInfo.MemoryStatus.Free", XSD: "unsignedInt"},
+	{Key: "device.current_time", Param: "Time.CurrentLocalTime", XSD: "dateTime"},
+	{Key: "management.periodic_inform_enabled", Param: "ManagementServer.PeriodicInformEnable", XSD: "boolean"},
+	{Key: "management.periodic_inform_interval", Param: "ManagementServer.PeriodicInformInterval", XSD: "unsignedInt", Write: positiveInterval},
+	{Key: "management.connection_request_url", Param: "ManagementServer.ConnectionRequestURL", XSD: "string"},
+	{Key: "management.acs_url", Param: "ManagementServer.URL", XSD: "string"},
+	{Key: "management.parameter_key", Param: "ManagementServer.ParameterKey", XSD: "string"},
+}

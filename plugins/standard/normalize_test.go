@@ -11,23 +11,20 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard/standardtest"
 )
 
-func huaweiParams(t testing.TB) map[string]sdk.Value {
+func csvParams(t testing.TB, file string) map[string]sdk.Value {
 	t.Helper()
-	p, err := standardtest.ParamsFromCSV(filepath.Join("testdata", "datamodel-huawei-bm632w-tr098.csv"))
+	p, err := standardtest.ParamsFromCSV(filepath.Join("testdata", file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func routerParams(t testing.TB) map[string]sdk.Value {
-	t.Helper()
-	p, err := standardtest.ParamsFromCSV(filepath.Join("testdata", "tr181-router.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+func huaweiParams(t testing.TB) map[string]sdk.Value {
+	return csvParams(t, "datamodel-huawei-bm632w-tr098.csv")
 }
+
+func routerParams(t testing.TB) map[string]sdk.Value { return csvParams(t, "tr181-router.csv") }
 
 // informParams reads the ParameterList of a captured Inform (enough XML for a fixture; the
 // real decoding is cwmp/soap's job).

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -37,22 +38,7 @@ var hostInterface = map[string]string{
 	"MoCA": "moca", "G.hn": "ghn", "UPA": "upa", "Other": "other",
 }
 
-var tr098Bindings = []Binding{
-	{Key: "device.manufacturer", Param: "DeviceInfo.Manufacturer", XSD: "string"},
-	{Key: "device.oui", Param: "DeviceInfo.ManufacturerOUI", XSD: "string"},
-	{Key: "device.model", Param: "DeviceInfo.ModelName", XSD: "string"},
-	{Key: "device.product_class", Param: "DeviceInfo.ProductClass", XSD: "string"},
-	{Key: "device.serial", Param: "DeviceInfo.SerialNumber", XSD: "string"},
-	{Key: "device.firmware", Param: "DeviceInfo.SoftwareVersion", XSD: "string"},
-	{Key: "device.hardware_version", Param: "DeviceInfo.HardwareVersion", XSD: "string"},
-	{Key: "device.description", Param: "DeviceInfo.Description", XSD: "string"},
-	{Key: "device.provisioning_code", Param: "DeviceInfo.ProvisioningCode", XSD: "string"},
-	{Key: "device.uptime", Param: "DeviceInfo.UpTime", XSD: "unsignedInt"},
-	{Key: "device.cpu_usage", Param: "DeviceInfo.ProcessStatus.CPUUsage", XSD: "unsignedInt"},
-	{Key: "device.memory_total", Param: "DeviceInfo.MemoryStatus.Total", XSD: "unsignedInt"},
-	{Key: "device.memory_free", Param: "DeviceInfo.MemoryStatus.Free", XSD: "unsignedInt"},
-	{Key: "device.current_time", Param: "Time.CurrentLocalTime", XSD: "dateTime"},
-
+var tr098Bindings = slices.Concat(commonBindings, []Binding{
 	{Key: "wan.access_type", Param: "{wandev}WANCommonInterfaceConfig.WANAccessType", XSD: "string"},
 	{Key: "wan.connection_type", Param: "{wanip}AddressingType", XSD: "string", Derived: true,
 		Sources: []string{"{wanip}ConnectionType", "{wanppp}TransportType", "{wanppp}ConnectionType"}},
@@ -108,13 +94,7 @@ var tr098Bindings = []Binding{
 	{Key: "hosts.{i}.name", Param: "LANDevice.1.Hosts.Host.{i}.HostName", XSD: "string"},
 	{Key: "hosts.{i}.interface", Param: "LANDevice.1.Hosts.Host.{i}.InterfaceType", XSD: "string", Enum: hostInterface},
 	{Key: "hosts.{i}.active", Param: "LANDevice.1.Hosts.Host.{i}.Active", XSD: "boolean"},
-
-	{Key: "management.periodic_inform_enabled", Param: "ManagementServer.PeriodicInformEnable", XSD: "boolean"},
-	{Key: "management.periodic_inform_interval", Param: "ManagementServer.PeriodicInformInterval", XSD: "unsignedInt", Write: positiveInterval},
-	{Key: "management.connection_request_url", Param: "ManagementServer.ConnectionRequestURL", XSD: "string"},
-	{Key: "management.acs_url", Param: "ManagementServer.URL", XSD: "string"},
-	{Key: "management.parameter_key", Param: "ManagementServer.ParameterKey", XSD: "string"},
-}
+})
 
 // wanCandidate098 is one WANIPConnection / WANPPPConnection seen in the parameters.
 type wanCandidate098 struct {

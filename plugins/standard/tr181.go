@@ -26,22 +26,7 @@ var ifStatus181 = map[string]string{
 	"NotPresent": "disconnected", "LowerLayerDown": "disconnected", "Error": "disconnected",
 }
 
-var tr181Bindings = []Binding{
-	{Key: "device.manufacturer", Param: "DeviceInfo.Manufacturer", XSD: "string"},
-	{Key: "device.oui", Param: "DeviceInfo.ManufacturerOUI", XSD: "string"},
-	{Key: "device.model", Param: "DeviceInfo.ModelName", XSD: "string"},
-	{Key: "device.product_class", Param: "DeviceInfo.ProductClass", XSD: "string"},
-	{Key: "device.serial", Param: "DeviceInfo.SerialNumber", XSD: "string"},
-	{Key: "device.firmware", Param: "DeviceInfo.SoftwareVersion", XSD: "string"},
-	{Key: "device.hardware_version", Param: "DeviceInfo.HardwareVersion", XSD: "string"},
-	{Key: "device.description", Param: "DeviceInfo.Description", XSD: "string"},
-	{Key: "device.provisioning_code", Param: "DeviceInfo.ProvisioningCode", XSD: "string"},
-	{Key: "device.uptime", Param: "DeviceInfo.UpTime", XSD: "unsignedInt"},
-	{Key: "device.cpu_usage", Param: "DeviceInfo.ProcessStatus.CPUUsage", XSD: "unsignedInt"},
-	{Key: "device.memory_total", Param: "DeviceInfo.MemoryStatus.Total", XSD: "unsignedInt"},
-	{Key: "device.memory_free", Param: "DeviceInfo.MemoryStatus.Free", XSD: "unsignedInt"},
-	{Key: "device.current_time", Param: "Time.CurrentLocalTime", XSD: "dateTime"},
-
+var tr181Bindings = slices.Concat(commonBindings, []Binding{
 	{Key: "wan.connection_type", Param: "{wan}IPv4Address.1.AddressingType", XSD: "string", Derived: true,
 		Sources: []string{"{wan}LowerLayers"}},
 	{Key: "wan.status", Param: "{wan}Status", XSD: "string", Enum: ifStatus181},
@@ -88,13 +73,7 @@ var tr181Bindings = []Binding{
 	{Key: "hosts.{i}.name", Param: "Hosts.Host.{i}.HostName", XSD: "string"},
 	{Key: "hosts.{i}.interface", Param: "Hosts.Host.{i}.InterfaceType", XSD: "string", Enum: hostInterface},
 	{Key: "hosts.{i}.active", Param: "Hosts.Host.{i}.Active", XSD: "boolean"},
-
-	{Key: "management.periodic_inform_enabled", Param: "ManagementServer.PeriodicInformEnable", XSD: "boolean"},
-	{Key: "management.periodic_inform_interval", Param: "ManagementServer.PeriodicInformInterval", XSD: "unsignedInt", Write: positiveInterval},
-	{Key: "management.connection_request_url", Param: "ManagementServer.ConnectionRequestURL", XSD: "string"},
-	{Key: "management.acs_url", Param: "ManagementServer.URL", XSD: "string"},
-	{Key: "management.parameter_key", Param: "ManagementServer.ParameterKey", XSD: "string"},
-}
+})
 
 // ipInterface181 is what scan181 learns of one Device.IP.Interface.{i}.
 type ipInterface181 struct {
