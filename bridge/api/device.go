@@ -32,3 +32,12 @@ type Availability struct {
 	// "removed"); empty when online.
 	Reason string `json:"reason,omitempty"`
 }
+
+// NewAvailability is the availability payload for online or offline since the given time.
+func NewAvailability(online bool, since time.Time) Availability {
+	a := Availability{State: Offline, Since: since.UTC()}
+	if online {
+		a.State = Online
+	}
+	return a
+}

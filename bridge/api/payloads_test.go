@@ -354,7 +354,12 @@ func TestBridgePayloads(t *testing.T) {
 func TestDevicePayloads(t *testing.T) {
 	mustValid(t, "state", api.State{Device: thomsonID, ModelVersion: "1", Translator: "standard", Updated: received,
 		Values: map[string]any{"wifi.ssids.1.ssid": "home", "device.uptime": int64(86400), "wifi.ssids.1.enable": true}})
-	mustValid(t, "availability", api.Availability{State: api.Online, Since: received})
+	if got := mustValid(t, "availability", api.NewAvailability(true, received.In(time.FixedZone("CEST", 7200)))); string(got) != `{"state":"online","since":"2024-05-01T09:12:03.418Z"}` {
+		t.Errorf("online = %s", got)
+	}
+	if a := api.NewAvailability(false, received); a.State != api.Offline {
+		t.Errorf("offline = %+v", a)
+	}
 	mustValid(t, "availability", api.Availability{State: api.Offline, Since: received, Reason: "no session for 750 s"})
 	mustValid(t, "set-request", api.SetRequest{Request: api.Request{ID: "s"}, Values: map[string]any{"a.b": 1}})
 	mustValid(t, "get-request", api.GetRequest{Request: api.Request{ID: "g", Expires: 60}})
