@@ -88,7 +88,6 @@ type CPE struct {
 	changed       []string         // parameters changed with notification on
 	retry         int              // RetryCount of the next Inform
 	bootstrapped  bool
-	inSession     bool
 	transfers     []*transfer                   // queued, running and finished-but-unreported transfers
 	duComplete    []*soap.DUStateChangeComplete // waiting to be sent
 	afterSession  []func()                      // effects of RPCs that take place when the session ends
@@ -188,9 +187,6 @@ func (c *CPE) Faults() *FaultPlan { return &c.faults }
 // SetMuted makes the connection-request listener drop requests without an answer (an offline
 // device) or answer again.
 func (c *CPE) SetMuted(m bool) { c.muted.Store(m) }
-
-// param is the model parameter root+rel.
-func (c *CPE) param(rel string) string { return c.Model().Root() + rel }
 
 // Inform queues event (e.g. EventPeriodic, or "M X_VENDOR_Thing") and asks for a session.
 func (c *CPE) Inform(code, commandKey string) {

@@ -97,32 +97,22 @@ func (r *Recorder) RPCs() []RPCEvent {
 
 // WaitSession waits until a session recorded after since matches (nil matches any).
 func (r *Recorder) WaitSession(ctx context.Context, since Mark, match func(SessionResult) bool) (SessionResult, error) {
-	for i := since.sessions; ; {
-		r.mu.Lock()
-		for ; i < len(r.sessions); i++ {
-			if s := r.sessions[i]; match == nil || match(s) {
-				r.mu.Unlock()
-				return s, nil
-			}
-		}
-		ch := r.changed
-		r.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return SessionResult{}, ctx.Err()
-		}
-	}
+	return waitFor(ctx, r, &r.sessions, since.sessions, match)
 }
 
 // WaitRPC waits until an RPC recorded after since matches (nil matches any).
 func (r *Recorder) WaitRPC(ctx context.Context, since Mark, match func(RPCEvent) bool) (RPCEvent, error) {
-	for i := since.rpcs; ; {
+	return waitFor(ctx, r, &r.rpcs, since.rpcs, match)
+}
+
+// waitFor scans *items (guarded by r.mu) from index from, sleeping on r.changed between appends.
+func waitFor[T any](ctx context.Context, r *Recorder, items *[]T, from int, match func(T) bool) (T, error) {
+	for i := from; ; {
 		r.mu.Lock()
-		for ; i < len(r.rpcs); i++ {
-			if e := r.rpcs[i]; match == nil || match(e) {
+		for ; i < len(*items); i++ {
+			if it := (*items)[i]; match == nil || match(it) {
 				r.mu.Unlock()
-				return e, nil
+				return it, nil
 			}
 		}
 		ch := r.changed
@@ -130,7 +120,8 @@ func (r *Recorder) WaitRPC(ctx context.Context, since Mark, match func(RPCEvent)
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return RPCEvent{}, ctx.Err()
+			var zero T
+			return zero, ctx.Err()
 		}
 	}
 }

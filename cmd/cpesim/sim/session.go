@@ -51,13 +51,11 @@ func (c *CPE) session(ctx context.Context) (err error) {
 	c.mu.Lock()
 	events, changed, retry := c.events, c.changed, c.retry
 	c.events, c.changed = nil, nil
-	c.inSession = true
 	c.mu.Unlock()
 	res := SessionResult{Serial: c.Serial(), Events: events, Retry: retry, Start: time.Now()}
 	informed := false
 	defer func() {
 		c.mu.Lock()
-		c.inSession = false
 		if !informed { // not delivered: they go again, first, with the next attempt
 			c.events = mergeEvents(events, c.events)
 			c.changed = append(changed, c.changed...)
