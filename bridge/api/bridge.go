@@ -75,15 +75,15 @@ type DeviceSummary struct {
 	Manufacturer string `json:"manufacturer"`
 	OUI          string `json:"oui"`
 	ProductClass string `json:"product_class"`
-	Serial       string `json:"serial"`
+	SerialNumber string `json:"serial"`
 	// Model, Firmware and Hardware come from DeviceInfo.ModelName, SoftwareVersion and
 	// HardwareVersion when the CPE reported them.
-	Model      string     `json:"model"`
-	Firmware   string     `json:"firmware"`
-	Hardware   string     `json:"hardware"`
-	Translator string     `json:"translator"`
-	Online     bool       `json:"online"`
-	LastInform *time.Time `json:"last_inform,omitempty"`
+	Model      string    `json:"model"`
+	Firmware   string    `json:"firmware"`
+	Hardware   string    `json:"hardware"`
+	Translator string    `json:"translator"`
+	Online     bool      `json:"online"`
+	LastInform time.Time `json:"last_inform"`
 	// IP is the address the CPE's last session came from.
 	IP string `json:"ip,omitempty"`
 }

@@ -6,13 +6,15 @@ import "time"
 // merged with what later RPCs read (DESIGN.md §3, §4).
 type State struct {
 	Device string `json:"device"`
-	// ModelVersion is the device-model version the values follow (the translator's
-	// ModelVersion, e.g. "1"), so a platform can tell a model change from a value change.
-	ModelVersion string `json:"model_version"`
-	Translator   string `json:"translator"`
-	// Stale is true while the translator failed on the latest data: Values are the last good
-	// normalization, and the raw inform still flows.
+	// Model is the version of the device model the values follow (the translator's
+	// ModelVersion, e.g. "1"; "raw" for raw parameters when no translator runs), so a platform
+	// can tell a model change from a value change.
+	Model      string `json:"model"`
+	Translator string `json:"translator"`
+	// Stale is true while the translator fails on the latest data: Values are the last good
+	// normalization, Error says what failed, and the raw inform still flows.
 	Stale   bool           `json:"stale"`
+	Error   string         `json:"error,omitempty"`
 	Updated time.Time      `json:"updated"`
 	Values  map[string]any `json:"values"`
 }

@@ -25,7 +25,7 @@ type DeviceIdentity struct {
 	Manufacturer string `json:"manufacturer"`
 	OUI          string `json:"oui"`
 	ProductClass string `json:"product_class"`
-	Serial       string `json:"serial"`
+	SerialNumber string `json:"serial"`
 }
 
 // InformEvent is one EventStruct: the code verbatim, its name (EventName) and the command key.
@@ -63,7 +63,7 @@ func InformMessage(deviceID string, inf *soap.Inform, received time.Time) Inform
 			Manufacturer: inf.DeviceID.Manufacturer,
 			OUI:          inf.DeviceID.OUI,
 			ProductClass: inf.DeviceID.ProductClass,
-			Serial:       inf.DeviceID.SerialNumber,
+			SerialNumber: inf.DeviceID.SerialNumber,
 		},
 		Events:       make([]InformEvent, 0, len(inf.Events)),
 		RetryCount:   inf.RetryCount,

@@ -313,8 +313,8 @@ func TestBridgePayloads(t *testing.T) {
 	if got := mustValid(t, "bridge-devices", api.DeviceList(nil)); string(got) != `[]` {
 		t.Errorf("no devices = %s", got)
 	}
-	dev := api.DeviceSummary{ID: thomsonID, Manufacturer: "THOMSON", OUI: "00147F", ProductClass: "SpeedTouch 780", Serial: "CP0644JTHJ4",
-		Model: "SpeedTouch 780", Firmware: "7.4.1.7", Hardware: "BANT-R", Translator: "standard", Online: true, LastInform: &last, IP: "10.0.0.2"}
+	dev := api.DeviceSummary{ID: thomsonID, Manufacturer: "THOMSON", OUI: "00147F", ProductClass: "SpeedTouch 780", SerialNumber: "CP0644JTHJ4",
+		Model: "SpeedTouch 780", Firmware: "7.4.1.7", Hardware: "BANT-R", Translator: "standard", Online: true, LastInform: last, IP: "10.0.0.2"}
 	mustValid(t, "bridge-devices", api.DeviceList{dev})
 
 	for _, ev := range []api.BridgeEvent{
@@ -352,8 +352,12 @@ func TestBridgePayloads(t *testing.T) {
 }
 
 func TestDevicePayloads(t *testing.T) {
-	mustValid(t, "state", api.State{Device: thomsonID, ModelVersion: "1", Translator: "standard", Updated: received,
+	mustValid(t, "state", api.State{Device: thomsonID, Model: "1", Translator: "standard", Updated: received,
 		Values: map[string]any{"wifi.ssids.1.ssid": "home", "device.uptime": int64(86400), "wifi.ssids.1.enable": true}})
+	mustValid(t, "state", api.State{Device: thomsonID, Model: "1", Translator: "acme", Stale: true, Error: "timeout", Updated: received, Values: map[string]any{}})
+	if bad, _ := json.Marshal(api.State{Device: thomsonID, Model: "1", Error: "x", Updated: received, Values: map[string]any{}}); apitest.ValidatePayload("state", bad) == nil {
+		t.Errorf("an error on a fresh state passed: %s", bad)
+	}
 	if got := mustValid(t, "availability", api.NewAvailability(true, received.In(time.FixedZone("CEST", 7200)))); string(got) != `{"state":"online","since":"2024-05-01T09:12:03.418Z"}` {
 		t.Errorf("online = %s", got)
 	}
