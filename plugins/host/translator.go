@@ -134,11 +134,17 @@ func call[T any](ctx context.Context, e *entry, method string,
 	if ix == nil {
 		return zero, &CallError{Translator: e.name, Method: method, Kind: ErrUnavailable, Detail: "not started yet"}
 	}
+	// A time-out is ours (a sign of a hung plugin) unless the caller's deadline came first.
+	// Decided up front: gRPC may report DeadlineExceeded before the context's timer fires.
+	ours := true
+	if d, ok := ctx.Deadline(); ok && d.Before(time.Now().Add(e.callTimeout)) {
+		ours = false
+	}
 	cctx, cancel := context.WithTimeoutCause(ctx, e.callTimeout, errCallTimeout)
 	defer cancel()
 	v, err := do(cctx)
 	if err != nil {
-		return zero, e.callError(cctx, method, err)
+		return zero, e.callError(method, err, ours)
 	}
 	if e.onSuccess != nil {
 		e.onSuccess()
@@ -152,13 +158,13 @@ func call[T any](ctx context.Context, e *entry, method string,
 }
 
 // callError names a backend failure and tells the supervisor about signs of a sick process.
-func (e *entry) callError(ctx context.Context, method string, err error) error {
+func (e *entry) callError(method string, err error, ourTimeout bool) error {
 	var f *failure
 	if !errors.As(err, &f) {
 		f = &failure{kind: ErrBadResponse, detail: err.Error()}
 	}
 	if e.onFailure != nil && (f.kind == ErrTimeout || f.kind == ErrUnavailable) {
-		e.onFailure(f.kind, errors.Is(context.Cause(ctx), errCallTimeout))
+		e.onFailure(f.kind, ourTimeout)
 	}
 	return &CallError{Translator: e.name, Method: method, Kind: f.kind, Detail: f.detail}
 }

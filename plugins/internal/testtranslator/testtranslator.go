@@ -9,6 +9,9 @@
 //	Test.Environ  present: the state gets debug.environ, the process environment, one per line
 //	Test.Panic    present: Normalize panics
 //	Test.Error    present: Normalize returns an error with this value as text
+//	Test.Log      present: a warning "plugin says" with this value goes to sdk.Logger
+//
+// The option "bad_describe" makes Describe declare a key twice.
 package testtranslator
 
 import (
@@ -63,9 +66,10 @@ var debugExposes = []sdk.Expose{
 
 // Translator is the test translator.
 type Translator struct {
-	mode  Mode
-	n     int64
-	calls atomic.Int64
+	mode        Mode
+	n           int64
+	badDescribe bool
+	calls       atomic.Int64
 	// Stderr receives BadLog's lines: the process's real stderr (go-plugin redirects os.Stderr).
 	Stderr *os.File
 }
@@ -77,7 +81,7 @@ func New(opts map[string]string) *Translator {
 	if mode == "" {
 		mode = Normal
 	}
-	return &Translator{mode: mode, n: n, Stderr: os.Stderr}
+	return &Translator{mode: mode, n: n, badDescribe: opts["bad_describe"] != "", Stderr: os.Stderr}
 }
 
 // Mode is the configured mode.
@@ -94,6 +98,9 @@ func (t *Translator) Describe() (sdk.Description, error) {
 		d.Exposes = append(d.Exposes, m.expose)
 	}
 	d.Exposes = append(d.Exposes, debugExposes...)
+	if t.badDescribe {
+		d.Exposes = append(d.Exposes, d.Exposes[0])
+	}
 	return d, nil
 }
 
@@ -136,6 +143,9 @@ func (t *Translator) Normalize(req sdk.NormalizeRequest) (sdk.State, error) {
 		fmt.Fprintln(t.Stderr, `{"@message":1,"@level":"info"}`)
 		fmt.Fprintln(t.Stderr, `{"@level":["error"],"@message":"m"}`)
 		fmt.Fprintln(t.Stderr, `{"@timestamp":7}`)
+	}
+	if msg, ok := req.Params["Test.Log"]; ok {
+		sdk.Logger().Warn("plugin says", "device", req.Device.ID, "text", msg.Value)
 	}
 	if msg, ok := req.Params["Test.Error"]; ok {
 		return nil, errors.New(msg.Value)
