@@ -155,14 +155,18 @@ func (s *Server) refuseOverload(w http.ResponseWriter, r *http.Request) bool {
 	full := s.closing || len(s.byID) >= s.cfg.MaxConcurrentSessions
 	s.mu.Unlock()
 	if full {
-		s.overloaded(w, r)
+		s.overloaded(w, r, "") // the body is not read yet: device unknown
 	}
 	return full
 }
 
-func (s *Server) overloaded(w http.ResponseWriter, r *http.Request) {
+func (s *Server) overloaded(w http.ResponseWriter, r *http.Request, device string) {
 	s.stats.overload.Add(1)
-	s.log.Warn("refusing new session: overloaded", zap.String("remote", r.RemoteAddr),
+	dev := zap.Skip()
+	if device != "" {
+		dev = zap.String("device", device)
+	}
+	s.log.Warn("refusing new session: overloaded", zap.String("remote", r.RemoteAddr), dev,
 		zap.Int("max_sessions", s.cfg.MaxConcurrentSessions))
 	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
 	http.Error(w, "too many CWMP sessions, retry later", http.StatusServiceUnavailable)
@@ -286,7 +290,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 	if s.closing || (old == nil && len(s.byID) >= s.cfg.MaxConcurrentSessions) {
 		s.mu.Unlock()
 		ss.cancel()
-		s.overloaded(w, r)
+		s.overloaded(w, r, ss.pub.DeviceID)
 		return
 	}
 	if old != nil {

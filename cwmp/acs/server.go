@@ -185,9 +185,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, ss := range open {
-		s.finish(ss, EndShutdown, false)
+		ss.cancel()
+		if ss.acquire(ctx) {
+			s.finish(ss, EndShutdown, true)
+			ss.release()
+			continue
+		}
+		// A handler call ignores its cancelled context: end the session when it returns,
+		// without holding Shutdown past its deadline.
+		s.ending.Add(1)
+		go func() {
+			defer s.ending.Done()
+			s.finish(ss, EndShutdown, false)
+		}()
 	}
-	s.ending.Wait()
+	ended := make(chan struct{})
+	go func() {
+		s.ending.Wait()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("acs: shutdown: sessions still ending: %w", ctx.Err())
+		}
+	}
 	return err
 }
 

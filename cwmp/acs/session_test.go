@@ -167,15 +167,25 @@ func TestChecklist14SupersedeWhileHandlerBusy(t *testing.T) {
 	h.enqueue("00147F-SN0001", gpv)
 	stuck := newCPE(t, acs.url)
 	stuck.openSession(informOpts{})
-	done := make(chan reply, 1)
-	go func() { done <- stuck.post("") }()
+	status := make(chan int, 1)
+	go func() {
+		resp, err := stuck.hc.Post(stuck.url, "", nil)
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
 	<-entered
 	newCPE(t, acs.url).openSession(informOpts{Events: []string{"1 BOOT"}})
 	e := h.waitEnded(t)
 	if e.Reason != EndSuperseded || e.Outstanding == nil {
 		t.Fatalf("old session: %s outstanding=%v, want superseded with the GPV handed back", e.Reason, e.Outstanding)
 	}
-	(<-done).expectEnd(t)
+	if st := <-status; st != http.StatusNoContent {
+		t.Errorf("the superseded session's pending POST got %d, want 204", st)
+	}
 	if q := h.pending("00147F-SN0001"); len(q) != 1 || q[0].Request != gpv {
 		t.Errorf("the GPV should be back in the queue, got %v", q)
 	}
@@ -185,7 +195,7 @@ func TestChecklist14SupersedeWhileHandlerBusy(t *testing.T) {
 // task goes back.
 func TestChecklist15IdleTimeoutReturnsTask(t *testing.T) {
 	h := newRecHandler()
-	acs := startACS(t, Config{IdleTimeout: 50 * time.Millisecond}, h)
+	acs := startACS(t, Config{IdleTimeout: 200 * time.Millisecond}, h)
 	h.enqueue("00147F-SN0001", gpv)
 	c := newCPE(t, acs.url)
 	c.openSession(informOpts{})
@@ -197,7 +207,8 @@ func TestChecklist15IdleTimeoutReturnsTask(t *testing.T) {
 	if st := acs.srv.Stats(); st.Open != 0 || st.Ended[EndTimeout] != 1 {
 		t.Errorf("stats: %+v", st)
 	}
-	// The late answer finds no session.
+	// The late answer finds no session. (New connection: the server also closed the idle one.)
+	c.hc.CloseIdleConnections()
 	c.post(cpeMessage("", "whatever", gpvResponseBody)).expectFault(t, soap.FaultInvalidArguments)
 }
 
@@ -221,7 +232,7 @@ func TestChecklist15SessionTimeoutHeader(t *testing.T) {
 // request in flight (which the idle timeout rightly leaves alone).
 func TestChecklist15TotalSessionCap(t *testing.T) {
 	h := newRecHandler()
-	acs := startACS(t, Config{IdleTimeout: 50 * time.Millisecond, MaxSessionDuration: 400 * time.Millisecond}, h)
+	acs := startACS(t, Config{IdleTimeout: 200 * time.Millisecond, MaxSessionDuration: 800 * time.Millisecond}, h)
 	h.nextHook = func(ctx context.Context, s *Session) { <-ctx.Done() } // a handler that hangs
 	c := newCPE(t, acs.url)
 	start := time.Now()
@@ -230,7 +241,7 @@ func TestChecklist15TotalSessionCap(t *testing.T) {
 	if e := h.waitEnded(t); e.Reason != EndTimeout {
 		t.Fatalf("ended %s, want timeout", e.Reason)
 	}
-	if el := time.Since(start); el < 400*time.Millisecond {
+	if el := time.Since(start); el < 800*time.Millisecond {
 		t.Errorf("ended after %s: the idle timeout hit a session with a request in flight", el)
 	}
 }
@@ -286,4 +297,40 @@ func TestShutdownEndsOpenSessions(t *testing.T) {
 	if _, err := http.Post(c.url, "text/xml", nil); err == nil {
 		t.Error("server still accepts connections after Shutdown")
 	}
+}
+
+// TestShutdownDeadlineWithStuckHandler: a handler call that ignores its context cannot hold
+// Shutdown past its deadline; the session still ends, with its task, once the call returns.
+func TestShutdownDeadlineWithStuckHandler(t *testing.T) {
+	h := newRecHandler()
+	acs := startACS(t, Config{}, h)
+	release, entered := make(chan struct{}), make(chan struct{})
+	h.nextHook = func(context.Context, *Session) {
+		close(entered)
+		<-release
+	}
+	h.enqueue("00147F-SN0001", gpv)
+	c := newCPE(t, acs.url)
+	c.openSession(informOpts{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := c.hc.Post(c.url, "", nil); err == nil { // the connection may be closed instead
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := acs.srv.Shutdown(ctx); err == nil {
+		t.Error("Shutdown returned nil with a request still running past its deadline")
+	}
+	h.noEnd(t)
+	close(release)
+	e := h.waitEnded(t)
+	if e.Reason != EndShutdown || e.Outstanding == nil || e.Outstanding.Request != gpv {
+		t.Errorf("got %s outstanding=%v, want shutdown with the GPV", e.Reason, e.Outstanding)
+	}
+	<-done
 }
