@@ -1,0 +1,279 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+)
+
+// Publisher takes everything the bridge publishes; the durable outbox of package mqtt
+// implements it. Enqueue returns once the message is durable; delivery is in order.
+type Publisher interface {
+	Enqueue(topic string, payload []byte, retained bool, qos byte) error
+}
+
+// Waker sends connection requests (package cwmp/connreq implements it).
+type Waker interface {
+	Wake(ctx context.Context, t connreq.Target) error
+}
+
+// Options configure a Bridge. Zero values take the defaults of configs/cwmp2mqtt.yaml.
+type Options struct {
+	BaseTopic string // mqtt.base_topic
+	QoS       byte   // mqtt.qos
+	Version   string // gateway version, for bridge/state and bridge/info
+
+	AvailabilityFactor float64       // availability.factor
+	AvailabilityFloor  time.Duration // availability.floor
+	// DefaultInterval is assumed for a device whose PeriodicInformInterval is not known yet.
+	DefaultInterval time.Duration
+
+	MaxQueue int // tasks.max_queue
+	// WakeGrace is how long a request without expires waits for the session a successful
+	// connection request should open (tasks.wake_grace).
+	WakeGrace time.Duration
+	// RewakeEvery re-sends a connection request while tasks wait for a device that did not come.
+	RewakeEvery time.Duration
+
+	ProvisionConnReq bool // cwmp.connreq.provision
+	// FlushEvery is the write-behind period of per-Inform registry updates.
+	FlushEvery time.Duration
+	// Info is published (retained) on B/bridge/info; the gateway fills it.
+	Info any
+	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.
+	Health func(*api.Health)
+
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.BaseTopic == "" {
+		o.BaseTopic = "cwmp2mqtt"
+	}
+	if o.AvailabilityFactor == 0 {
+		o.AvailabilityFactor = 2.5
+	}
+	if o.AvailabilityFloor == 0 {
+		o.AvailabilityFloor = 2 * time.Minute
+	}
+	if o.DefaultInterval == 0 {
+		o.DefaultInterval = time.Hour
+	}
+	if o.MaxQueue == 0 {
+		o.MaxQueue = 1000
+	}
+	if o.WakeGrace == 0 {
+		o.WakeGrace = time.Minute
+	}
+	if o.RewakeEvery == 0 {
+		o.RewakeEvery = time.Minute
+	}
+	if o.FlushEvery == 0 {
+		o.FlushEvery = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Bridge implements acs.Handler and the inbound MQTT contract.
+type Bridge struct {
+	opts  Options
+	log   *zap.Logger
+	st    *store
+	pub   Publisher
+	waker Waker
+	tr    Translators
+
+	mu      sync.Mutex
+	devices map[string]*device
+	// listDirty marks B/bridge/devices for republication.
+	listDirty bool
+
+	started time.Time
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+var _ acs.Handler = (*Bridge)(nil)
+
+// device is the in-memory state of one registered device.
+type device struct {
+	rec   deviceRecord
+	queue []*taskRecord // queued and in-flight tasks, in run order
+	// inSession is the id of the open session, "" when none.
+	inSession string
+	dirty     bool
+	waking    bool
+	lastWake  time.Time
+	// intervalAsked: an internal read of PeriodicInformInterval was queued in this process.
+	intervalAsked bool
+	// lastState is the last normalized state, republished (stale) when the translator fails.
+	lastState map[string]any
+}
+
+// New builds a Bridge on the shared store file. tr may be nil (raw state only).
+func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, log *zap.Logger) (*Bridge, error) {
+	if db == nil || pub == nil {
+		return nil, errors.New("bridge: store and publisher are required")
+	}
+	opts.setDefaults()
+	st, err := openStore(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Bridge{
+		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr,
+		devices: map[string]*device{},
+	}, nil
+}
+
+// Start loads the registry and queues, recovers tasks that were in flight when the gateway
+// stopped, publishes the bridge topics and starts the timers.
+func (b *Bridge) Start(ctx context.Context) error {
+	b.ctx, b.cancel = context.WithCancel(ctx)
+	b.started = b.opts.Now()
+	devs, tasks, err := b.st.load()
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	for _, r := range devs {
+		b.devices[r.ID] = &device{rec: *r}
+	}
+	for _, t := range tasks {
+		d := b.devices[t.Device]
+		if d == nil { // orphan: its device was removed mid-write
+			_ = b.st.deleteTask(t)
+			continue
+		}
+		d.queue = append(d.queue, t)
+	}
+	for _, d := range b.devices {
+		sortQueue(d.queue)
+	}
+	b.listDirty = true
+	b.mu.Unlock()
+	b.recoverInflight()
+	b.publishBridgeState("online")
+	if b.opts.Info != nil {
+		b.publishJSON(b.topic("bridge", "info"), b.opts.Info, true)
+	}
+	b.wg.Add(1)
+	go b.loop()
+	// Devices with queued work get a connection request now rather than at their next inform.
+	b.mu.Lock()
+	for _, d := range b.devices {
+		if len(d.queue) > 0 {
+			b.wakeLocked(d)
+		}
+	}
+	b.mu.Unlock()
+	b.log.Info("bridge started", zap.Int("devices", len(devs)), zap.Int("tasks", len(tasks)))
+	return nil
+}
+
+// Stop ends the timers and flushes the registry. The caller stops the ACS first.
+func (b *Bridge) Stop() {
+	if b.cancel == nil {
+		return
+	}
+	b.cancel()
+	b.wg.Wait()
+	b.flush()
+}
+
+// OnConnect republishes the retained bridge topics after each (re)connect to the broker;
+// the mqtt client calls it.
+func (b *Bridge) OnConnect() {
+	b.publishBridgeState("online")
+}
+
+func (b *Bridge) loop() {
+	defer b.wg.Done()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	lastFlush, lastAvail := b.opts.Now(), b.opts.Now()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := b.opts.Now()
+		b.sweepTasks(now)
+		if now.Sub(lastAvail) >= time.Second {
+			b.sweepAvailability(now)
+			lastAvail = now
+		}
+		if now.Sub(lastFlush) >= b.opts.FlushEvery {
+			b.flush()
+			lastFlush = now
+		}
+		b.publishDeviceListIfDirty()
+	}
+}
+
+// flush writes dirty device records in one transaction (write-behind).
+func (b *Bridge) flush() {
+	b.mu.Lock()
+	var recs []*deviceRecord
+	for _, d := range b.devices {
+		if d.dirty {
+			r := d.rec
+			r.Params = cloneParams(d.rec.Params)
+			recs = append(recs, &r)
+			d.dirty = false
+		}
+	}
+	b.mu.Unlock()
+	if err := b.st.putDevices(recs); err != nil {
+		b.log.Error("registry flush failed", zap.Error(err), zap.Int("devices", len(recs)))
+	}
+}
+
+// persistDevice writes one record now (registration, credentials): data that must survive.
+func (b *Bridge) persistDevice(d *device) {
+	r := d.rec
+	r.Params = cloneParams(d.rec.Params)
+	d.dirty = false
+	if err := b.st.putDevices([]*deviceRecord{&r}); err != nil {
+		b.log.Error("registry write failed", zap.String("device", r.ID), zap.Error(err))
+	}
+}
+
+func cloneParams(p map[string]paramValue) map[string]paramValue {
+	if p == nil {
+		return nil
+	}
+	c := make(map[string]paramValue, len(p))
+	for k, v := range p {
+		c[k] = v
+	}
+	return c
+}
+
+func sortedStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}
+
+// sortQueue orders provisioning tasks first, then by acceptance order.
+func sortQueue(q []*taskRecord) {
+	sort.SliceStable(q, func(i, j int) bool {
+		pi, pj := q[i].Origin == originProvision, q[j].Origin == originProvision
+		if pi != pj {
+			return pi
+		}
+		return q[i].Seq < q[j].Seq
+	})
+}

@@ -1,0 +1,422 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap/zaptest"
+)
+
+// recorder is a fake Publisher (unit tests of this package only; the end-to-end tests in
+// cmd/cwmp2mqtt use the real outbox and brokers).
+type recorder struct {
+	mu   sync.Mutex
+	msgs []published
+	ch   chan published
+}
+
+type published struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan published, 1024)} }
+
+func (r *recorder) Enqueue(topic string, payload []byte, retained bool, qos byte) error {
+	p := published{topic, append([]byte(nil), payload...), retained}
+	r.mu.Lock()
+	r.msgs = append(r.msgs, p)
+	r.mu.Unlock()
+	r.ch <- p
+	return nil
+}
+
+// waitFor returns the next message on topic whose JSON matches all fields of want.
+func (r *recorder) waitFor(t *testing.T, topic string, want map[string]any) map[string]any {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case p := <-r.ch:
+			if p.Topic != topic {
+				continue
+			}
+			var anyJSON any
+			if err := json.Unmarshal(p.Payload, &anyJSON); err != nil {
+				continue
+			}
+			got, _ := anyJSON.(map[string]any)
+			if got == nil {
+				if len(want) > 0 {
+					continue
+				}
+				got = map[string]any{"_": anyJSON}
+			}
+			ok := true
+			for k, v := range want {
+				if got[k] != v {
+					ok = false
+				}
+			}
+			if ok {
+				return got
+			}
+		case <-deadline:
+			t.Fatalf("no message on %s matching %v", topic, want)
+		}
+	}
+}
+
+type fakeWaker struct {
+	mu    sync.Mutex
+	err   error
+	calls []connreq.Target
+	woke  chan connreq.Target
+}
+
+func (w *fakeWaker) Wake(ctx context.Context, t connreq.Target) error {
+	w.mu.Lock()
+	w.calls = append(w.calls, t)
+	err := w.err
+	w.mu.Unlock()
+	select {
+	case w.woke <- t:
+	default:
+	}
+	return err
+}
+
+type fixture struct {
+	t     *testing.T
+	path  string
+	db    *bolt.DB
+	b     *Bridge
+	pub   *recorder
+	waker *fakeWaker
+	opts  Options
+}
+
+func newFixture(t *testing.T, opts Options) *fixture {
+	f := &fixture{t: t, path: filepath.Join(t.TempDir(), "store.db"), opts: opts}
+	f.start()
+	t.Cleanup(f.stop)
+	return f
+}
+
+func (f *fixture) start() {
+	var err error
+	f.db, err = bolt.Open(f.path, 0o600, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.pub = newRecorder()
+	if f.waker == nil {
+		f.waker = &fakeWaker{woke: make(chan connreq.Target, 16)}
+	}
+	f.b, err = New(f.db, f.pub, f.waker, nil, f.opts, zaptest.NewLogger(f.t))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.b.Start(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) stop() {
+	if f.b != nil {
+		f.b.Stop()
+		f.b = nil
+	}
+	if f.db != nil {
+		f.db.Close()
+		f.db = nil
+	}
+}
+
+const devID = "00259E-HG8245-SN0001"
+
+var sessionSeq int
+
+func (f *fixture) inform(events ...string) *acs.Session {
+	f.t.Helper()
+	sessionSeq++
+	s := &acs.Session{ID: "s" + string(rune('a'+sessionSeq%26)) + time.Now().Format("150405.000000000"), DeviceID: devID,
+		Device:     soap.DeviceID{Manufacturer: "Huawei", OUI: "00259E", ProductClass: "HG8245", SerialNumber: "SN0001"},
+		RemoteAddr: netip.MustParseAddrPort("192.0.2.10:40000"), NS: soap.NSCWMP10}
+	inf := &soap.Inform{DeviceID: s.Device, MaxEnvelopes: 1, ParameterList: []soap.ParameterValue{
+		{Name: "InternetGatewayDevice.DeviceInfo.SoftwareVersion", Value: soap.Value{Type: "string", Raw: "V1R2"}},
+		{Name: "InternetGatewayDevice.ManagementServer.ConnectionRequestURL", Value: soap.Value{Type: "string", Raw: "http://192.0.2.10:7547/cr"}},
+		{Name: "InternetGatewayDevice.ManagementServer.PeriodicInformInterval", Value: soap.Value{Type: "unsignedInt", Raw: "300"}},
+	}}
+	for _, e := range events {
+		inf.Events = append(inf.Events, soap.Event{Code: e})
+	}
+	if err := f.b.Inform(context.Background(), s, inf); err != nil {
+		f.t.Fatal(err)
+	}
+	return s
+}
+
+func (f *fixture) rpc(payload string) {
+	f.t.Helper()
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/"+devID+"/rpc", []byte(payload)); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// drainInternal runs the gateway's own tasks (credentials, interval read) in session s.
+func (f *fixture) next(s *acs.Session) *acs.Task {
+	f.t.Helper()
+	for {
+		task, err := f.b.NextTask(context.Background(), s)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if task == nil {
+			return nil
+		}
+		if task.Ref.(*taskRecord).Origin != originProvision {
+			return task
+		}
+		var resp soap.Message = &soap.SetParameterValuesResponse{}
+		if task.Request.MethodName() == "GetParameterValues" {
+			resp = &soap.GetParameterValuesResponse{}
+		}
+		f.b.TaskDone(context.Background(), s, task, resp, nil)
+	}
+}
+
+const resultTopic = "cwmp2mqtt/" + devID + "/rpc/result"
+
+func TestInformPublishesInformStateAvailability(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.inform("0 BOOTSTRAP", "1 BOOT")
+	f.pub.waitFor(t, "cwmp2mqtt/bridge/event", map[string]any{"event": "device_registered"})
+	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/inform", nil)
+	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/availability", map[string]any{"state": "online"})
+	st := f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/state", nil)
+	vals := st["values"].(map[string]any)
+	if vals["InternetGatewayDevice.ManagementServer.PeriodicInformInterval"] != float64(300) {
+		t.Fatalf("raw state should carry typed values: %v", vals)
+	}
+	f.pub.waitFor(t, "cwmp2mqtt/bridge/devices", nil)
+}
+
+func TestRPCAcceptedThenDoneInOrder(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"a","method":"GetParameterValues","args":{"names":["InternetGatewayDevice.DeviceInfo.UpTime"]},"expires":60}`)
+	f.rpc(`{"id":"b","method":"Reboot","args":{"command_key":"r1"},"expires":60}`)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "a", "status": "accepted"})
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "b", "status": "accepted"})
+	task := f.next(s)
+	gpv, ok := task.Request.(*soap.GetParameterValues)
+	if !ok || gpv.ParameterNames[0] != "InternetGatewayDevice.DeviceInfo.UpTime" {
+		t.Fatalf("first task %#v", task.Request)
+	}
+	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{ParameterList: []soap.ParameterValue{
+		{Name: "InternetGatewayDevice.DeviceInfo.UpTime", Value: soap.Value{Type: "unsignedInt", Raw: "42"}}}}, nil)
+	done := f.pub.waitFor(t, resultTopic, map[string]any{"id": "a", "status": "done"})
+	if !strings.Contains(mustJSON(done["result"]), "42") {
+		t.Fatalf("result %v lacks the value", done["result"])
+	}
+	task = f.next(s)
+	if _, ok := task.Request.(*soap.Reboot); !ok {
+		t.Fatalf("second task %#v", task.Request)
+	}
+	f.b.TaskDone(context.Background(), s, task, nil, &soap.Fault{Code: 9001, String: "Request denied"})
+	fr := f.pub.waitFor(t, resultTopic, map[string]any{"id": "b", "status": "fault"})
+	if fr["fault"].(map[string]any)["code"] != float64(9001) {
+		t.Fatalf("fault %v", fr)
+	}
+	if f.next(s) != nil {
+		t.Fatal("queue should be empty")
+	}
+}
+
+func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestBadRequestsRejectedWithReason(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.inform("2 PERIODIC")
+	f.rpc(`{"id":"x1","method":"Frobnicate"}`)
+	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "x1", "status": "rejected"})
+	if !strings.Contains(r["error"].(string), "Frobnicate") {
+		t.Fatalf("reason %q", r["error"])
+	}
+	f.rpc(`{not json`)
+	f.pub.waitFor(t, resultTopic, map[string]any{"status": "rejected"})
+	// Unknown device.
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/NOPE-X-1/rpc", []byte(`{"id":"u","method":"Reboot","args":{}}`)); err != nil {
+		t.Fatal(err)
+	}
+	r = f.pub.waitFor(t, "cwmp2mqtt/NOPE-X-1/rpc/result", map[string]any{"id": "u", "status": "rejected"})
+	if !strings.Contains(r["error"].(string), "unknown device") {
+		t.Fatalf("reason %q", r["error"])
+	}
+}
+
+func TestNoExpiresAndFailedWakeIsOffline(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.waker.mu.Lock()
+	f.waker.err = errors.New("connection refused")
+	f.waker.mu.Unlock()
+	f.rpc(`{"id":"o","method":"GetRPCMethods"}`)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "o", "status": "accepted"})
+	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "o", "status": "offline"})
+	if !strings.Contains(r["error"].(string), "connection refused") {
+		t.Fatalf("reason %q", r["error"])
+	}
+}
+
+func TestExpiresEndsQueuedRequest(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.waker.err = errors.New("unreachable")
+	f.rpc(`{"id":"e","method":"GetRPCMethods","expires":0.3}`)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "e", "status": "accepted"})
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "e", "status": "expired"})
+}
+
+func TestTimeoutWhileInFlightIsTheOnlyTerminal(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"t","method":"GetRPCMethods","timeout":0.3,"expires":60}`)
+	task := f.next(s)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "t", "status": "timeout"})
+	f.b.TaskDone(context.Background(), s, task, &soap.GetRPCMethodsResponse{MethodList: []string{"Inform"}}, nil)
+	time.Sleep(100 * time.Millisecond) // let a wrong second result surface
+	f.pub.mu.Lock()
+	defer f.pub.mu.Unlock()
+	n := 0
+	for _, m := range f.pub.msgs {
+		if m.Topic == resultTopic && strings.Contains(string(m.Payload), `"id":"t"`) && !strings.Contains(string(m.Payload), "accepted") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d terminal results, want 1", n)
+	}
+}
+
+// Checklist 14: a superseded session's task goes back to the head of the queue.
+func TestChecklist14SupersededTaskReturnsToQueue(t *testing.T) {
+	f := newFixture(t, Options{})
+	s1 := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"r","method":"GetRPCMethods","expires":60}`)
+	task := f.next(s1)
+	s2 := f.inform("1 BOOT")
+	f.b.SessionEnded(context.Background(), s1, task, acs.EndSuperseded)
+	again := f.next(s2)
+	if again == nil || again.Ref.(*taskRecord).ID != "r" {
+		t.Fatalf("task not re-run in the new session: %#v", again)
+	}
+}
+
+// A request accepted before a crash runs after the restart; an interrupted Reboot is not re-run.
+func TestQueuedTasksSurviveRestart(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"q1","method":"Reboot","args":{},"expires":600}`)
+	f.rpc(`{"id":"q2","method":"GetRPCMethods","expires":600}`)
+	task := f.next(s) // q1 in flight
+	if task.Ref.(*taskRecord).ID != "q1" {
+		t.Fatal("order")
+	}
+	f.stop() // no SessionEnded: as after a kill
+	f.start()
+	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "q1", "status": "timeout"})
+	if !strings.Contains(r["error"].(string), "not idempotent") {
+		t.Fatalf("reason %q", r["error"])
+	}
+	s = f.inform("2 PERIODIC")
+	task = f.next(s)
+	if task == nil || task.Ref.(*taskRecord).ID != "q2" {
+		t.Fatalf("q2 not run after restart: %#v", task)
+	}
+}
+
+// Checklist 49: credentials are provisioned at BOOTSTRAP and used for connection requests.
+func TestChecklist49ProvisionedCredentialsUsed(t *testing.T) {
+	f := newFixture(t, Options{ProvisionConnReq: true})
+	s := f.inform("0 BOOTSTRAP", "1 BOOT")
+	task, _ := f.b.NextTask(context.Background(), s)
+	spv, ok := task.Request.(*soap.SetParameterValues)
+	if !ok || len(spv.ParameterList) != 2 || spv.ParameterList[0].Name != "InternetGatewayDevice.ManagementServer.ConnectionRequestUsername" {
+		t.Fatalf("first task should set CR credentials: %#v", task.Request)
+	}
+	user, pass := spv.ParameterList[0].Value.Raw, spv.ParameterList[1].Value.Raw
+	f.b.TaskDone(context.Background(), s, task, &soap.SetParameterValuesResponse{}, nil)
+	f.next(s)
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.rpc(`{"id":"w","method":"GetRPCMethods","expires":60}`)
+	select {
+	case tg := <-f.waker.woke:
+		if tg.Username != user || tg.Password != pass || tg.URL != "http://192.0.2.10:7547/cr" {
+			t.Fatalf("wake target %+v, want %s/%s", tg, user, pass)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection request")
+	}
+	// The credentials survive a restart.
+	f.stop()
+	f.start()
+	f.b.mu.Lock()
+	got := f.b.devices[devID].rec.ConnReqUser
+	f.b.mu.Unlock()
+	if got != user {
+		t.Fatalf("after restart user %q, want %q", got, user)
+	}
+}
+
+func TestAvailabilityOfflineAfterFactorTimesInterval(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newFixture(t, Options{Now: clock, AvailabilityFloor: time.Second})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/availability", map[string]any{"state": "online"})
+	mu.Lock()
+	now = now.Add(749 * time.Second) // 2.5 × 300 s = 750 s
+	mu.Unlock()
+	f.b.sweepAvailability(clock())
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	f.b.sweepAvailability(clock())
+	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/availability", map[string]any{"state": "offline"})
+	f.pub.waitFor(t, "cwmp2mqtt/bridge/event", map[string]any{"event": "device_offline", "device": devID})
+}
+
+func TestBridgeRequestsEchoTransaction(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.inform("2 PERIODIC")
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/list_devices", []byte(`{"transaction":"t1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	r := f.pub.waitFor(t, "cwmp2mqtt/bridge/response/list_devices", map[string]any{"transaction": "t1"})
+	if !strings.Contains(mustJSON(r), devID) {
+		t.Fatalf("list lacks the device: %v", r)
+	}
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/remove_device", []byte(`{"transaction":"t2","device":"`+devID+`"}`)); err != nil {
+		t.Fatal(err)
+	}
+	f.pub.waitFor(t, "cwmp2mqtt/bridge/event", map[string]any{"event": "device_removed"})
+	f.pub.waitFor(t, "cwmp2mqtt/bridge/response/remove_device", map[string]any{"transaction": "t2", "status": "ok"})
+}

@@ -1,0 +1,213 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"go.uber.org/zap"
+)
+
+// Subscriptions are the topic filters the bridge consumes.
+func (b *Bridge) Subscriptions() []string {
+	return []string{b.topic("+", "rpc"), b.topic("+", "set"), b.topic("+", "get"), b.topic("bridge", "request", "+")}
+}
+
+// HandleMessage processes one inbound message. It returns nil once the message is dealt with
+// for good (a request durably queued, or answered `rejected`), so the MQTT client may ack it; an
+// error means "not stored, let the broker redeliver".
+func (b *Bridge) HandleMessage(ctx context.Context, topic string, payload []byte) error {
+	rest, ok := strings.CutPrefix(topic, b.opts.BaseTopic+"/")
+	if !ok {
+		return nil
+	}
+	parts := strings.Split(rest, "/")
+	switch {
+	case len(parts) == 3 && parts[0] == "bridge" && parts[1] == "request":
+		b.handleBridgeRequest(parts[2], payload)
+		return nil
+	case len(parts) == 2 && parts[1] == "rpc":
+		return b.handleRPC(parts[0], payload)
+	case len(parts) == 2 && parts[1] == "set":
+		return b.handleSet(ctx, parts[0], payload)
+	case len(parts) == 2 && parts[1] == "get":
+		return b.handleGet(ctx, parts[0], payload)
+	}
+	return nil
+}
+
+func (b *Bridge) handleRPC(device string, payload []byte) error {
+	req, _, err := api.ParseRPCRequest(payload)
+	if err != nil {
+		b.reject(device, req, "", payload, err)
+		return nil
+	}
+	t := b.newTask(device, req.Request, originRPC, req.Method, req.Args)
+	return b.accept(t, &req.Request)
+}
+
+// newTask builds the durable record of a validated request.
+func (b *Bridge) newTask(device string, r api.Request, origin, method string, args json.RawMessage) *taskRecord {
+	now := b.opts.Now()
+	t := &taskRecord{Device: device, ID: r.ID, Origin: origin, Method: method, Args: args,
+		ReplyTo: r.ReplyTo, Accepted: now, State: taskQueued}
+	if d := r.TimeoutDuration(); d > 0 {
+		t.Deadline = now.Add(d)
+	}
+	if d := r.ExpiresDuration(); d > 0 {
+		t.Expires = now.Add(d)
+	} else {
+		// No expires: do not wait for a later session (docs/mqtt-api.md "timeout and expires").
+		t.NoWait = true
+		t.Expires = now.Add(b.opts.WakeGrace)
+	}
+	return t
+}
+
+// accept queues a task and publishes `accepted`, or `rejected` with the reason.
+func (b *Bridge) accept(t *taskRecord, r *api.Request) error {
+	if err := b.enqueue(t); err != nil {
+		if errors.Is(err, errDuplicateID) {
+			// A redelivered or re-sent request: it is queued already; say so again, once.
+			b.publishResult(t, statusAccepted, nil, nil, "")
+			return nil
+		}
+		if errors.Is(err, errUnknownDevice) || errors.Is(err, errQueueFull) {
+			b.log.Info("request rejected", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
+			b.publishResult(t, statusRejected, nil, nil, err.Error())
+			return nil
+		}
+		b.log.Error("request not queued; broker will redeliver", zap.String("device", t.Device), zap.Error(err))
+		return err
+	}
+	b.publishResult(t, statusAccepted, nil, nil, "")
+	return nil
+}
+
+// reject answers a request that failed validation. The id and reply_to are taken from the
+// payload when it is at least a JSON object, so the platform can match the rejection.
+func (b *Bridge) reject(device string, req *api.RPCRequest, method string, payload []byte, err error) {
+	var env struct {
+		ID      any    `json:"id"`
+		Method  any    `json:"method"`
+		ReplyTo string `json:"reply_to"`
+	}
+	_ = json.Unmarshal(payload, &env)
+	id, _ := env.ID.(string)
+	if method == "" {
+		method, _ = env.Method.(string)
+	}
+	t := &taskRecord{Device: device, ID: id, Method: method, Origin: originRPC}
+	if req != nil {
+		t.ID, t.ReplyTo = req.ID, req.ReplyTo
+	}
+
+	b.log.Info("request rejected", zap.String("device", device), zap.String("id", id), zap.Error(err))
+	b.publishResult(t, statusRejected, nil, nil, err.Error())
+}
+
+// handleBridgeRequest answers gateway operations on B/bridge/request/<op>.
+func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
+	resp := api.BridgeResponse{Op: op, Status: api.BridgeOK, Time: b.opts.Now().UTC()}
+	req, err := api.ParseBridgeRequest(op, payload)
+	if req != nil {
+		resp.Transaction = req.Transaction
+	}
+	if err != nil {
+		resp.Status, resp.Error = api.BridgeError, err.Error()
+		b.publishJSON(b.topic("bridge", "response", op), resp, false)
+		return
+	}
+	switch op {
+	case api.OpListDevices:
+		b.mu.Lock()
+		resp.Data = api.DeviceList(b.summariesLocked())
+		b.mu.Unlock()
+	case api.OpRemoveDevice:
+		n, err := b.RemoveDevice(req.Device)
+		if err != nil {
+			resp.Status, resp.Error = api.BridgeError, err.Error()
+		} else {
+			resp.Data = api.RemovedDevice{Device: req.Device, DroppedRequests: n}
+		}
+	case api.OpHealth:
+		resp.Data = b.Health()
+	case api.OpListTranslators:
+		resp.Data = b.translatorList()
+	}
+	b.publishJSON(b.topic("bridge", "response", op), resp, false)
+}
+
+// RemoveDevice forgets a device, its queue (each queued request ends `rejected`) and its
+// retained topics.
+func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
+	b.mu.Lock()
+	d := b.devices[id]
+	if d == nil {
+		b.mu.Unlock()
+		return 0, errUnknownDevice
+	}
+	delete(b.devices, id)
+	queue := d.queue
+	b.listDirty = true
+	b.mu.Unlock()
+	if err := b.st.deleteDevice(id); err != nil {
+		return 0, err
+	}
+	for _, t := range queue {
+		if t.Origin != originProvision && !t.Ended {
+			b.publishResult(t, statusRejected, nil, nil, "the device was removed")
+			dropped++
+		}
+	}
+	// An empty retained payload clears the retained state and availability.
+	for _, sub := range []string{"state", "availability"} {
+		if err := b.pub.Enqueue(b.topic(id, sub), nil, true, b.opts.QoS); err != nil {
+			b.log.Error("publish failed", zap.String("device", id), zap.Error(err))
+		}
+	}
+	b.publishBridgeEvent(api.BridgeDeviceRemoved, id, "")
+	return dropped, nil
+}
+
+// Health is the answer of the health operation; the gateway adds broker, outbox and
+// translator figures through Options.Health.
+func (b *Bridge) Health() api.Health {
+	b.mu.Lock()
+	h := api.Health{Status: "ok", Uptime: b.opts.Now().Sub(b.started).Seconds(), Devices: len(b.devices),
+		Translators: map[string]string{}}
+	for _, d := range b.devices {
+		if d.rec.Online {
+			h.Online++
+		}
+		if d.inSession != "" {
+			h.Sessions++
+		}
+		h.QueuedRequests += len(d.queue)
+	}
+	b.mu.Unlock()
+	if b.opts.Health != nil {
+		b.opts.Health(&h)
+	}
+	if len(h.Problems) > 0 {
+		h.Status = "degraded"
+	}
+	return h
+}
+
+func (b *Bridge) translatorList() []api.TranslatorInfo {
+	if b.tr == nil {
+		return []api.TranslatorInfo{}
+	}
+	return b.tr.List()
+}
+
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}

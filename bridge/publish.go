@@ -1,0 +1,139 @@
+package bridge
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"go.uber.org/zap"
+)
+
+// topic joins the base topic and parts: topic("bridge","state") = "B/bridge/state".
+func (b *Bridge) topic(parts ...string) string {
+	n := len(b.opts.BaseTopic)
+	for _, p := range parts {
+		n += 1 + len(p)
+	}
+	buf := make([]byte, 0, n)
+	buf = append(buf, b.opts.BaseTopic...)
+	for _, p := range parts {
+		buf = append(buf, '/')
+		buf = append(buf, p...)
+	}
+	return string(buf)
+}
+
+// publishJSON marshals and hands a payload to the outbox. A failure is logged, never fatal: the
+// outbox only fails when the store does.
+func (b *Bridge) publishJSON(topic string, v any, retained bool) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		b.log.Error("payload not encoded", zap.String("topic", topic), zap.Error(err))
+		return
+	}
+	if err := b.pub.Enqueue(topic, payload, retained, b.opts.QoS); err != nil {
+		b.log.Error("publish failed", zap.String("topic", topic), zap.Error(err))
+	}
+}
+
+func (b *Bridge) publishBridgeState(state string) {
+	started := b.started.UTC()
+	b.publishJSON(b.topic("bridge", "state"), api.BridgeState{State: state, Version: b.opts.Version, Started: &started}, true)
+}
+
+func (b *Bridge) publishBridgeEvent(event api.BridgeEventType, device, reason string) {
+	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()}, false)
+}
+
+// PluginEvent publishes a translator host event (plugin_failed, plugin_restarted …).
+func (b *Bridge) PluginEvent(event api.BridgeEventType, plugin, reason string) {
+	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: event, Plugin: plugin, Reason: reason, Time: b.opts.Now().UTC()}, false)
+}
+
+func (b *Bridge) publishInform(id string, inf *soap.Inform, now time.Time) {
+	b.publishJSON(b.topic(id, "inform"), api.InformMessage(id, inf, now), false)
+}
+
+func (b *Bridge) publishInformEvents(id string, inf *soap.Inform, now time.Time) {
+	for _, ev := range api.DeviceEventsFromInform(id, inf, now) {
+		b.publishJSON(b.topic(id, "event"), ev, false)
+	}
+}
+
+func (b *Bridge) publishCPERequestEvent(id string, m soap.Message, now time.Time) {
+	if ev, ok := api.DeviceEventFromRequest(id, m, now); ok {
+		b.publishJSON(b.topic(id, "event"), ev, false)
+	}
+}
+
+func (b *Bridge) publishAvailability(id string, online bool, now time.Time, reason string) {
+	a := api.NewAvailability(online, now)
+	a.Reason = reason
+	b.publishJSON(b.topic(id, "availability"), a, true)
+}
+
+// publishResult sends a request's result to reply_to or B/D/rpc/result.
+func (b *Bridge) publishResult(t *taskRecord, status string, result any, fault *soap.Fault, reason string) {
+	method := t.Method
+	if t.Origin == originSet || t.Origin == originGet {
+		method = t.Origin
+	}
+	res := api.RPCResult{ID: t.ID, Device: t.Device, Method: method, Status: api.Status(status),
+		Result: result, Error: reason, Time: b.opts.Now().UTC()}
+	if fault != nil {
+		fi := api.FaultResult(fault)
+		res.Fault = &fi
+	}
+	topic := t.ReplyTo
+	if topic == "" {
+		topic = b.topic(t.Device, "rpc", "result")
+	}
+	b.publishJSON(topic, res, false)
+}
+
+// renderResult turns a CPE response into the documented JSON result.
+func renderResult(m soap.Message) (any, error) {
+	return api.ResultFromMessage(m)
+}
+
+// buildMessage rebuilds the CWMP request of a stored task.
+func (b *Bridge) buildMessage(t *taskRecord) (soap.Message, error) {
+	return api.BuildRPC(t.Method, t.Args)
+}
+
+// publishDeviceListIfDirty republishes the retained B/bridge/devices summary.
+func (b *Bridge) publishDeviceListIfDirty() {
+	b.mu.Lock()
+	if !b.listDirty {
+		b.mu.Unlock()
+		return
+	}
+	b.listDirty = false
+	list := b.summariesLocked()
+	b.mu.Unlock()
+	b.publishJSON(b.topic("bridge", "devices"), list, true)
+}
+
+func (b *Bridge) summariesLocked() []api.DeviceSummary {
+	list := make([]api.DeviceSummary, 0, len(b.devices))
+	for _, d := range b.devices {
+		list = append(list, summary(&d.rec))
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	return list
+}
+
+func summary(r *deviceRecord) api.DeviceSummary {
+	model := r.ModelName
+	if model == "" {
+		model = r.ProductClass
+	}
+	return api.DeviceSummary{
+		ID: r.ID, Manufacturer: r.Manufacturer, OUI: r.OUI, ProductClass: r.ProductClass,
+		SerialNumber: r.SerialNumber, Model: model, Firmware: r.SoftwareVersion,
+		Hardware: r.HardwareVersion, Translator: r.Translator, Online: r.Online,
+		LastInform: r.LastInform.UTC(), IP: hostOf(r.RemoteAddr),
+	}
+}

@@ -1,0 +1,86 @@
+package bridge
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// deviceRecord is what the registry stores of a device.
+type deviceRecord struct {
+	ID              string    `json:"id"`
+	Manufacturer    string    `json:"manufacturer"`
+	OUI             string    `json:"oui"`
+	ProductClass    string    `json:"product_class"`
+	SerialNumber    string    `json:"serial"`
+	ModelName       string    `json:"model,omitempty"`
+	SoftwareVersion string    `json:"firmware,omitempty"`
+	HardwareVersion string    `json:"hardware,omitempty"`
+	Root            string    `json:"root,omitempty"` // "InternetGatewayDevice." or "Device."
+	RemoteAddr      string    `json:"remote_addr,omitempty"`
+	Registered      time.Time `json:"registered"`
+	LastInform      time.Time `json:"last_inform"`
+	// Connection request target (TR-069 §3.2.2, Annex G).
+	ConnReqURL  string `json:"connreq_url,omitempty"`
+	ConnReqUDP  string `json:"connreq_udp,omitempty"`
+	ConnReqUser string `json:"connreq_user,omitempty"`
+	ConnReqPass string `json:"connreq_pass,omitempty"`
+	// Pending credentials: set on the CPE by a provisioning task, active once it succeeds.
+	PendingUser string `json:"pending_user,omitempty"`
+	PendingPass string `json:"pending_pass,omitempty"`
+	// PeriodicInterval is the CPE's PeriodicInformInterval in seconds, 0 while unknown.
+	PeriodicInterval int64 `json:"periodic_interval,omitempty"`
+	Online           bool  `json:"online"`
+	// Params holds the last known raw values (from Informs and GetParameterValues results).
+	Params map[string]paramValue `json:"params,omitempty"`
+	// Translator is the name of the translator chosen for the device.
+	Translator string `json:"translator,omitempty"`
+}
+
+// paramValue is one raw CWMP value.
+type paramValue struct {
+	Value string `json:"v"`
+	Type  string `json:"t,omitempty"`
+}
+
+// taskState of a queued request.
+type taskState string
+
+const (
+	taskQueued   taskState = "queued"
+	taskInflight taskState = "inflight"
+)
+
+// Task origins: who asked, which decides where the result goes.
+const (
+	originRPC       = "rpc"       // B/D/rpc
+	originSet       = "set"       // B/D/set, via the translator
+	originGet       = "get"       // B/D/get, via the translator
+	originProvision = "provision" // the gateway itself (credentials, translator provisioning)
+)
+
+// taskRecord is one durable queued request.
+type taskRecord struct {
+	Seq      uint64          `json:"seq"`
+	Device   string          `json:"device"`
+	ID       string          `json:"id"` // the platform's request id
+	Origin   string          `json:"origin"`
+	Method   string          `json:"method"`
+	Args     json.RawMessage `json:"args,omitempty"`
+	ReplyTo  string          `json:"reply_to,omitempty"`
+	Accepted time.Time       `json:"accepted"`
+	// Expires: the task must have started by then; zero: never. NoWait: expires was 0, so a failed
+	// connection request ends it with `offline`.
+	Expires time.Time `json:"expires,omitempty"`
+	NoWait  bool      `json:"no_wait,omitempty"`
+	// Deadline: the terminal result must be out by then (`timeout`); zero: no timeout.
+	Deadline time.Time `json:"deadline,omitempty"`
+	State    taskState `json:"state"`
+	// Ended: the terminal result is out (a timeout while in flight); the CPE's late answer is
+	// only cleaned up, never published (exactly one terminal result).
+	Ended    bool `json:"ended,omitempty"`
+	Attempts int  `json:"attempts,omitempty"`
+	// Purpose tags internal tasks ("connreq_credentials", "read_interval", translator provisioning).
+	Purpose string `json:"purpose,omitempty"`
+	// Keys are the normalized keys of a set/get, to render the result in device-model terms.
+	Keys []string `json:"keys,omitempty"`
+}

@@ -1,0 +1,166 @@
+package bridge
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"go.uber.org/zap"
+)
+
+// Inform registers or refreshes the device, publishes inform, events, state and availability,
+// and queues the gateway's own provisioning (acs.Handler).
+func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) error {
+	now := b.opts.Now()
+	b.mu.Lock()
+	d := b.devices[s.DeviceID]
+	isNew := d == nil
+	if isNew {
+		d = &device{rec: deviceRecord{ID: s.DeviceID, Registered: now}}
+		b.devices[s.DeviceID] = d
+	}
+	r := &d.rec
+	r.Manufacturer = s.Device.Manufacturer
+	r.OUI = s.Device.OUI
+	r.ProductClass = s.Device.ProductClass
+	r.SerialNumber = s.Device.SerialNumber
+	r.RemoteAddr = s.RemoteAddr.String()
+	r.LastInform = now
+	if r.Params == nil {
+		r.Params = make(map[string]paramValue, len(inf.ParameterList))
+	}
+	for _, p := range inf.ParameterList {
+		r.Params[p.Name] = paramValue{Value: p.Value.Raw, Type: p.Value.Type}
+	}
+	b.applyKnownParamsLocked(d, inf.ParameterList)
+	d.inSession = s.ID
+	d.dirty = true
+	wasOnline := r.Online
+	r.Online = true
+	bootstrap := hasEvent(inf.Events, "0 BOOTSTRAP")
+	boot := bootstrap || hasEvent(inf.Events, "1 BOOT")
+	if b.opts.ProvisionConnReq && (bootstrap || r.ConnReqUser == "" && r.PendingUser == "") && r.Root != "" {
+		b.queueCredentialsLocked(d)
+	}
+	if r.PeriodicInterval == 0 && !d.intervalAsked && r.Root != "" {
+		d.intervalAsked = true
+		b.queueInternalLocked(d, "GetParameterValues", purposeReadInterval,
+			map[string]any{"names": []string{r.Root + "ManagementServer.PeriodicInformInterval"}})
+	}
+	if isNew || wasOnline != r.Online || boot {
+		b.listDirty = true
+	}
+	rec := *r
+	rec.Params = nil
+	var persist []*deviceRecord
+	if isNew {
+		rec.Params = cloneParams(r.Params)
+		persist = append(persist, &rec)
+		d.dirty = false
+	}
+	b.mu.Unlock()
+
+	if len(persist) > 0 {
+		if err := b.st.putDevices(persist); err != nil {
+			b.log.Error("registry write failed", zap.String("device", s.DeviceID), zap.Error(err))
+		}
+		b.publishBridgeEvent(api.BridgeDeviceRegistered, s.DeviceID, "")
+	}
+	b.publishInform(s.DeviceID, inf, now)
+	b.publishInformEvents(s.DeviceID, inf, now)
+	if !wasOnline {
+		b.publishAvailability(s.DeviceID, true, now, "")
+		b.publishBridgeEvent(api.BridgeDeviceOnline, s.DeviceID, "")
+	}
+	b.updateState(ctx, s.DeviceID, boot, eventCodes(inf.Events))
+	return nil
+}
+
+// applyKnownParamsLocked picks the registry fields out of raw parameters (Inform or GPV result).
+func (b *Bridge) applyKnownParamsLocked(d *device, params []soap.ParameterValue) {
+	r := &d.rec
+	for _, p := range params {
+		name := p.Name
+		if r.Root == "" {
+			switch {
+			case strings.HasPrefix(name, "InternetGatewayDevice."):
+				r.Root = "InternetGatewayDevice."
+			case strings.HasPrefix(name, "Device."):
+				r.Root = "Device."
+			}
+		}
+		i := strings.Index(name, ".")
+		if i < 0 {
+			continue
+		}
+		switch name[i+1:] {
+		case "DeviceInfo.SoftwareVersion":
+			r.SoftwareVersion = p.Value.Raw
+		case "DeviceInfo.HardwareVersion":
+			r.HardwareVersion = p.Value.Raw
+		case "DeviceInfo.ModelName":
+			r.ModelName = p.Value.Raw
+		case "ManagementServer.ConnectionRequestURL":
+			r.ConnReqURL = strings.TrimSpace(p.Value.Raw)
+		case "ManagementServer.UDPConnectionRequestAddress":
+			r.ConnReqUDP = strings.TrimSpace(p.Value.Raw)
+		case "ManagementServer.PeriodicInformInterval":
+			if n, err := strconv.ParseInt(strings.TrimSpace(p.Value.Raw), 10, 64); err == nil && n > 0 {
+				r.PeriodicInterval = n
+			}
+		}
+	}
+}
+
+// CPERequest answers the CPE-initiated methods (TR-069 §A.3.2) and publishes each as a device
+// event (acs.Handler). The server answers unknown methods with 8000 itself.
+func (b *Bridge) CPERequest(ctx context.Context, s *acs.Session, req soap.Message) (soap.Message, error) {
+	now := b.opts.Now()
+	switch m := req.(type) {
+	case *soap.GetRPCMethods:
+		return &soap.GetRPCMethodsResponse{MethodList: acsMethods}, nil
+	case *soap.TransferComplete:
+		b.publishCPERequestEvent(s.DeviceID, m, now)
+		return &soap.TransferCompleteResponse{}, nil
+	case *soap.AutonomousTransferComplete:
+		b.publishCPERequestEvent(s.DeviceID, m, now)
+		return &soap.AutonomousTransferCompleteResponse{}, nil
+	case *soap.RequestDownload:
+		b.publishCPERequestEvent(s.DeviceID, m, now)
+		return &soap.RequestDownloadResponse{}, nil
+	case *soap.DUStateChangeComplete:
+		b.publishCPERequestEvent(s.DeviceID, m, now)
+		return &soap.DUStateChangeCompleteResponse{}, nil
+	case *soap.AutonomousDUStateChangeComplete:
+		b.publishCPERequestEvent(s.DeviceID, m, now)
+		return &soap.AutonomousDUStateChangeCompleteResponse{}, nil
+	case *soap.Kicked:
+		b.publishCPERequestEvent(s.DeviceID, m, now)
+		return &soap.KickedResponse{NextURL: m.Next}, nil
+	}
+	return nil, soap.NewACSFault(soap.FaultMethodNotSupported, "method not supported: "+req.MethodName())
+}
+
+// acsMethods is the GetRPCMethodsResponse of the ACS (TR-069 Table 5: ACS methods).
+var acsMethods = []string{"Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransferComplete",
+	"RequestDownload", "DUStateChangeComplete", "AutonomousDUStateChangeComplete", "Kicked"}
+
+func hasEvent(evs []soap.Event, code string) bool {
+	for _, e := range evs {
+		if strings.EqualFold(strings.TrimSpace(e.Code), code) {
+			return true
+		}
+	}
+	return false
+}
+
+func eventCodes(evs []soap.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.Code
+	}
+	return out
+}

@@ -1,0 +1,276 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"go.uber.org/zap"
+)
+
+// Translators is the translator host as the bridge sees it (package plugins/host implements
+// it). Each call picks the device's translator by its match rules and returns its name.
+type Translators interface {
+	Normalize(ctx context.Context, dev sdk.DeviceInfo, params map[string]sdk.Value) (string, sdk.State, error)
+	ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string) (string, sdk.GetPlan, error)
+	DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value) (string, sdk.SetPlan, error)
+	Provision(ctx context.Context, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) (string, []sdk.RPC, error)
+	// List describes the loaded translators (bridge/info, list_translators).
+	List() []api.TranslatorInfo
+}
+
+// snapshot copies what a translator call needs, under the lock.
+func (b *Bridge) snapshot(id string) (sdk.DeviceInfo, map[string]sdk.Value, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.devices[id]
+	if d == nil {
+		return sdk.DeviceInfo{}, nil, false
+	}
+	params := make(map[string]sdk.Value, len(d.rec.Params))
+	for k, v := range d.rec.Params {
+		params[k] = sdk.Value{Value: v.Value, Type: v.Type}
+	}
+	return deviceInfo(&d.rec), params, true
+}
+
+func deviceInfo(r *deviceRecord) sdk.DeviceInfo {
+	return sdk.DeviceInfo{ID: r.ID, Manufacturer: r.Manufacturer, OUI: r.OUI, ProductClass: r.ProductClass,
+		SerialNumber: r.SerialNumber, SoftwareVersion: r.SoftwareVersion, HardwareVersion: r.HardwareVersion, Root: r.Root}
+}
+
+// updateState publishes B/D/state: the translator's normalized state, or the raw parameters
+// when no translator is configured. A failing translator leaves the last state, marked stale;
+// the raw inform and rpc topics are unaffected. On BOOT/BOOTSTRAP the translator's provisioning
+// RPCs are queued.
+func (b *Bridge) updateState(ctx context.Context, id string, boot bool, events []string) {
+	dev, params, ok := b.snapshot(id)
+	if !ok {
+		return
+	}
+	st := api.State{Device: id, Updated: b.opts.Now().UTC()}
+	if b.tr == nil {
+		st.Model = "raw"
+		st.Values = rawValues(params)
+	} else {
+		name, values, err := b.tr.Normalize(ctx, dev, params)
+		st.Translator, st.Model = name, "1"
+		if err != nil {
+			b.log.Warn("translator failed; state is stale", zap.String("device", id), zap.String("translator", name), zap.Error(err))
+			st.Stale = true
+			st.Error = err.Error()
+			st.Values = b.lastState(id)
+		} else {
+			st.Values = map[string]any(values)
+			b.rememberState(id, name, st.Values)
+		}
+	}
+	b.publishJSON(b.topic(id, "state"), st, true)
+	if boot && b.tr != nil {
+		b.provision(ctx, id, dev, events, params)
+	}
+}
+
+func (b *Bridge) lastState(id string) map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d := b.devices[id]; d != nil && d.lastState != nil {
+		return d.lastState
+	}
+	return map[string]any{}
+}
+
+func (b *Bridge) rememberState(id, translator string, values map[string]any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d := b.devices[id]; d != nil {
+		d.lastState = values
+		if d.rec.Translator != translator {
+			d.rec.Translator = translator
+			d.dirty = true
+			b.listDirty = true
+		}
+	}
+}
+
+// provision queues the translator's BOOT/BOOTSTRAP RPCs as internal tasks.
+func (b *Bridge) provision(ctx context.Context, id string, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) {
+	name, rpcs, err := b.tr.Provision(ctx, dev, events, params)
+	if err != nil {
+		b.log.Warn("translator provisioning failed", zap.String("device", id), zap.String("translator", name), zap.Error(err))
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.devices[id]
+	if d == nil {
+		return
+	}
+	for _, r := range rpcs {
+		args, err := json.Marshal(r.Args)
+		if err == nil {
+			_, err = api.BuildRPC(r.Method, args)
+		}
+		if err != nil {
+			b.log.Warn("translator asked for an invalid RPC", zap.String("device", id), zap.String("translator", name), zap.String("method", r.Method), zap.Error(err))
+			continue
+		}
+		var m map[string]any
+		_ = json.Unmarshal(args, &m)
+		b.queueInternalLocked(d, r.Method, purposeTranslator, m)
+	}
+}
+
+// rawValues is the state before translators: parameter name → typed JSON value.
+func rawValues(params map[string]sdk.Value) map[string]any {
+	out := make(map[string]any, len(params))
+	for k, v := range params {
+		out[k] = typedJSON(v.Type, v.Value)
+	}
+	return out
+}
+
+// typedJSON converts a CWMP value to its natural JSON type; unparseable text stays a string.
+func typedJSON(typ, raw string) any {
+	t := typ
+	if i := strings.IndexByte(t, ':'); i >= 0 {
+		t = t[i+1:]
+	}
+	switch t {
+	case "boolean":
+		switch strings.ToLower(strings.TrimSpace(raw)) {
+		case "true", "1":
+			return true
+		case "false", "0":
+			return false
+		}
+	case "int", "long":
+		if n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64); err == nil {
+			return n
+		}
+	case "unsignedInt", "unsignedLong":
+		if n, err := strconv.ParseUint(strings.TrimSpace(raw), 10, 64); err == nil {
+			return n
+		}
+	}
+	return raw
+}
+
+// handleSet turns a normalized `set` into the translator's RPCs, queued as one request.
+func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte) error {
+	req, err := api.ParseSetRequest(payload)
+	if err != nil {
+		b.reject(device, nil, "set", payload, err)
+		return nil
+	}
+	t := b.newTask(device, req.Request, originSet, "", nil)
+	dev, params, ok := b.snapshot(device)
+	if !ok {
+		b.publishResult(t, statusRejected, nil, nil, errUnknownDevice.Error())
+		return nil
+	}
+	if b.tr == nil {
+		b.publishResult(t, statusRejected, nil, nil, "no translator is loaded: use rpc with SetParameterValues")
+		return nil
+	}
+	name, plan, err := b.tr.DenormalizeSet(ctx, dev, req.Values, params)
+	if err != nil {
+		b.publishResult(t, statusRejected, nil, nil, fmt.Sprintf("translator %s: %v", name, err))
+		return nil
+	}
+	if len(plan.Rejected) > 0 {
+		var reasons []string
+		for k, why := range plan.Rejected {
+			reasons = append(reasons, k+": "+why)
+		}
+		b.publishResult(t, statusRejected, nil, nil, strings.Join(sortedStrings(reasons), "; "))
+		return nil
+	}
+	return b.acceptPlan(t, &req.Request, plan.RPCs, keysOf(req.Values))
+}
+
+// handleGet turns a normalized `get` into a GetParameterValues of the translator's names.
+func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte) error {
+	req, err := api.ParseGetRequest(payload)
+	if err != nil {
+		b.reject(device, nil, "get", payload, err)
+		return nil
+	}
+	t := b.newTask(device, req.Request, originGet, "", nil)
+	dev, _, ok := b.snapshot(device)
+	if !ok {
+		b.publishResult(t, statusRejected, nil, nil, errUnknownDevice.Error())
+		return nil
+	}
+	if b.tr == nil {
+		b.publishResult(t, statusRejected, nil, nil, "no translator is loaded: use rpc with GetParameterValues")
+		return nil
+	}
+	name, plan, err := b.tr.ResolveGet(ctx, dev, req.Keys)
+	if err != nil {
+		b.publishResult(t, statusRejected, nil, nil, fmt.Sprintf("translator %s: %v", name, err))
+		return nil
+	}
+	if len(plan.Unknown) > 0 {
+		b.publishResult(t, statusRejected, nil, nil, "unknown keys: "+strings.Join(plan.Unknown, ", "))
+		return nil
+	}
+	if len(plan.Names) == 0 {
+		b.publishResult(t, statusRejected, nil, nil, "nothing to read")
+		return nil
+	}
+	rpc := sdk.RPC{Method: "GetParameterValues", Args: map[string]any{"names": plan.Names}}
+	return b.acceptPlan(t, &req.Request, []sdk.RPC{rpc}, req.Keys)
+}
+
+// acceptPlan queues a translator plan. A one-RPC plan is one task; a longer plan (AddObject then
+// SetParameterValues) is queued in order, the platform's id on the last, whose result is the
+// request's; earlier steps are internal and their faults are logged.
+func (b *Bridge) acceptPlan(t *taskRecord, r *api.Request, rpcs []sdk.RPC, keys []string) error {
+	if len(rpcs) == 0 {
+		b.publishResult(t, statusRejected, nil, nil, "the translator produced nothing to do")
+		return nil
+	}
+	for i, rpc := range rpcs {
+		args, err := json.Marshal(rpc.Args)
+		if err == nil {
+			_, err = api.BuildRPC(rpc.Method, args)
+		}
+		if err != nil {
+			b.publishResult(t, statusRejected, nil, nil, "translator produced an invalid "+rpc.Method+": "+err.Error())
+			return nil
+		}
+		step := *t
+		step.Method, step.Args, step.Keys = rpc.Method, args, keys
+		if i < len(rpcs)-1 {
+			step.Origin, step.Purpose, step.ID = originProvision, purposeTranslator, t.ID+"#"+strconv.Itoa(i)
+			if err := b.enqueue(&step); err != nil {
+				return b.acceptErr(t, err)
+			}
+			continue
+		}
+		*t = step
+	}
+	return b.accept(t, r)
+}
+
+func (b *Bridge) acceptErr(t *taskRecord, err error) error {
+	if errors.Is(err, errUnknownDevice) || errors.Is(err, errQueueFull) || errors.Is(err, errDuplicateID) {
+		b.publishResult(t, statusRejected, nil, nil, err.Error())
+		return nil
+	}
+	return err
+}
+
+func keysOf(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return sortedStrings(out)
+}

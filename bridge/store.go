@@ -1,0 +1,134 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket names in the shared store file. The outbox keeps its own buckets (package mqtt).
+var (
+	bucketDevices = []byte("devices") // device id → deviceRecord JSON
+	bucketTasks   = []byte("tasks")   // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
+)
+
+// store is the bridge's view of the bbolt file.
+type store struct {
+	db *bolt.DB
+}
+
+func openStore(db *bolt.DB) (*store, error) {
+	err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketDevices, bucketTasks} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("store: create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &store{db: db}, nil
+}
+
+func taskKey(device string, seq uint64) []byte {
+	k := make([]byte, 0, len(device)+9)
+	k = append(k, device...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// putDevices writes device records in one transaction (write-behind flush and registrations).
+func (s *store) putDevices(recs []*deviceRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDevices)
+		for _, r := range recs {
+			v, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(r.ID), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// deleteDevice removes a device and its queued tasks.
+func (s *store) deleteDevice(id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketDevices).Delete([]byte(id)); err != nil {
+			return err
+		}
+		c := tx.Bucket(bucketTasks).Cursor()
+		prefix := append([]byte(id), 0)
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// putTask commits a task (new or changed). It returns once the write is durable; concurrent
+// callers share one fsync through bbolt's Batch.
+func (s *store) putTask(t *taskRecord) error {
+	v, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTasks)
+		if t.Seq == 0 {
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			t.Seq = seq
+			if v, err = json.Marshal(t); err != nil {
+				return err
+			}
+		}
+		return b.Put(taskKey(t.Device, t.Seq), v)
+	})
+}
+
+func (s *store) deleteTask(t *taskRecord) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTasks).Delete(taskKey(t.Device, t.Seq))
+	})
+}
+
+// load reads every device and task at start-up.
+func (s *store) load() (devs []*deviceRecord, tasks []*taskRecord, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketDevices).ForEach(func(k, v []byte) error {
+			r := &deviceRecord{}
+			if err := json.Unmarshal(v, r); err != nil {
+				return fmt.Errorf("store: device %q: %w", k, err)
+			}
+			devs = append(devs, r)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
+			t := &taskRecord{}
+			if err := json.Unmarshal(v, t); err != nil {
+				return fmt.Errorf("store: task %x: %w", k, err)
+			}
+			tasks = append(tasks, t)
+			return nil
+		})
+	})
+	return devs, tasks, err
+}

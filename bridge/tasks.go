@@ -1,0 +1,503 @@
+package bridge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"go.uber.org/zap"
+)
+
+// Purposes of the gateway's own tasks.
+const (
+	purposeCredentials  = "connreq_credentials"
+	purposeReadInterval = "read_interval"
+	purposeTranslator   = "translator_provision"
+)
+
+// Terminal statuses of docs/mqtt-api.md.
+const (
+	statusAccepted = "accepted"
+	statusDone     = "done"
+	statusFault    = "fault"
+	statusTimeout  = "timeout"
+	statusExpired  = "expired"
+	statusOffline  = "offline"
+	statusRejected = "rejected"
+)
+
+// errQueueFull and friends are the readable reasons of `rejected` results.
+var (
+	errUnknownDevice = errors.New("unknown device: it has never sent an Inform to this gateway")
+	errQueueFull     = errors.New("the device's queue is full (tasks.max_queue)")
+	errDuplicateID   = errors.New("a request with this id is already queued for the device")
+	errNoTarget      = errors.New("the device reported no ConnectionRequestURL")
+)
+
+// idempotent methods are re-run after a restart that interrupted them; the others end with
+// `timeout`, since the CPE may have executed them (no duplicates of a Reboot or an AddObject).
+var idempotent = map[string]bool{
+	"GetRPCMethods": true, "GetParameterNames": true, "GetParameterValues": true,
+	"GetParameterAttributes": true, "SetParameterValues": true, "SetParameterAttributes": true,
+	"GetQueuedTransfers": true, "GetAllQueuedTransfers": true,
+}
+
+// enqueue validates limits, commits the task, and wakes the device when it is not in session.
+// It returns only after the task is durable: the caller then publishes `accepted` and acks.
+func (b *Bridge) enqueue(t *taskRecord) error {
+	b.mu.Lock()
+	d := b.devices[t.Device]
+	if d == nil {
+		b.mu.Unlock()
+		return errUnknownDevice
+	}
+	if len(d.queue) >= b.opts.MaxQueue {
+		b.mu.Unlock()
+		return errQueueFull
+	}
+	if t.ID != "" {
+		for _, q := range d.queue {
+			if q.ID == t.ID && q.Origin != originProvision {
+				b.mu.Unlock()
+				return errDuplicateID
+			}
+		}
+	}
+	b.mu.Unlock()
+	// Commit outside the lock: bbolt's Batch groups concurrent commits into one fsync.
+	if err := b.st.putTask(t); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d = b.devices[t.Device]
+	if d == nil { // removed meanwhile
+		_ = b.st.deleteTask(t)
+		return errUnknownDevice
+	}
+	d.queue = append(d.queue, t)
+	sortQueue(d.queue)
+	if d.inSession == "" {
+		if t.NoWait && d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" && b.waker != nil {
+			go b.wakeDone(d.rec.ID, errNoTarget)
+		} else {
+			b.wakeLocked(d)
+		}
+	}
+	return nil
+}
+
+// queueInternalLocked queues a gateway task (credentials, interval read, translator
+// provisioning). It is committed asynchronously: losing it in a crash only means it is queued
+// again at the next BOOTSTRAP or Inform.
+func (b *Bridge) queueInternalLocked(d *device, method, purpose string, args map[string]any) *taskRecord {
+	raw, _ := json.Marshal(args)
+	t := &taskRecord{
+		Device: d.rec.ID, Origin: originProvision, Method: method, Args: raw,
+		Accepted: b.opts.Now(), State: taskQueued, Purpose: purpose,
+	}
+	t.ID = purpose + "-" + randomToken(6)
+	d.queue = append(d.queue, t)
+	sortQueue(d.queue)
+	go func() {
+		if err := b.st.putTask(t); err != nil {
+			b.log.Warn("internal task not persisted", zap.String("device", t.Device), zap.Error(err))
+		}
+	}()
+	return t
+}
+
+// queueCredentialsLocked provisions per-device connection-request credentials
+// (checklist 49): a SetParameterValues on the device's root, active once it succeeds.
+func (b *Bridge) queueCredentialsLocked(d *device) {
+	for _, t := range d.queue {
+		if t.Purpose == purposeCredentials {
+			return
+		}
+	}
+	r := &d.rec
+	r.PendingUser = "cwmp2mqtt-" + randomToken(6)
+	r.PendingPass = randomToken(18)
+	b.queueInternalLocked(d, "SetParameterValues", purposeCredentials, map[string]any{
+		"parameters": [][]string{
+			{r.Root + "ManagementServer.ConnectionRequestUsername", r.PendingUser, "xsd:string"},
+			{r.Root + "ManagementServer.ConnectionRequestPassword", r.PendingPass, "xsd:string"},
+		},
+		"parameter_key": "cwmp2mqtt-credentials",
+	})
+}
+
+func randomToken(n int) string {
+	buf := make([]byte, n)
+	_, _ = rand.Read(buf)
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// NextTask hands the device's next queued task to its session, marking it in flight (committed
+// first, so a crash cannot run it twice) (acs.Handler).
+func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error) {
+	for {
+		b.mu.Lock()
+		d := b.devices[s.DeviceID]
+		if d == nil || d.inSession != s.ID {
+			b.mu.Unlock()
+			return nil, nil
+		}
+		var t *taskRecord
+		for _, q := range d.queue {
+			if q.State == taskQueued {
+				t = q
+				break
+			}
+		}
+		if t == nil {
+			b.mu.Unlock()
+			return nil, nil
+		}
+		t.State = taskInflight
+		t.Attempts++
+		b.mu.Unlock()
+
+		msg, err := b.buildMessage(t)
+		if err != nil { // cannot happen for validated requests; never loop on it
+			b.log.Error("queued task cannot be built", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
+			b.finish(t, statusFault, nil, &soap.Fault{Code: soap.FaultInternalError, String: err.Error()}, err.Error())
+			continue
+		}
+		if err := b.st.putTask(t); err != nil {
+			b.log.Error("task state not persisted", zap.String("device", t.Device), zap.Error(err))
+		}
+		b.log.Debug("task sent", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("method", t.Method))
+		return &acs.Task{Request: msg, Ref: t}, nil
+	}
+}
+
+// TaskDone publishes the task's terminal result and applies what it read (acs.Handler).
+func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, resp soap.Message, err error) {
+	t, ok := at.Ref.(*taskRecord)
+	if !ok {
+		return
+	}
+	var fault *soap.Fault
+	switch {
+	case errors.As(err, &fault):
+		b.onInternalFault(t, fault)
+		b.finish(t, statusFault, nil, fault, "")
+	case err != nil:
+		// A response that does not match the request (checklist 46) is a fault for this task only.
+		f := &soap.Fault{Code: soap.FaultInternalError, String: err.Error()}
+		b.finish(t, statusFault, nil, f, err.Error())
+	default:
+		b.onResponse(ctx, s, t, resp)
+		b.finish(t, statusDone, b.result(t, resp), nil, "")
+	}
+}
+
+// SessionEnded puts an interrupted task back at the head of its queue and wakes the device
+// again when work is left (acs.Handler).
+func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *acs.Task, reason acs.EndReason) {
+	var requeue *taskRecord
+	if outstanding != nil {
+		requeue, _ = outstanding.Ref.(*taskRecord)
+	}
+	b.mu.Lock()
+	d := b.devices[s.DeviceID]
+	if d == nil {
+		b.mu.Unlock()
+		return
+	}
+	if d.inSession == s.ID {
+		d.inSession = ""
+	}
+	if requeue != nil && requeue.State == taskInflight {
+		requeue.State = taskQueued
+	}
+	pending := false
+	for _, q := range d.queue {
+		if q.State == taskQueued {
+			pending = true
+		}
+	}
+	// A task queued between the session's last NextTask and its end must not wait for the next
+	// periodic inform.
+	if pending && d.inSession == "" && reason != acs.EndSuperseded && reason != acs.EndShutdown {
+		b.wakeLocked(d)
+	}
+	b.mu.Unlock()
+	if requeue != nil {
+		if err := b.st.putTask(requeue); err != nil {
+			b.log.Error("task state not persisted", zap.String("device", requeue.Device), zap.Error(err))
+		}
+	}
+	b.log.Debug("session ended", zap.String("device", s.DeviceID), zap.String("reason", string(reason)))
+}
+
+// finish removes a task and publishes its one terminal result (internal tasks publish none).
+func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fault, reason string) {
+	b.mu.Lock()
+	if d := b.devices[t.Device]; d != nil {
+		for i, q := range d.queue {
+			if q == t {
+				d.queue = append(d.queue[:i:i], d.queue[i+1:]...)
+				break
+			}
+		}
+	}
+	b.mu.Unlock()
+	if err := b.st.deleteTask(t); err != nil {
+		b.log.Error("task not removed", zap.String("device", t.Device), zap.Error(err))
+	}
+	if t.Ended {
+		b.log.Info("late answer to a timed-out request dropped", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("status", status))
+		return
+	}
+	if t.Origin == originProvision {
+		b.log.Debug("internal task finished", zap.String("device", t.Device), zap.String("purpose", t.Purpose), zap.String("status", status))
+		return
+	}
+	b.publishResult(t, status, result, fault, reason)
+}
+
+// result renders a response: CWMP terms for rpc, device-model terms for set and get.
+func (b *Bridge) result(t *taskRecord, resp soap.Message) any {
+	switch t.Origin {
+	case originGet:
+		state := b.lastState(t.Device)
+		values := make(map[string]any, len(t.Keys))
+		for k, v := range state {
+			if len(t.Keys) == 0 || keyMatches(t.Keys, k) {
+				values[k] = v
+			}
+		}
+		return map[string]any{"values": values}
+	case originSet:
+		status := 0
+		if r, ok := resp.(*soap.SetParameterValuesResponse); ok {
+			status = r.Status
+		}
+		// Status 1: the CPE applies the change later, e.g. after a reboot (checklist 38).
+		return map[string]any{"keys": t.Keys, "status": status, "applied_later": status == 1}
+	}
+	result, err := renderResult(resp)
+	if err != nil {
+		b.log.Warn("result not rendered", zap.String("device", t.Device), zap.Error(err))
+	}
+	return result
+}
+
+// keyMatches: k is one of keys, or below one of them ("wifi" covers "wifi.ssid.1.ssid").
+func keyMatches(keys []string, k string) bool {
+	for _, want := range keys {
+		if k == want || len(k) > len(want) && k[len(want)] == '.' && k[:len(want)] == want {
+			return true
+		}
+	}
+	return false
+}
+
+// onInternalFault logs the failure of the gateway's own tasks.
+func (b *Bridge) onInternalFault(t *taskRecord, f *soap.Fault) {
+	if t.Origin != originProvision {
+		return
+	}
+	b.log.Warn("device refused a gateway task", zap.String("device", t.Device),
+		zap.String("purpose", t.Purpose), zap.Int("fault", f.Code), zap.String("reason", f.String))
+	if t.Purpose == purposeCredentials {
+		b.mu.Lock()
+		if d := b.devices[t.Device]; d != nil {
+			d.rec.PendingUser, d.rec.PendingPass = "", ""
+			d.dirty = true
+		}
+		b.mu.Unlock()
+	}
+}
+
+// onResponse applies a successful response to the registry and state.
+func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, resp soap.Message) {
+	switch m := resp.(type) {
+	case *soap.GetParameterValuesResponse:
+		b.mu.Lock()
+		if d := b.devices[t.Device]; d != nil {
+			if d.rec.Params == nil {
+				d.rec.Params = map[string]paramValue{}
+			}
+			for _, p := range m.ParameterList {
+				d.rec.Params[p.Name] = paramValue{Value: p.Value.Raw, Type: p.Value.Type}
+			}
+			b.applyKnownParamsLocked(d, m.ParameterList)
+			d.dirty = true
+		}
+		b.mu.Unlock()
+		b.updateState(ctx, t.Device, false, nil)
+	case *soap.SetParameterValuesResponse:
+		var args struct {
+			Parameters [][]string `json:"parameters"`
+		}
+		_ = json.Unmarshal(t.Args, &args)
+		b.mu.Lock()
+		d := b.devices[t.Device]
+		if d != nil {
+			if t.Purpose == purposeCredentials && d.rec.PendingUser != "" {
+				d.rec.ConnReqUser, d.rec.ConnReqPass = d.rec.PendingUser, d.rec.PendingPass
+				d.rec.PendingUser, d.rec.PendingPass = "", ""
+				b.log.Info("connection-request credentials provisioned", zap.String("device", t.Device))
+			}
+			var pl []soap.ParameterValue
+			for _, p := range args.Parameters {
+				if len(p) >= 2 {
+					typ := ""
+					if len(p) >= 3 {
+						typ = p[2]
+					}
+					pl = append(pl, soap.ParameterValue{Name: p[0], Value: soap.Value{Raw: p[1], Type: typ}})
+				}
+			}
+			if t.Purpose != purposeCredentials { // never keep passwords in the published state
+				if d.rec.Params == nil {
+					d.rec.Params = map[string]paramValue{}
+				}
+				for _, p := range pl {
+					d.rec.Params[p.Name] = paramValue{Value: p.Value.Raw, Type: p.Value.Type}
+				}
+			}
+			b.applyKnownParamsLocked(d, pl)
+			rec := d.rec
+			rec.Params = cloneParams(d.rec.Params)
+			d.dirty = false
+			b.mu.Unlock()
+			// Credentials must survive: write now.
+			if err := b.st.putDevices([]*deviceRecord{&rec}); err != nil {
+				b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
+			}
+			if t.Purpose != purposeCredentials {
+				b.updateState(ctx, t.Device, false, nil)
+			}
+			return
+		}
+		b.mu.Unlock()
+	}
+}
+
+// recoverInflight runs once at start: a task in flight when the gateway stopped is re-queued if
+// running it again is harmless, and ended with `timeout` otherwise (at most once).
+func (b *Bridge) recoverInflight() {
+	var ended []*taskRecord
+	b.mu.Lock()
+	for _, d := range b.devices {
+		for _, t := range d.queue {
+			if t.State != taskInflight {
+				continue
+			}
+			if t.Ended || idempotent[t.Method] || t.Origin == originProvision {
+				t.State = taskQueued
+				go func(t *taskRecord) { _ = b.st.putTask(t) }(t)
+			} else {
+				ended = append(ended, t)
+			}
+		}
+	}
+	b.mu.Unlock()
+	for _, t := range ended {
+		b.log.Warn("task interrupted by a restart; not re-run", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("method", t.Method))
+		b.finish(t, statusTimeout, nil, nil,
+			"the gateway stopped while the CPE was executing "+t.Method+"; its outcome is unknown and it is not re-run, because "+t.Method+" is not idempotent")
+	}
+}
+
+// sweepTasks ends tasks whose expiry or deadline passed, and re-wakes devices with waiting work.
+func (b *Bridge) sweepTasks(now time.Time) {
+	type ending struct {
+		t      *taskRecord
+		status string
+		reason string
+	}
+	var ends []ending
+	var timedOut []*taskRecord
+	b.mu.Lock()
+	for _, d := range b.devices {
+		if len(d.queue) == 0 {
+			continue
+		}
+		waiting := false
+		for _, t := range d.queue {
+			switch {
+			case t.State == taskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
+				ends = append(ends, ending{t, statusTimeout, "no result within the request's timeout"})
+			case t.State == taskQueued && !t.Expires.IsZero() && now.After(t.Expires):
+				ends = append(ends, ending{t, statusExpired, "the device did not open a session before the request expired"})
+			case t.State == taskInflight && !t.Ended && !t.Deadline.IsZero() && now.After(t.Deadline):
+				t.Ended = true
+				timedOut = append(timedOut, t)
+			case t.State == taskQueued:
+				waiting = true
+			}
+		}
+		if waiting && d.inSession == "" && !d.waking && now.Sub(d.lastWake) >= b.opts.RewakeEvery {
+			b.wakeLocked(d)
+		}
+	}
+	b.mu.Unlock()
+	for _, e := range ends {
+		b.finish(e.t, e.status, nil, nil, e.reason)
+	}
+	for _, t := range timedOut {
+		if err := b.st.putTask(t); err != nil {
+			b.log.Error("task state not persisted", zap.String("device", t.Device), zap.Error(err))
+		}
+		if t.Origin != originProvision {
+			b.publishResult(t, statusTimeout, nil, nil, "sent to the device, but no answer within the request's timeout")
+		}
+	}
+}
+
+// wakeLocked sends a connection request in the background (one at a time per device).
+func (b *Bridge) wakeLocked(d *device) {
+	if b.waker == nil || d.waking || d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" {
+		return
+	}
+	d.waking = true
+	d.lastWake = b.opts.Now()
+	target := connreq.Target{
+		DeviceID: d.rec.ID, URL: d.rec.ConnReqURL, UDPAddr: d.rec.ConnReqUDP,
+		Username: d.rec.ConnReqUser, Password: d.rec.ConnReqPass,
+	}
+	ctx := b.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	go func() {
+		err := b.waker.Wake(ctx, target)
+		b.wakeDone(target.DeviceID, err)
+	}()
+}
+
+// wakeDone ends the requests that asked not to wait when the device cannot be woken.
+func (b *Bridge) wakeDone(id string, err error) {
+	var offline []*taskRecord
+	b.mu.Lock()
+	d := b.devices[id]
+	if d != nil {
+		d.waking = false
+		if err != nil && d.inSession == "" {
+			for _, t := range d.queue {
+				if t.NoWait && t.State == taskQueued {
+					offline = append(offline, t)
+				}
+			}
+		}
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.log.Warn("connection request failed", zap.String("device", id), zap.Error(err))
+	}
+	for _, t := range offline {
+		b.finish(t, statusOffline, nil, nil, "connection request failed: "+err.Error())
+	}
+}
