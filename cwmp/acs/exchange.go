@@ -44,6 +44,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ss := s.lookup(r)
+	if ss != nil {
+		defer s.touch(ss) // lookup counted the request in flight: no idle reaping while a slow body arrives
+	}
 	user, authed := "", false
 	if ss == nil {
 		// A POST outside a session starts one (or is stray): refuse it cheaply under overload,
@@ -105,23 +108,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer ss.release()
 	s.mu.Lock()
 	ended := ss.ended
-	if !ended {
-		ss.inflight++
-		if env.SessionTimeout > 0 {
-			ss.idle = idleFor(env.SessionTimeout, &s.cfg)
-		}
+	if !ended && env.SessionTimeout > 0 {
+		ss.idle = idleFor(env.SessionTimeout, &s.cfg)
 	}
 	s.mu.Unlock()
 	if ended { // superseded or reaped while this request waited for the turn
 		s.noSession(w, r, env)
 		return
 	}
-	defer s.touch(ss)
 	s.step(w, ss, env)
 }
 
 // lookup finds the session of a request: by cookie (every value is tried, a CPE may hold a stale
-// one too), else the session last seen on the same TCP connection (checklist 12).
+// one too), else the session last seen on the same TCP connection (checklist 12). It counts the
+// request in flight; the caller calls touch when done.
 func (s *Server) lookup(r *http.Request) *session {
 	cs, _ := r.Context().Value(connKey{}).(*connState)
 	cookies := r.Header["Cookie"]
@@ -132,10 +132,12 @@ func (s *Server) lookup(r *http.Request) *session {
 			if cs != nil {
 				cs.sess = ss
 			}
+			ss.inflight++
 			return ss
 		}
 	}
 	if cs != nil && cs.sess != nil && !cs.sess.ended {
+		cs.sess.inflight++
 		return cs.sess
 	}
 	return nil
