@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -14,12 +15,12 @@ var stderr = os.Stderr
 // the host treat the line as unstructured text.
 const hclogTime = "2006-01-02T15:04:05.000000Z07:00"
 
-var logger = sync.OnceValue(func() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{
-		Level:       logLevel(),
-		ReplaceAttr: hclogAttr,
-	}))
-})
+var logger = sync.OnceValue(func() *slog.Logger { return newLogger(stderr, logLevel()) })
+
+// newLogger writes hclog JSON lines to w.
+func newLogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: hclogAttr}))
+}
 
 // Logger returns the plugin's logger. Lines are written as hclog JSON on the process's standard
 // error; the gateway parses them and re-emits them through its own log with the plugin's name,
