@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -52,7 +53,14 @@ func AppendEncodeWith(dst []byte, env *Envelope, o EncodeOptions) ([]byte, error
 		}
 		return dst, nil
 	}
-	w := encoder{buf: dst, opts: o}
+	// The encoder is pooled: handing it to the message codecs through an interface would
+	// otherwise move it to the heap on every call.
+	w := encoderPool.Get().(*encoder)
+	*w = encoder{buf: dst, opts: o}
+	defer func() {
+		*w = encoder{}
+		encoderPool.Put(w)
+	}()
 	ns := env.NS
 	if ns == "" {
 		ns = NSCWMP10
@@ -73,6 +81,8 @@ func AppendEncodeWith(dst []byte, env *Envelope, o EncodeOptions) ([]byte, error
 	}
 	return w.buf, nil
 }
+
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
 // header writes only the header elements that are set: never an empty or stray one
 // (checklist 26). mustUnderstand values follow cwmp-1-2.xsd, -1-3 and -1-4.

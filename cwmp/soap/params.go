@@ -7,7 +7,14 @@ import "github.com/beevik/etree"
 // parameterValues decodes a ParameterValueStruct array whatever its items are called and whatever
 // count arrayType claims (checklist 33). Values keep their raw text (checklist 34).
 func (d *decoder) parameterValues(e *etree.Element) []ParameterValue {
-	var out []ParameterValue
+	n := 0
+	for range e.ChildElementsSeq() {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]ParameterValue, 0, n) // the one slice the hot path allocates
 	for s := range e.ChildElementsSeq() {
 		var p ParameterValue
 		var val *etree.Element
