@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/auth"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
+)
+
+// gateway wires the parts together. Lifecycle: newGateway (build and validate everything that
+// can fail without side effects) → Start (open the store, listen, connect) → Stop (reverse order).
+type gateway struct {
+	cfg *Config
+	log *zap.Logger
+
+	db      *bolt.DB
+	broker  *mqtt.Broker
+	client  *mqtt.Client
+	outbox  *mqtt.Outbox
+	bridge  *bridge.Bridge
+	acs     *acs.Server
+	plugins *translators
+}
+
+func newGateway(cfg *Config, log *zap.Logger) (*gateway, error) {
+	return &gateway{cfg: cfg, log: log}, nil
+}
+
+// Start brings the gateway up; on error the caller calls Stop to release what was started.
+func (g *gateway) Start(ctx context.Context) error {
+	cfg, log := g.cfg, g.log
+	if cfg.CWMP.Auth.Mode == "none" {
+		log.Warn("CPE authentication is off: any device can inform this ACS; set cwmp.auth.mode to digest with cwmp.auth.username and cwmp.auth.password (or cwmp.auth.devices_file) to turn it on")
+	}
+	verifier, err := buildVerifier(cfg)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := buildACSTLS(cfg)
+	if err != nil {
+		return err
+	}
+
+	if err := os.MkdirAll(filepath.Dir(cfg.StorePath), 0o750); err != nil {
+		return fmt.Errorf("store.path: %w", err)
+	}
+	// A second gateway on the same file would corrupt nothing but wait forever: fail fast.
+	g.db, err = bolt.Open(cfg.StorePath, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return fmt.Errorf("store.path %s: %w", cfg.StorePath, err)
+	}
+
+	brokerURL := cfg.MQTT.URL
+	if brokerURL == "" {
+		users := map[string]string{}
+		if cfg.MQTT.EmbeddedUsername != "" {
+			users[cfg.MQTT.EmbeddedUsername] = cfg.MQTT.EmbeddedPassword
+		}
+		g.broker, err = mqtt.StartBroker(mqtt.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen, Users: users}, log)
+		if err != nil {
+			return fmt.Errorf("mqtt.embedded.listen: %w", err)
+		}
+		brokerURL = g.broker.URL()
+		log.Info("embedded MQTT broker started", zap.String("listen", cfg.MQTT.EmbeddedListen))
+	}
+	mc := mqtt.DefaultConfig()
+	mc.URL = brokerURL
+	mc.BaseTopic = cfg.MQTT.BaseTopic
+	if cfg.MQTT.ClientID != "" {
+		mc.ClientID = cfg.MQTT.ClientID
+	}
+	mc.Username, mc.Password = cfg.MQTT.Username, cfg.MQTT.Password
+	if g.broker != nil && cfg.MQTT.EmbeddedUsername != "" && mc.Username == "" {
+		mc.Username, mc.Password = cfg.MQTT.EmbeddedUsername, cfg.MQTT.EmbeddedPassword
+	}
+	mc.TLS = mqtt.TLSConfig{CAFile: cfg.MQTT.TLSCAFile, CertFile: cfg.MQTT.TLSCertFile, KeyFile: cfg.MQTT.TLSKeyFile, InsecureSkipVerify: cfg.MQTT.TLSInsecure}
+	mc.QoS = cfg.MQTT.QoS
+	mc.KeepAlive = cfg.MQTT.KeepAlive
+	if err := mc.Validate(); err != nil {
+		return err
+	}
+	g.client, err = mqtt.NewClient(mc, log)
+	if err != nil {
+		return err
+	}
+	oo := mqtt.DefaultOutboxOptions()
+	oo.MaxBytes, oo.MaxAge = cfg.OutboxMaxBytes, cfg.OutboxMaxAge
+	g.outbox, err = mqtt.OpenOutbox(g.db, oo, log)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+
+	waker := connreq.New(log, connreq.Options{
+		Timeout: cfg.CWMP.ConnReq.Timeout, Retries: cfg.CWMP.ConnReq.Retries, AllowBasic: cfg.CWMP.ConnReq.AllowBasic,
+		FallbackUsername: cfg.CWMP.ConnReq.Username, FallbackPassword: cfg.CWMP.ConnReq.Password,
+		UDPRepeats: cfg.CWMP.ConnReq.UDPRepeats,
+	})
+
+	g.plugins, err = startTranslators(ctx, cfg, log, func(kind, plugin, reason string) {
+		if g.bridge != nil {
+			g.bridge.PluginEvent(api.BridgeEventType(kind), plugin, reason)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	var tr bridge.Translators // raw state until the translator host is wired
+
+	g.bridge, err = bridge.New(g.db, g.outbox, waker, tr, bridge.Options{
+		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
+		AvailabilityFactor: cfg.AvailFactor, AvailabilityFloor: cfg.AvailFloor,
+		MaxQueue: cfg.TaskMaxQueue, WakeGrace: cfg.TaskWakeGrace,
+		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
+		Info:             g.info(brokerURL),
+	}, log)
+	if err != nil {
+		return err
+	}
+	if err := g.bridge.Start(ctx); err != nil {
+		return err
+	}
+	g.client.OnConnect(g.bridge.OnConnect)
+	for _, filter := range g.bridge.Subscriptions() {
+		if err := g.client.Subscribe(filter, func(ctx context.Context, m mqtt.Message) {
+			// Ack only once the request is durably queued or answered: otherwise the broker
+			// redelivers it (persistent session).
+			if err := g.bridge.HandleMessage(ctx, m.Topic, m.Payload); err == nil {
+				m.Ack()
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	if err := g.client.Start(); err != nil {
+		return err
+	}
+	if err := g.outbox.Start(g.client); err != nil {
+		return err
+	}
+
+	g.acs, err = acs.New(acs.Config{
+		Listen: cfg.CWMP.Listen, Path: cfg.CWMP.Path, Auth: verifier, TLS: tlsCfg,
+		IdleTimeout: cfg.CWMP.Session.IdleTimeout, MaxSessionDuration: cfg.CWMP.Session.MaxDuration,
+		MaxRPCsPerSession: cfg.CWMP.Session.MaxRPCs, MaxConcurrentSessions: cfg.CWMP.Session.MaxConcurrent,
+		MaxBodyBytes: int64(cfg.CWMP.Session.MaxBodyBytes), RetryAfter: cfg.CWMP.Session.RetryAfter,
+	}, g.bridge, log)
+	if err != nil {
+		return err
+	}
+	if err := g.acs.Start(ctx); err != nil {
+		return fmt.Errorf("cwmp.listen: %w", err)
+	}
+	log.Info("gateway started", zap.String("version", version), zap.String("cwmp", g.acs.Addr().String()),
+		zap.String("broker", brokerURL), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
+	return nil
+}
+
+// Stop shuts down in reverse order: no new sessions, then the bridge, the MQTT side, plugins, store.
+func (g *gateway) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if g.acs != nil {
+		if err := g.acs.Shutdown(ctx); err != nil {
+			g.log.Warn("ACS shutdown", zap.Error(err))
+		}
+	}
+	if g.bridge != nil {
+		g.bridge.Stop()
+	}
+	if g.outbox != nil {
+		g.outbox.Close()
+	}
+	if g.client != nil {
+		_ = g.client.Close()
+	}
+	if g.broker != nil {
+		_ = g.broker.Close()
+	}
+	if g.plugins != nil {
+		g.plugins.Stop()
+	}
+	if g.db != nil {
+		_ = g.db.Close()
+	}
+}
+
+// info is the retained B/bridge/info payload: no secrets.
+func (g *gateway) info(brokerURL string) map[string]any {
+	c := g.cfg
+	return map[string]any{
+		"version": version,
+		"cwmp": map[string]any{"listen": c.CWMP.Listen, "path": c.CWMP.Path, "url": c.CWMP.URL,
+			"auth": c.CWMP.Auth.Mode, "tls": c.CWMP.TLS.CertFile != ""},
+		"mqtt":        map[string]any{"broker": redactURL(brokerURL), "embedded": c.MQTT.URL == "", "base_topic": c.MQTT.BaseTopic, "qos": c.MQTT.QoS},
+		"store":       c.StorePath,
+		"translators": g.plugins.List(),
+	}
+}
+
+func buildVerifier(cfg *Config) (*auth.Verifier, error) {
+	a := cfg.CWMP.Auth
+	if a.Mode == "none" {
+		return nil, nil
+	}
+	var chain auth.Chain
+	if a.DevicesFile != "" {
+		raw, err := os.ReadFile(a.DevicesFile)
+		if err != nil {
+			return nil, fmt.Errorf("cwmp.auth.devices_file: %w", err)
+		}
+		m := map[string]string{}
+		if err := yaml.Unmarshal(raw, &m); err != nil {
+			return nil, fmt.Errorf("cwmp.auth.devices_file %s: want a YAML map of username: password: %w", a.DevicesFile, err)
+		}
+		chain = append(chain, auth.Map(m))
+	}
+	if a.Username != "" {
+		chain = append(chain, auth.Static{User: a.Username, Pass: a.Password})
+	}
+	secret := []byte(a.NonceSecret)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+	}
+	v, err := auth.NewVerifier(auth.Mode(a.Mode), a.Realm, chain, secret)
+	if err != nil {
+		return nil, fmt.Errorf("cwmp.auth.mode: %w", err)
+	}
+	return v, nil
+}
+
+func buildACSTLS(cfg *Config) (*tls.Config, error) {
+	t := cfg.CWMP.TLS
+	if t.CertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("cwmp.tls.cert_file: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("cwmp.tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("cwmp.tls.client_ca_file: no PEM certificate found")
+		}
+		tc.ClientCAs = pool
+	}
+	switch t.ClientAuth {
+	case "request":
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	case "require":
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}

@@ -1,0 +1,93 @@
+// Command cwmp2mqtt is the gateway: the ACS for the site's TR-069 CPEs and an MQTT client toward
+// the IoT platform. It loads and validates the configuration, wires cwmp, bridge, mqtt and the
+// translator plugins together, and runs until SIGINT or SIGTERM.
+//
+//	cwmp2mqtt [--config FILE] [--<key> value …]   run the gateway
+//	cwmp2mqtt plugin standard                      serve the built-in translator as a plugin
+//	cwmp2mqtt version                              print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version":
+			fmt.Fprintln(stderr, "cwmp2mqtt", version)
+			return 0
+		case "plugin":
+			return runPlugin(args[1:], stderr)
+		}
+	}
+	fs := newFlagSet("cwmp2mqtt")
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv)
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "cwmp2mqtt:", err)
+		return 2
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "cwmp2mqtt:", err)
+		return 2
+	}
+	defer log.Sync() //nolint:errcheck
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	gw, err := newGateway(cfg, log)
+	if err != nil {
+		log.Error("start-up failed", zap.Error(err))
+		return 1
+	}
+	if err := gw.Start(ctx); err != nil {
+		log.Error("start-up failed", zap.Error(err))
+		gw.Stop()
+		return 1
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	gw.Stop()
+	log.Info("stopped")
+	return 0
+}
+
+func newLogger(cfg *Config, w io.Writer) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if cfg.LogFormat == "json" {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	} else {
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	}
+	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level)
+	return zap.New(core), nil
+}
