@@ -205,3 +205,22 @@ func TestInProcessAnswersAreCanonical(t *testing.T) {
 		}
 	}
 }
+
+func TestExposeLookupMatchesInstancesOnly(t *testing.T) {
+	d, _ := testtranslator.New(nil).Describe()
+	ix := newExposeIndex(d.Exposes)
+	for key, want := range map[string]bool{
+		"wifi.ssids.12.ssid":  true,
+		"device.uptime":       true,
+		"wifi.ssids.x.ssid":   false,
+		".wifi.ssids.1.ssid":  false,
+		"wifi.ssids.1.ssid.":  false,
+		"wifi.ssids..ssid":    false,
+		"wifi.ssids.1.1.ssid": false,
+		"":                    false,
+	} {
+		if _, ok := ix.lookup(key); ok != want {
+			t.Errorf("lookup(%q) = %v, want %v", key, ok, want)
+		}
+	}
+}

@@ -125,23 +125,29 @@ func newExposeIndex(list []sdk.Expose) *exposeIndex {
 }
 
 // lookup finds the Expose of a concrete key: declared as is, or with its instance numbers
-// replaced by "*".
+// replaced by "*". It runs for every state key of every Inform, so it does not allocate.
 func (ix *exposeIndex) lookup(key string) (sdk.Expose, bool) {
 	if e, ok := ix.exact[key]; ok {
 		return e, true
 	}
-	segs := strings.Split(key, ".")
-	starred := false
-	for i, s := range segs {
-		if isInstance(s) {
-			segs[i] = "*"
-			starred = true
+	var buf [128]byte
+	starred := buf[:0]
+	found, first := false, true
+	for seg := range strings.SplitSeq(key, ".") {
+		if !first {
+			starred = append(starred, '.')
+		}
+		first = false
+		if isInstance(seg) {
+			starred, found = append(starred, '*'), true
+		} else {
+			starred = append(starred, seg...)
 		}
 	}
-	if !starred {
+	if !found {
 		return sdk.Expose{}, false
 	}
-	e, ok := ix.exact[strings.Join(segs, ".")]
+	e, ok := ix.exact[string(starred)]
 	return e, ok
 }
 
