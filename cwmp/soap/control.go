@@ -15,18 +15,12 @@ func (m *GetRPCMethodsResponse) decode(d *decoder, e *etree.Element) {
 
 func (m *GetRPCMethodsResponse) encode(w *encoder) { w.strings("MethodList", m.MethodList) }
 
-func (m *Reboot) decode(d *decoder, e *etree.Element) { m.CommandKey = commandKey(e) }
+func (m *Reboot) decode(d *decoder, e *etree.Element) { m.CommandKey = d.transferArgs(e).CommandKey }
 func (m *Reboot) encode(w *encoder)                   { w.str("CommandKey", m.CommandKey) }
 
 func (m *ScheduleInform) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		switch c.Tag {
-		case "DelaySeconds":
-			m.DelaySeconds = d.uint32(c)
-		case "CommandKey":
-			m.CommandKey = c.Text()
-		}
-	}
+	t := d.transferArgs(e)
+	m.DelaySeconds, m.CommandKey = t.DelaySeconds, t.CommandKey
 }
 
 func (m *ScheduleInform) encode(w *encoder) {

@@ -306,19 +306,20 @@ func (w *encoder) dateTime(tag string, d DateTime) {
 }
 
 // openArray writes a SOAP-ENC array start tag with its arrayType and the true count
-// (checklist 36). itemType is a QName with the cwmp or xsd prefix.
-func (w *encoder) openArray(tag, itemType string, n int) {
+// (checklist 36). The item type is prefix ("cwmp:" or "xsd:") and typeName.
+func (w *encoder) openArray(tag, prefix, typeName string, n int) {
 	w.buf = append(w.buf, '<')
 	w.buf = append(w.buf, tag...)
 	w.buf = append(w.buf, ` soap-enc:arrayType="`...)
-	w.buf = append(w.buf, itemType...)
+	w.buf = append(w.buf, prefix...)
+	w.buf = append(w.buf, typeName...)
 	w.buf = append(w.buf, '[')
 	w.buf = strconv.AppendInt(w.buf, int64(n), 10)
 	w.buf = append(w.buf, "]\">"...)
 }
 
 func (w *encoder) strings(tag string, items []string) {
-	w.openArray(tag, "xsd:string", len(items))
+	w.openArray(tag, "xsd:", "string", len(items))
 	for _, s := range items {
 		w.str("string", s)
 	}

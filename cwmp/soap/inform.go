@@ -17,8 +17,8 @@ func (m *Inform) decode(d *decoder, e *etree.Element) {
 			haveDevice = true
 			m.DeviceID.decode(c)
 		case "Event":
-			haveEvent = true
-			m.Events = decodeEvents(c)
+			haveEvent = true // 0–64 events, EventStruct[0] included (checklist 29)
+
 		case "MaxEnvelopes":
 			haveMax = true
 			m.MaxEnvelopes = d.tolerantCount(c, 1)
@@ -36,6 +36,7 @@ func (m *Inform) decode(d *decoder, e *etree.Element) {
 			m.ParameterList = d.parameterValues(c)
 		}
 	}
+	m.Events = decodeArray(e, "Event", decodeEvent)
 	switch {
 	case !haveDevice:
 		d.fail("Inform: DeviceId is missing")
@@ -91,23 +92,19 @@ func (id *DeviceID) decode(e *etree.Element) {
 	}
 }
 
-// decodeEvents reads 0–64 EventStructs, EventStruct[0] included; codes are kept verbatim,
-// unknown ones too (checklist 29, 30). The arrayType count is ignored (checklist 33).
-func decodeEvents(e *etree.Element) []Event {
-	var out []Event
-	for s := range e.ChildElementsSeq() {
-		var ev Event
-		for c := range s.ChildElementsSeq() {
-			switch c.Tag {
-			case "EventCode":
-				ev.Code = text(c)
-			case "CommandKey":
-				ev.CommandKey = c.Text()
-			}
+// decodeEvent reads one EventStruct; codes are kept verbatim, unknown ones too (checklist 29,
+// 30).
+func decodeEvent(s *etree.Element) Event {
+	var ev Event
+	for c := range s.ChildElementsSeq() {
+		switch c.Tag {
+		case "EventCode":
+			ev.Code = text(c)
+		case "CommandKey":
+			ev.CommandKey = c.Text()
 		}
-		out = append(out, ev)
 	}
-	return out
+	return ev
 }
 
 func (m *Inform) encode(w *encoder) {
@@ -117,14 +114,10 @@ func (m *Inform) encode(w *encoder) {
 	w.str("ProductClass", m.DeviceID.ProductClass)
 	w.str("SerialNumber", m.DeviceID.SerialNumber)
 	w.raw("</DeviceId>")
-	w.openArray("Event", "cwmp:EventStruct", len(m.Events))
-	for _, ev := range m.Events {
-		w.raw("<EventStruct>")
+	encodeStructArray(w, "Event", "EventStruct", m.Events, func(ev *Event) {
 		w.str("EventCode", ev.Code)
 		w.str("CommandKey", ev.CommandKey)
-		w.raw("</EventStruct>")
-	}
-	w.close("Event")
+	})
 	w.int("MaxEnvelopes", int64(m.MaxEnvelopes))
 	w.dateTime("CurrentTime", m.CurrentTime)
 	w.int("RetryCount", int64(m.RetryCount))

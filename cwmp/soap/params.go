@@ -38,14 +38,10 @@ func (d *decoder) parameterValues(e *etree.Element) []ParameterValue {
 }
 
 func (w *encoder) parameterValues(tag string, params []ParameterValue) {
-	w.openArray(tag, "cwmp:ParameterValueStruct", len(params))
-	for i := range params {
-		w.raw("<ParameterValueStruct>")
-		w.str("Name", params[i].Name)
-		w.value(params[i].Value)
-		w.raw("</ParameterValueStruct>")
-	}
-	w.close(tag)
+	encodeStructArray(w, tag, "ParameterValueStruct", params, func(p *ParameterValue) {
+		w.str("Name", p.Name)
+		w.value(p.Value)
+	})
 }
 
 func (m *GetParameterNames) decode(d *decoder, e *etree.Element) {
@@ -65,34 +61,24 @@ func (m *GetParameterNames) encode(w *encoder) {
 }
 
 func (m *GetParameterNamesResponse) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		if c.Tag != "ParameterList" {
-			continue
-		}
-		for s := range c.ChildElementsSeq() {
-			var p ParameterInfo
-			for f := range s.ChildElementsSeq() {
-				switch f.Tag {
-				case "Name":
-					p.Name = text(f)
-				case "Writable":
-					p.Writable = d.bool(f)
-				}
+	m.ParameterList = decodeArray(e, "ParameterList", func(s *etree.Element) (p ParameterInfo) {
+		for f := range s.ChildElementsSeq() {
+			switch f.Tag {
+			case "Name":
+				p.Name = text(f)
+			case "Writable":
+				p.Writable = d.bool(f)
 			}
-			m.ParameterList = append(m.ParameterList, p)
 		}
-	}
+		return p
+	})
 }
 
 func (m *GetParameterNamesResponse) encode(w *encoder) {
-	w.openArray("ParameterList", "cwmp:ParameterInfoStruct", len(m.ParameterList))
-	for _, p := range m.ParameterList {
-		w.raw("<ParameterInfoStruct>")
+	encodeStructArray(w, "ParameterList", "ParameterInfoStruct", m.ParameterList, func(p *ParameterInfo) {
 		w.str("Name", p.Name)
 		w.bool("Writable", p.Writable)
-		w.raw("</ParameterInfoStruct>")
-	}
-	w.close("ParameterList")
+	})
 }
 
 func (m *GetParameterValues) decode(d *decoder, e *etree.Element) {
@@ -162,77 +148,51 @@ func (m *GetParameterAttributes) decode(d *decoder, e *etree.Element) {
 func (m *GetParameterAttributes) encode(w *encoder) { w.strings("ParameterNames", m.ParameterNames) }
 
 func (m *GetParameterAttributesResponse) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		if c.Tag != "ParameterList" {
-			continue
-		}
-		for s := range c.ChildElementsSeq() {
-			var p ParameterAttribute
-			for f := range s.ChildElementsSeq() {
-				switch f.Tag {
-				case "Name":
-					p.Name = text(f)
-				case "Notification":
-					p.Notification = d.int(f)
-				case "AccessList":
-					p.AccessList = stringArray(f)
-				}
-			}
-			m.ParameterList = append(m.ParameterList, p)
-		}
-	}
+	m.ParameterList = decodeArray(e, "ParameterList", func(s *etree.Element) ParameterAttribute {
+		p := d.attributeStruct(s)
+		return ParameterAttribute{Name: p.Name, Notification: p.Notification, AccessList: p.AccessList}
+	})
 }
 
 func (m *GetParameterAttributesResponse) encode(w *encoder) {
-	w.openArray("ParameterList", "cwmp:ParameterAttributeStruct", len(m.ParameterList))
-	for _, p := range m.ParameterList {
-		w.raw("<ParameterAttributeStruct>")
+	encodeStructArray(w, "ParameterList", "ParameterAttributeStruct", m.ParameterList, func(p *ParameterAttribute) {
 		w.str("Name", p.Name)
 		w.int("Notification", int64(p.Notification))
 		w.strings("AccessList", p.AccessList)
-		w.raw("</ParameterAttributeStruct>")
-	}
-	w.close("ParameterList")
+	})
 }
 
 func (m *SetParameterAttributes) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		if c.Tag != "ParameterList" {
-			continue
-		}
-		for s := range c.ChildElementsSeq() {
-			var p SetParameterAttribute
-			for f := range s.ChildElementsSeq() {
-				switch f.Tag {
-				case "Name":
-					p.Name = text(f)
-				case "NotificationChange":
-					p.NotificationChange = d.bool(f)
-				case "Notification":
-					p.Notification = d.int(f)
-				case "AccessListChange":
-					p.AccessListChange = d.bool(f)
-				case "AccessList":
-					p.AccessList = stringArray(f)
-				}
-			}
-			m.ParameterList = append(m.ParameterList, p)
+	m.ParameterList = decodeArray(e, "ParameterList", d.attributeStruct)
+}
+
+// attributeStruct reads a SetParameterAttributesStruct, or the ParameterAttributeStruct subset.
+func (d *decoder) attributeStruct(s *etree.Element) (p SetParameterAttribute) {
+	for f := range s.ChildElementsSeq() {
+		switch f.Tag {
+		case "Name":
+			p.Name = text(f)
+		case "NotificationChange":
+			p.NotificationChange = d.bool(f)
+		case "Notification":
+			p.Notification = d.int(f)
+		case "AccessListChange":
+			p.AccessListChange = d.bool(f)
+		case "AccessList":
+			p.AccessList = stringArray(f)
 		}
 	}
+	return p
 }
 
 func (m *SetParameterAttributes) encode(w *encoder) {
-	w.openArray("ParameterList", "cwmp:SetParameterAttributesStruct", len(m.ParameterList))
-	for _, p := range m.ParameterList {
-		w.raw("<SetParameterAttributesStruct>")
+	encodeStructArray(w, "ParameterList", "SetParameterAttributesStruct", m.ParameterList, func(p *SetParameterAttribute) {
 		w.str("Name", p.Name)
 		w.bool("NotificationChange", p.NotificationChange)
 		w.int("Notification", int64(p.Notification))
 		w.bool("AccessListChange", p.AccessListChange)
 		w.strings("AccessList", p.AccessList)
-		w.raw("</SetParameterAttributesStruct>")
-	}
-	w.close("ParameterList")
+	})
 }
 
 // objectRequest is the shared body of AddObject and DeleteObject.

@@ -26,20 +26,69 @@ func (w *encoder) faultStruct(tag string, f FaultStruct) {
 	w.close(tag)
 }
 
-// TransferComplete: FaultCode 0 is success; an empty CommandKey is valid (checklist 42).
-func (m *TransferComplete) decode(d *decoder, e *etree.Element) {
+// transferArgs holds every child element the transfer messages use, so that one decoder serves
+// them all; each message copies out the fields it defines. CommandKey, Username and Password are
+// kept verbatim (spaces may be part of a key or a secret); other strings are trimmed.
+type transferArgs struct {
+	CommandKey, FileType, URL, Username, Password, TargetFileName string
+	AnnounceURL, TransferURL, SuccessURL, FailureURL              string
+	FileSize                                                      uint64
+	DelaySeconds                                                  uint32
+	IsDownload                                                    bool
+	Status, State                                                 int
+	Fault                                                         FaultStruct
+	StartTime, CompleteTime                                       DateTime
+}
+
+func (d *decoder) transferArgs(e *etree.Element) transferArgs {
+	var t transferArgs
 	for c := range e.ChildElementsSeq() {
 		switch c.Tag {
 		case "CommandKey":
-			m.CommandKey = c.Text()
+			t.CommandKey = c.Text()
+		case "FileType":
+			t.FileType = text(c)
+		case "URL":
+			t.URL = text(c)
+		case "Username":
+			t.Username = c.Text()
+		case "Password":
+			t.Password = c.Text()
+		case "TargetFileName":
+			t.TargetFileName = text(c)
+		case "AnnounceURL":
+			t.AnnounceURL = text(c)
+		case "TransferURL":
+			t.TransferURL = text(c)
+		case "SuccessURL":
+			t.SuccessURL = text(c)
+		case "FailureURL":
+			t.FailureURL = text(c)
+		case "FileSize":
+			t.FileSize = d.uint64(c)
+		case "DelaySeconds":
+			t.DelaySeconds = d.uint32(c)
+		case "IsDownload":
+			t.IsDownload = d.bool(c)
+		case "Status":
+			t.Status = d.int(c)
+		case "State":
+			t.State = d.int(c)
 		case "FaultStruct":
-			m.Fault = d.faultStruct(c)
+			t.Fault = d.faultStruct(c)
 		case "StartTime":
-			m.StartTime = dateTime(c)
+			t.StartTime = dateTime(c)
 		case "CompleteTime":
-			m.CompleteTime = dateTime(c)
+			t.CompleteTime = dateTime(c)
 		}
 	}
+	return t
+}
+
+// TransferComplete: FaultCode 0 is success; an empty CommandKey is valid (checklist 42).
+func (m *TransferComplete) decode(d *decoder, e *etree.Element) {
+	t := d.transferArgs(e)
+	m.CommandKey, m.Fault, m.StartTime, m.CompleteTime = t.CommandKey, t.Fault, t.StartTime, t.CompleteTime
 }
 
 func (m *TransferComplete) encode(w *encoder) {
@@ -50,27 +99,11 @@ func (m *TransferComplete) encode(w *encoder) {
 }
 
 func (m *AutonomousTransferComplete) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		switch c.Tag {
-		case "AnnounceURL":
-			m.AnnounceURL = text(c)
-		case "TransferURL":
-			m.TransferURL = text(c)
-		case "IsDownload":
-			m.IsDownload = d.bool(c)
-		case "FileType":
-			m.FileType = text(c)
-		case "FileSize":
-			m.FileSize = d.uint64(c)
-		case "TargetFileName":
-			m.TargetFileName = text(c)
-		case "FaultStruct":
-			m.Fault = d.faultStruct(c)
-		case "StartTime":
-			m.StartTime = dateTime(c)
-		case "CompleteTime":
-			m.CompleteTime = dateTime(c)
-		}
+	t := d.transferArgs(e)
+	*m = AutonomousTransferComplete{
+		AnnounceURL: t.AnnounceURL, TransferURL: t.TransferURL, IsDownload: t.IsDownload,
+		FileType: t.FileType, FileSize: t.FileSize, TargetFileName: t.TargetFileName,
+		Fault: t.Fault, StartTime: t.StartTime, CompleteTime: t.CompleteTime,
 	}
 }
 
@@ -87,91 +120,49 @@ func (m *AutonomousTransferComplete) encode(w *encoder) {
 }
 
 func (m *RequestDownload) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		switch c.Tag {
-		case "FileType":
-			m.FileType = text(c)
-		case "FileTypeArg":
-			for s := range c.ChildElementsSeq() {
-				var a ArgStruct
-				for f := range s.ChildElementsSeq() {
-					switch f.Tag {
-					case "Name":
-						a.Name = text(f)
-					case "Value":
-						a.Value = f.Text()
-					}
-				}
-				m.FileTypeArg = append(m.FileTypeArg, a)
+	m.FileType = d.transferArgs(e).FileType
+	m.FileTypeArg = decodeArray(e, "FileTypeArg", func(s *etree.Element) (a ArgStruct) {
+		for f := range s.ChildElementsSeq() {
+			switch f.Tag {
+			case "Name":
+				a.Name = text(f)
+			case "Value":
+				a.Value = f.Text()
 			}
 		}
-	}
+		return a
+	})
 }
 
 func (m *RequestDownload) encode(w *encoder) {
 	w.str("FileType", m.FileType)
-	w.openArray("FileTypeArg", "cwmp:ArgStruct", len(m.FileTypeArg))
-	for _, a := range m.FileTypeArg {
-		w.raw("<ArgStruct>")
+	encodeStructArray(w, "FileTypeArg", "ArgStruct", m.FileTypeArg, func(a *ArgStruct) {
 		w.str("Name", a.Name)
 		w.str("Value", a.Value)
-		w.raw("</ArgStruct>")
-	}
-	w.close("FileTypeArg")
-}
-
-// transferFields are the children Download, Upload and ScheduleDownload share, decoded in one
-// place. Username and Password are kept verbatim: spaces may be part of a secret.
-type transferFields struct {
-	CommandKey, FileType, URL, Username, Password, TargetFileName string
-	FileSize                                                      uint64
-	DelaySeconds                                                  uint32
-}
-
-func (t *transferFields) decodeChild(d *decoder, c *etree.Element) {
-	switch c.Tag {
-	case "CommandKey":
-		t.CommandKey = c.Text()
-	case "FileType":
-		t.FileType = text(c)
-	case "URL":
-		t.URL = text(c)
-	case "Username":
-		t.Username = c.Text()
-	case "Password":
-		t.Password = c.Text()
-	case "FileSize":
-		t.FileSize = d.uint64(c)
-	case "TargetFileName":
-		t.TargetFileName = text(c)
-	case "DelaySeconds":
-		t.DelaySeconds = d.uint32(c)
-	}
+	})
 }
 
 // Download: every child is always written, FileSize 0 and empty URLs included (checklist 41).
 func (m *Download) decode(d *decoder, e *etree.Element) {
-	var t transferFields
-	for c := range e.ChildElementsSeq() {
-		switch c.Tag {
-		case "SuccessURL":
-			m.SuccessURL = text(c)
-		case "FailureURL":
-			m.FailureURL = text(c)
-		default:
-			t.decodeChild(d, c)
-		}
+	t := d.transferArgs(e)
+	*m = Download{
+		CommandKey: t.CommandKey, FileType: t.FileType, URL: t.URL, Username: t.Username, Password: t.Password,
+		FileSize: t.FileSize, TargetFileName: t.TargetFileName, DelaySeconds: t.DelaySeconds,
+		SuccessURL: t.SuccessURL, FailureURL: t.FailureURL,
 	}
-	m.CommandKey, m.FileType, m.URL, m.Username, m.Password = t.CommandKey, t.FileType, t.URL, t.Username, t.Password
-	m.FileSize, m.TargetFileName, m.DelaySeconds = t.FileSize, t.TargetFileName, t.DelaySeconds
+}
+
+// transferTarget writes the first five children of Download, Upload and ScheduleDownload.
+func (w *encoder) transferTarget(commandKey, fileType, url, username, password string) {
+	w.str("CommandKey", commandKey)
+	w.str("FileType", fileType)
+	w.str("URL", url)
+	w.str("Username", username)
+	w.str("Password", password)
 }
 
 func (m *Download) encode(w *encoder) {
-	w.str("CommandKey", m.CommandKey)
-	w.str("FileType", m.FileType)
-	w.str("URL", m.URL)
-	w.str("Username", m.Username)
-	w.str("Password", m.Password)
+	w.transferTarget(m.CommandKey, m.FileType, m.URL, m.Username, m.Password)
 	w.uint("FileSize", m.FileSize)
 	w.str("TargetFileName", m.TargetFileName)
 	w.uint("DelaySeconds", uint64(m.DelaySeconds))
@@ -180,88 +171,74 @@ func (m *Download) encode(w *encoder) {
 }
 
 func (m *Upload) decode(d *decoder, e *etree.Element) {
-	var t transferFields
-	for c := range e.ChildElementsSeq() {
-		t.decodeChild(d, c)
+	t := d.transferArgs(e)
+	*m = Upload{
+		CommandKey: t.CommandKey, FileType: t.FileType, URL: t.URL, Username: t.Username, Password: t.Password,
+		DelaySeconds: t.DelaySeconds,
 	}
-	m.CommandKey, m.FileType, m.URL, m.Username, m.Password = t.CommandKey, t.FileType, t.URL, t.Username, t.Password
-	m.DelaySeconds = t.DelaySeconds
 }
 
 func (m *Upload) encode(w *encoder) {
-	w.str("CommandKey", m.CommandKey)
-	w.str("FileType", m.FileType)
-	w.str("URL", m.URL)
-	w.str("Username", m.Username)
-	w.str("Password", m.Password)
+	w.transferTarget(m.CommandKey, m.FileType, m.URL, m.Username, m.Password)
 	w.uint("DelaySeconds", uint64(m.DelaySeconds))
 }
 
 func (m *ScheduleDownload) decode(d *decoder, e *etree.Element) {
-	var t transferFields
-	for c := range e.ChildElementsSeq() {
-		if c.Tag != "TimeWindowList" {
-			t.decodeChild(d, c)
-			continue
-		}
-		for s := range c.ChildElementsSeq() {
-			var tw TimeWindow
-			for f := range s.ChildElementsSeq() {
-				switch f.Tag {
-				case "WindowStart":
-					tw.WindowStart = d.uint32(f)
-				case "WindowEnd":
-					tw.WindowEnd = d.uint32(f)
-				case "WindowMode":
-					tw.WindowMode = text(f)
-				case "UserMessage":
-					tw.UserMessage = f.Text()
-				case "MaxRetries":
-					tw.MaxRetries = d.int(f)
-				}
-			}
-			m.TimeWindowList = append(m.TimeWindowList, tw)
-		}
+	t := d.transferArgs(e)
+	*m = ScheduleDownload{
+		CommandKey: t.CommandKey, FileType: t.FileType, URL: t.URL, Username: t.Username, Password: t.Password,
+		FileSize: t.FileSize, TargetFileName: t.TargetFileName,
 	}
-	m.CommandKey, m.FileType, m.URL, m.Username, m.Password = t.CommandKey, t.FileType, t.URL, t.Username, t.Password
-	m.FileSize, m.TargetFileName = t.FileSize, t.TargetFileName
+	m.TimeWindowList = decodeArray(e, "TimeWindowList", func(s *etree.Element) (tw TimeWindow) {
+		for f := range s.ChildElementsSeq() {
+			switch f.Tag {
+			case "WindowStart":
+				tw.WindowStart = d.uint32(f)
+			case "WindowEnd":
+				tw.WindowEnd = d.uint32(f)
+			case "WindowMode":
+				tw.WindowMode = text(f)
+			case "UserMessage":
+				tw.UserMessage = f.Text()
+			case "MaxRetries":
+				tw.MaxRetries = d.int(f)
+			}
+		}
+		return tw
+	})
 }
 
 func (m *ScheduleDownload) encode(w *encoder) {
-	w.str("CommandKey", m.CommandKey)
-	w.str("FileType", m.FileType)
-	w.str("URL", m.URL)
-	w.str("Username", m.Username)
-	w.str("Password", m.Password)
+	w.transferTarget(m.CommandKey, m.FileType, m.URL, m.Username, m.Password)
 	w.uint("FileSize", m.FileSize)
 	w.str("TargetFileName", m.TargetFileName)
-	w.openArray("TimeWindowList", "cwmp:TimeWindowStruct", len(m.TimeWindowList))
-	for _, tw := range m.TimeWindowList {
-		w.raw("<TimeWindowStruct>")
+	encodeStructArray(w, "TimeWindowList", "TimeWindowStruct", m.TimeWindowList, func(tw *TimeWindow) {
 		w.uint("WindowStart", uint64(tw.WindowStart))
 		w.uint("WindowEnd", uint64(tw.WindowEnd))
 		w.str("WindowMode", tw.WindowMode)
 		w.str("UserMessage", tw.UserMessage)
 		w.int("MaxRetries", int64(tw.MaxRetries))
-		w.raw("</TimeWindowStruct>")
-	}
-	w.close("TimeWindowList")
+	})
 }
 
-// transferResult is the Status/StartTime/CompleteTime body of DownloadResponse and UploadResponse
-// (Status 1: a TransferComplete follows in a later session, checklist 41).
-func (d *decoder) transferResult(e *etree.Element) (status int, start, complete DateTime) {
-	for c := range e.ChildElementsSeq() {
-		switch c.Tag {
-		case "Status":
-			status = d.int(c)
-		case "StartTime":
-			start = dateTime(c)
-		case "CompleteTime":
-			complete = dateTime(c)
-		}
-	}
-	return status, start, complete
+// DownloadResponse and UploadResponse: Status 1 means a TransferComplete follows in a later
+// session (checklist 41).
+func (m *DownloadResponse) decode(d *decoder, e *etree.Element) {
+	t := d.transferArgs(e)
+	m.Status, m.StartTime, m.CompleteTime = t.Status, t.StartTime, t.CompleteTime
+}
+
+func (m *DownloadResponse) encode(w *encoder) {
+	w.transferResult(m.Status, m.StartTime, m.CompleteTime)
+}
+
+func (m *UploadResponse) decode(d *decoder, e *etree.Element) {
+	t := d.transferArgs(e)
+	m.Status, m.StartTime, m.CompleteTime = t.Status, t.StartTime, t.CompleteTime
+}
+
+func (m *UploadResponse) encode(w *encoder) {
+	w.transferResult(m.Status, m.StartTime, m.CompleteTime)
 }
 
 func (w *encoder) transferResult(status int, start, complete DateTime) {
@@ -270,106 +247,44 @@ func (w *encoder) transferResult(status int, start, complete DateTime) {
 	w.dateTime("CompleteTime", complete)
 }
 
-func (m *DownloadResponse) decode(d *decoder, e *etree.Element) {
-	m.Status, m.StartTime, m.CompleteTime = d.transferResult(e)
+func (m *CancelTransfer) decode(d *decoder, e *etree.Element) {
+	m.CommandKey = d.transferArgs(e).CommandKey
 }
-func (m *DownloadResponse) encode(w *encoder) {
-	w.transferResult(m.Status, m.StartTime, m.CompleteTime)
-}
-
-func (m *UploadResponse) decode(d *decoder, e *etree.Element) {
-	m.Status, m.StartTime, m.CompleteTime = d.transferResult(e)
-}
-func (m *UploadResponse) encode(w *encoder) {
-	w.transferResult(m.Status, m.StartTime, m.CompleteTime)
-}
-
-func (m *CancelTransfer) decode(d *decoder, e *etree.Element) { m.CommandKey = commandKey(e) }
-func (m *CancelTransfer) encode(w *encoder)                   { w.str("CommandKey", m.CommandKey) }
-
-// commandKey reads the CommandKey child, verbatim.
-func commandKey(e *etree.Element) string {
-	var k string
-	for c := range e.ChildElementsSeq() {
-		if c.Tag == "CommandKey" {
-			k = c.Text()
-		}
-	}
-	return k
-}
+func (m *CancelTransfer) encode(w *encoder) { w.str("CommandKey", m.CommandKey) }
 
 func (m *GetQueuedTransfersResponse) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		if c.Tag != "TransferList" {
-			continue
-		}
-		for s := range c.ChildElementsSeq() {
-			var q QueuedTransfer
-			for f := range s.ChildElementsSeq() {
-				switch f.Tag {
-				case "CommandKey":
-					q.CommandKey = f.Text()
-				case "State":
-					q.State = d.int(f)
-				}
-			}
-			m.TransferList = append(m.TransferList, q)
-		}
-	}
+	m.TransferList = decodeArray(e, "TransferList", func(s *etree.Element) QueuedTransfer {
+		t := d.transferArgs(s)
+		return QueuedTransfer{CommandKey: t.CommandKey, State: t.State}
+	})
 }
 
 func (m *GetQueuedTransfersResponse) encode(w *encoder) {
-	w.openArray("TransferList", "cwmp:QueuedTransferStruct", len(m.TransferList))
-	for _, q := range m.TransferList {
-		w.raw("<QueuedTransferStruct>")
+	encodeStructArray(w, "TransferList", "QueuedTransferStruct", m.TransferList, func(q *QueuedTransfer) {
 		w.str("CommandKey", q.CommandKey)
 		w.int("State", int64(q.State))
-		w.raw("</QueuedTransferStruct>")
-	}
-	w.close("TransferList")
+	})
 }
 
 func (m *GetAllQueuedTransfersResponse) decode(d *decoder, e *etree.Element) {
-	for c := range e.ChildElementsSeq() {
-		if c.Tag != "TransferList" {
-			continue
+	m.TransferList = decodeArray(e, "TransferList", func(s *etree.Element) AllQueuedTransfer {
+		t := d.transferArgs(s)
+		return AllQueuedTransfer{
+			CommandKey: t.CommandKey, State: t.State, IsDownload: t.IsDownload,
+			FileType: t.FileType, FileSize: t.FileSize, TargetFileName: t.TargetFileName,
 		}
-		for s := range c.ChildElementsSeq() {
-			var q AllQueuedTransfer
-			for f := range s.ChildElementsSeq() {
-				switch f.Tag {
-				case "CommandKey":
-					q.CommandKey = f.Text()
-				case "State":
-					q.State = d.int(f)
-				case "IsDownload":
-					q.IsDownload = d.bool(f)
-				case "FileType":
-					q.FileType = text(f)
-				case "FileSize":
-					q.FileSize = d.uint64(f)
-				case "TargetFileName":
-					q.TargetFileName = text(f)
-				}
-			}
-			m.TransferList = append(m.TransferList, q)
-		}
-	}
+	})
 }
 
 func (m *GetAllQueuedTransfersResponse) encode(w *encoder) {
-	w.openArray("TransferList", "cwmp:AllQueuedTransferStruct", len(m.TransferList))
-	for _, q := range m.TransferList {
-		w.raw("<AllQueuedTransferStruct>")
+	encodeStructArray(w, "TransferList", "AllQueuedTransferStruct", m.TransferList, func(q *AllQueuedTransfer) {
 		w.str("CommandKey", q.CommandKey)
 		w.int("State", int64(q.State))
 		w.bool("IsDownload", q.IsDownload)
 		w.str("FileType", q.FileType)
 		w.uint("FileSize", q.FileSize)
 		w.str("TargetFileName", q.TargetFileName)
-		w.raw("</AllQueuedTransferStruct>")
-	}
-	w.close("TransferList")
+	})
 }
 
 // Messages without arguments.
