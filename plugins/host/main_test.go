@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,8 +21,6 @@ import (
 // testPlugin is the path of the testtranslator plugin binary built by TestMain.
 var testPlugin string
 
-const testPluginPkg = "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator/cmd/testplugin"
-
 // childEnv switches the test binary into "gateway" mode for TestPluginDiesWithGateway.
 const childEnv = "HOST_TEST_CHILD_PLUGIN"
 
@@ -38,10 +34,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testPlugin = filepath.Join(dir, "testplugin")
-	out, err := exec.Command("go", "build", "-o", testPlugin, testPluginPkg).CombinedOutput()
+	testPlugin, err = testtranslator.Build(dir)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "building the test plugin: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -160,17 +155,7 @@ func info(t *testing.T, h *Host, name string) Info {
 	return Info{}
 }
 
-// pidAlive says whether pid is a live process (a zombie counts as gone: it has exited).
-func pidAlive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) S ...: the state follows the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
+var pidAlive = testtranslator.Alive
 
 func waitPidGone(t *testing.T, pid int, d time.Duration) {
 	t.Helper()

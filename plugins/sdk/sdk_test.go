@@ -5,13 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,26 +17,6 @@ import (
 	pb "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/translatorv1"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/wire"
 )
-
-var testPlugin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sdk-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testPlugin = filepath.Join(dir, "testplugin")
-	out, err := exec.Command("go", "build", "-o", testPlugin,
-		"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator/cmd/testplugin").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building the test plugin: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 func TestLoggerWritesHCLogJSON(t *testing.T) {
 	var buf bytes.Buffer
@@ -101,63 +76,6 @@ func TestOptionsComeFromTheEnvironment(t *testing.T) {
 	if Option("Region") != "eu" || Option("missing") != "" {
 		t.Errorf("Option: %q %q", Option("Region"), Option("missing"))
 	}
-}
-
-func TestServeRefusesAManualStart(t *testing.T) {
-	cmd := exec.Command(testPlugin)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "This binary is a plugin") {
-		t.Fatalf("manual start: %v\n%s", err, out)
-	}
-}
-
-// TestServeExitsWhenParentDies starts a plugin under a shell (so no Pdeathsig is involved),
-// SIGKILLs the shell and checks the orphaned plugin notices and exits.
-func TestServeExitsWhenParentDies(t *testing.T) {
-	sh := exec.Command("sh", "-c", `"$0" & echo "pid $!"; wait`, testPlugin)
-	sh.Env = []string{"PATH=" + os.Getenv("PATH"), wire.Handshake.MagicCookieKey + "=" + wire.Handshake.MagicCookieValue}
-	out, err := sh.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sh.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid, served := 0, false
-	sc := bufio.NewScanner(out)
-	for (pid == 0 || !served) && sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "pid "); ok {
-			pid, _ = strconv.Atoi(p)
-		} else if strings.HasPrefix(sc.Text(), "1|1|unix|") {
-			served = true // the go-plugin handshake line: the plugin is serving
-		}
-	}
-	if pid == 0 || !served {
-		t.Fatalf("plugin did not start under the shell (pid %d, served %v)", pid, served)
-	}
-	if err := sh.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = sh.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("orphaned plugin %d still running", pid)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// alive says whether pid runs (a zombie has exited).
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // nanTranslator answers something with no wire form.

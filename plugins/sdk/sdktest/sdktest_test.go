@@ -25,7 +25,7 @@ func cases() []sdktest.Case {
 
 func TestRunPassesAGoodTranslatorInProcessAndAsPlugin(t *testing.T) {
 	sdktest.Run(t, testtranslator.New(nil), sdktest.Config{
-		Main:    "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator/cmd/testplugin",
+		Main:    testtranslator.MainPackage,
 		Options: map[string]string{"mode": "normal"},
 	}, cases()...)
 }

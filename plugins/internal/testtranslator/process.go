@@ -1,0 +1,36 @@
+package testtranslator
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// MainPackage is the import path of the plugin main serving this translator.
+const MainPackage = "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator/cmd/testplugin"
+
+// Build compiles the test plugin into dir and returns its path.
+func Build(dir string) (string, error) {
+	bin := filepath.Join(dir, "testplugin")
+	out, err := exec.Command("go", "build", "-o", bin, MainPackage).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("building the test plugin: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Alive says whether pid is a running process; a zombie has exited and counts as gone (the
+// reaper of an orphan may be slow, or absent in a container).
+func Alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S ...": the state follows the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
