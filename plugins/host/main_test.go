@@ -29,19 +29,7 @@ func TestMain(m *testing.M) {
 		runChildGateway(path)
 		return
 	}
-	dir, err := os.MkdirTemp("", "plugins-host-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testPlugin, err = testtranslator.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testtranslator.RunTests(m, &testPlugin))
 }
 
 // runChildGateway is a minimal gateway: it starts one plugin, prints its pid and waits to be

@@ -125,14 +125,13 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 
 func TestDirPluginsAreDiscovered(t *testing.T) {
 	dir := t.TempDir()
-	bin, err := os.ReadFile(testPlugin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, perm := range map[string]os.FileMode{"acme": 0o755, "globex": 0o755, "README": 0o644, ".hidden": 0o755} {
-		if err := os.WriteFile(filepath.Join(dir, name), bin, perm); err != nil {
+	for _, name := range []string{"acme", "globex", ".hidden"} {
+		if err := os.Symlink(testPlugin, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "README"), []byte("not a plugin"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	cfg := fastConfig(map[string]PluginConfig{"globex": {Options: map[string]string{"mode": "garbage"}}})
 	cfg.Dir = dir

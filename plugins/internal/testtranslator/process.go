@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // MainPackage is the import path of the plugin main serving this translator.
@@ -33,4 +34,20 @@ func Alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// RunTests builds the test plugin into a temporary directory, stores its path in *path, runs
+// the tests and cleans up; a TestMain ends with os.Exit(testtranslator.RunTests(m, &bin)).
+func RunTests(m *testing.M, path *string) int {
+	dir, err := os.MkdirTemp("", "testplugin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *path, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
 }
