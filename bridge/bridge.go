@@ -46,8 +46,6 @@ type Options struct {
 	ProvisionConnReq bool // cwmp.connreq.provision
 	// FlushEvery is the write-behind period of per-Inform registry updates.
 	FlushEvery time.Duration
-	// Info is published (retained) on B/bridge/info; the gateway fills it.
-	Info any
 	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.
 	Health func(*api.Health)
 
@@ -95,6 +93,7 @@ type Bridge struct {
 
 	mu      sync.Mutex
 	devices map[string]*device
+	info    *api.BridgeInfo
 	// listDirty marks B/bridge/devices for republication.
 	listDirty bool
 
@@ -165,9 +164,6 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Unlock()
 	b.recoverInflight()
 	b.publishBridgeState("online")
-	if b.opts.Info != nil {
-		b.publishJSON(b.topic("bridge", "info"), b.opts.Info, true)
-	}
 	b.wg.Add(1)
 	go b.loop()
 	// Devices with queued work get a connection request now rather than at their next inform.
@@ -196,6 +192,24 @@ func (b *Bridge) Stop() {
 // the mqtt client calls it.
 func (b *Bridge) OnConnect() {
 	b.publishBridgeState("online")
+	b.mu.Lock()
+	info := b.info
+	b.listDirty = true
+	b.mu.Unlock()
+	if info != nil {
+		b.publishJSON(b.topic("bridge", "info"), info, true)
+	}
+}
+
+// SetInfo publishes the retained B/bridge/info (the gateway calls it once it listens).
+func (b *Bridge) SetInfo(info *api.BridgeInfo) {
+	if info.Translators == nil {
+		info.Translators = b.translatorList()
+	}
+	b.mu.Lock()
+	b.info = info
+	b.mu.Unlock()
+	b.publishJSON(b.topic("bridge", "info"), info, true)
 }
 
 func (b *Bridge) loop() {

@@ -35,6 +35,9 @@ type gateway struct {
 	bridge  *bridge.Bridge
 	acs     *acs.Server
 	plugins *translators
+
+	started  time.Time
+	clientID string
 }
 
 func newGateway(cfg *Config, log *zap.Logger) (*gateway, error) {
@@ -44,6 +47,7 @@ func newGateway(cfg *Config, log *zap.Logger) (*gateway, error) {
 // Start brings the gateway up; on error the caller calls Stop to release what was started.
 func (g *gateway) Start(ctx context.Context) error {
 	cfg, log := g.cfg, g.log
+	g.started = time.Now()
 	if cfg.CWMP.Auth.Mode == "none" {
 		log.Warn("CPE authentication is off: any device can inform this ACS; set cwmp.auth.mode to digest with cwmp.auth.username and cwmp.auth.password (or cwmp.auth.devices_file) to turn it on")
 	}
@@ -94,6 +98,7 @@ func (g *gateway) Start(ctx context.Context) error {
 	if err := mc.Validate(); err != nil {
 		return err
 	}
+	g.clientID = mc.ClientID
 	g.client, err = mqtt.NewClient(mc, log)
 	if err != nil {
 		return err
@@ -126,7 +131,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		AvailabilityFactor: cfg.AvailFactor, AvailabilityFloor: cfg.AvailFloor,
 		MaxQueue: cfg.TaskMaxQueue, WakeGrace: cfg.TaskWakeGrace,
 		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
-		Info:             g.info(brokerURL),
+		Health:           g.health,
 	}, log)
 	if err != nil {
 		return err
@@ -165,6 +170,7 @@ func (g *gateway) Start(ctx context.Context) error {
 	if err := g.acs.Start(ctx); err != nil {
 		return fmt.Errorf("cwmp.listen: %w", err)
 	}
+	g.bridge.SetInfo(g.info(brokerURL))
 	log.Info("gateway started", zap.String("version", version), zap.String("cwmp", g.acs.Addr().String()),
 		zap.String("broker", brokerURL), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
 	return nil
@@ -199,16 +205,35 @@ func (g *gateway) Stop() {
 	}
 }
 
-// info is the retained B/bridge/info payload: no secrets.
-func (g *gateway) info(brokerURL string) map[string]any {
+// info is the retained B/bridge/info payload: addresses, broker and a configuration summary,
+// never a secret.
+func (g *gateway) info(brokerURL string) *api.BridgeInfo {
 	c := g.cfg
-	return map[string]any{
-		"version": version,
-		"cwmp": map[string]any{"listen": c.CWMP.Listen, "path": c.CWMP.Path, "url": c.CWMP.URL,
-			"auth": c.CWMP.Auth.Mode, "tls": c.CWMP.TLS.CertFile != ""},
-		"mqtt":        map[string]any{"broker": redactURL(brokerURL), "embedded": c.MQTT.URL == "", "base_topic": c.MQTT.BaseTopic, "qos": c.MQTT.QoS},
-		"store":       c.StorePath,
-		"translators": g.plugins.List(),
+	info := &api.BridgeInfo{
+		Version: version, Started: g.started.UTC(), BaseTopic: c.MQTT.BaseTopic,
+		Listeners: []api.Listener{{Name: "acs", Address: g.acs.Addr().String(), TLS: c.CWMP.TLS.CertFile != "", Path: c.CWMP.Path}},
+		Broker:    api.Broker{URL: redactURL(brokerURL), Embedded: g.broker != nil, ClientID: g.clientID, Connected: g.client.Connected()},
+		Config: map[string]any{
+			"cwmp.auth.mode": c.CWMP.Auth.Mode, "cwmp.session.idle_timeout": c.CWMP.Session.IdleTimeout.String(),
+			"cwmp.session.max_concurrent": c.CWMP.Session.MaxConcurrent, "cwmp.connreq.provision": c.CWMP.ConnReq.Provision,
+			"mqtt.qos": c.MQTT.QoS, "availability.factor": c.AvailFactor, "tasks.max_queue": c.TaskMaxQueue,
+			"tasks.wake_grace": c.TaskWakeGrace.String(), "outbox.max_bytes": c.OutboxMaxBytes, "outbox.max_age": c.OutboxMaxAge.String(),
+		},
+	}
+	if g.broker != nil {
+		info.Listeners = append(info.Listeners, api.Listener{Name: "mqtt_embedded", Address: g.broker.Addr().String()})
+	}
+	return info
+}
+
+// health adds the broker, outbox and translator figures to the bridge's health answer.
+func (g *gateway) health(h *api.Health) {
+	h.BrokerConnected = g.client != nil && g.client.Connected()
+	if !h.BrokerConnected {
+		h.Problems = append(h.Problems, "broker unreachable: publications wait in the outbox")
+	}
+	if g.outbox != nil {
+		h.Outbox = int(g.outbox.Stats().Queued)
 	}
 }
 

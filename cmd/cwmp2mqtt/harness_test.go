@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/datamodel"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
@@ -99,6 +100,11 @@ func newPlatform(t *testing.T, brokerURL, filter string) *platform {
 		SetMaxReconnectInterval(200 * time.Millisecond).SetOrderMatters(true)
 	opts.SetOnConnectHandler(func(c paho.Client) {
 		c.Subscribe(filter, 1, func(_ paho.Client, m paho.Message) {
+			if schema := schemaFor(m.Topic()); schema != "" && len(m.Payload()) > 0 {
+				if err := apitest.ValidatePayload(schema, m.Payload()); err != nil {
+					t.Errorf("payload on %s does not match docs/schema/%s.json: %v\n%s", m.Topic(), schema, err, m.Payload())
+				}
+			}
 			p.mu.Lock()
 			p.msgs = append(p.msgs, recv{m.Topic(), append([]byte(nil), m.Payload()...), m.Retained()})
 			p.mu.Unlock()
@@ -123,6 +129,45 @@ func (p *platform) publish(topic, payload string) {
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		p.t.Fatalf("publish %s: %v", topic, tok.Error())
 	}
+}
+
+// schemaFor names the JSON Schema of what the gateway publishes on topic; "" for inbound
+// topics (the platform's own requests, some deliberately invalid).
+func schemaFor(topic string) string {
+	parts := strings.Split(topic, "/")
+	if len(parts) < 3 {
+		return ""
+	}
+	rest := parts[len(parts)-2:]
+	switch {
+	case parts[1] == "bridge" && len(parts) == 3:
+		switch parts[2] {
+		case "state":
+			return "bridge-state"
+		case "info":
+			return "bridge-info"
+		case "devices":
+			return "bridge-devices"
+		case "event":
+			return "bridge-event"
+		}
+	case parts[1] == "bridge" && len(parts) == 4 && parts[2] == "response":
+		return "bridge-response"
+	case rest[0] == "rpc" && rest[1] == "result":
+		return "rpc-result"
+	case len(parts) == 3:
+		switch parts[2] {
+		case "inform":
+			return "inform"
+		case "state":
+			return "state"
+		case "availability":
+			return "availability"
+		case "event":
+			return "device-event"
+		}
+	}
+	return ""
 }
 
 // await returns the first message (from the start of the recording) on topic whose JSON
