@@ -118,6 +118,9 @@ type device struct {
 	intervalAsked bool
 	// lastState is the last normalized state, republished (stale) when the translator fails.
 	lastState map[string]any
+	// publishedState is the JSON of the values last published on B/D/state.
+	publishedState []byte
+	publishedStale bool
 }
 
 // New builds a Bridge on the shared store file. tr may be nil (raw state only).

@@ -54,9 +54,7 @@ func (b *Bridge) newTask(device string, r api.Request, origin, method string, ar
 	now := b.opts.Now()
 	t := &taskRecord{Device: device, ID: r.ID, Origin: origin, Method: method, Args: args,
 		ReplyTo: r.ReplyTo, Accepted: now, State: taskQueued}
-	if d := r.TimeoutDuration(); d > 0 {
-		t.Deadline = now.Add(d)
-	}
+	t.Timeout = r.TimeoutDuration()
 	if d := r.ExpiresDuration(); d > 0 {
 		t.Expires = now.Add(d)
 	} else {

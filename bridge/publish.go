@@ -47,6 +47,12 @@ func (b *Bridge) publishBridgeEvent(event api.BridgeEventType, device, reason st
 	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()}, false)
 }
 
+// PublishOutboxDropped reports messages the outbox had to drop (outbox.max_bytes, max_age).
+func (b *Bridge) PublishOutboxDropped(count int) {
+	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: api.BridgeOutboxDropped, Count: count,
+		Reason: "outbox full or messages too old while the broker was unreachable", Time: b.opts.Now().UTC()}, false)
+}
+
 // PluginEvent publishes a translator host event (plugin_failed, plugin_restarted …).
 func (b *Bridge) PluginEvent(event api.BridgeEventType, plugin, reason string) {
 	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: event, Plugin: plugin, Reason: reason, Time: b.opts.Now().UTC()}, false)

@@ -72,9 +72,11 @@ type taskRecord struct {
 	// connection request ends it with `offline`.
 	Expires time.Time `json:"expires,omitempty"`
 	NoWait  bool      `json:"no_wait,omitempty"`
-	// Deadline: the terminal result must be out by then (`timeout`); zero: no timeout.
-	Deadline time.Time `json:"deadline,omitempty"`
-	State    taskState `json:"state"`
+	// Timeout is the request's "timeout": counted from when the RPC is sent in a session.
+	// Deadline is set then; past it the result is `timeout`.
+	Timeout  time.Duration `json:"timeout,omitempty"`
+	Deadline time.Time     `json:"deadline,omitempty"`
+	State    taskState     `json:"state"`
 	// Ended: the terminal result is out (a timeout while in flight); the CPE's late answer is
 	// only cleaned up, never published (exactly one terminal result).
 	Ended    bool `json:"ended,omitempty"`

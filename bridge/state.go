@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,10 +71,33 @@ func (b *Bridge) updateState(ctx context.Context, id string, boot bool, events [
 			b.rememberState(id, name, st.Values)
 		}
 	}
-	b.publishJSON(b.topic(id, "state"), st, true)
+	if b.stateChanged(id, &st) {
+		b.publishJSON(b.topic(id, "state"), st, true)
+	}
 	if boot && b.tr != nil {
 		b.provision(ctx, id, dev, events, params)
 	}
+}
+
+// stateChanged reports whether st differs from the last state published for the device: a
+// periodic Inform that changes nothing does not republish the (retained) state, which keeps the
+// outbox small during an outage. "updated" is therefore the time of the last change.
+func (b *Bridge) stateChanged(id string, st *api.State) bool {
+	vb, err := json.Marshal(st.Values)
+	if err != nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.devices[id]
+	if d == nil {
+		return false
+	}
+	if d.publishedStale == st.Stale && bytes.Equal(d.publishedState, vb) {
+		return false
+	}
+	d.publishedState, d.publishedStale = vb, st.Stale
+	return true
 }
 
 func (b *Bridge) lastState(id string) map[string]any {

@@ -163,6 +163,9 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 		}
 		t.State = taskInflight
 		t.Attempts++
+		if t.Timeout > 0 {
+			t.Deadline = b.opts.Now().Add(t.Timeout)
+		}
 		b.mu.Unlock()
 
 		msg, err := b.buildMessage(t)
@@ -428,8 +431,6 @@ func (b *Bridge) sweepTasks(now time.Time) {
 		waiting := false
 		for _, t := range d.queue {
 			switch {
-			case t.State == taskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
-				ends = append(ends, ending{t, statusTimeout, "no result within the request's timeout"})
 			case t.State == taskQueued && !t.Expires.IsZero() && now.After(t.Expires):
 				ends = append(ends, ending{t, statusExpired, "the device did not open a session before the request expired"})
 			case t.State == taskInflight && !t.Ended && !t.Deadline.IsZero() && now.After(t.Deadline):

@@ -36,8 +36,10 @@ type gateway struct {
 	acs     *acs.Server
 	plugins *translators
 
-	started  time.Time
-	clientID string
+	started   time.Time
+	clientID  string
+	stopWatch chan struct{}
+	watchDone chan struct{}
 }
 
 func newGateway(cfg *Config, log *zap.Logger) (*gateway, error) {
@@ -171,6 +173,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("cwmp.listen: %w", err)
 	}
 	g.bridge.SetInfo(g.info(brokerURL))
+	g.watchOutbox()
 	log.Info("gateway started", zap.String("version", version), zap.String("cwmp", g.acs.Addr().String()),
 		zap.String("broker", brokerURL), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
 	return nil
@@ -184,6 +187,10 @@ func (g *gateway) Stop() {
 		if err := g.acs.Shutdown(ctx); err != nil {
 			g.log.Warn("ACS shutdown", zap.Error(err))
 		}
+	}
+	if g.stopWatch != nil {
+		close(g.stopWatch)
+		<-g.watchDone
 	}
 	if g.bridge != nil {
 		g.bridge.Stop()
@@ -226,6 +233,32 @@ func (g *gateway) info(brokerURL string) *api.BridgeInfo {
 	return info
 }
 
+// watchOutbox reports outbox drops as bridge events (outbox_dropped, with the count since the
+// last report); they reach the platform once delivery resumes.
+func (g *gateway) watchOutbox() {
+	g.stopWatch = make(chan struct{})
+	g.watchDone = make(chan struct{})
+	go func() {
+		defer close(g.watchDone)
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		var reported uint64
+		for {
+			select {
+			case <-g.stopWatch:
+				return
+			case <-t.C:
+			}
+			st := g.outbox.Stats()
+			if n := st.DroppedMessages; n > reported {
+				g.log.Warn("outbox dropped messages", zap.Uint64("count", n-reported), zap.Uint64("bytes_total", st.DroppedBytes))
+				g.bridge.PublishOutboxDropped(int(n - reported))
+				reported = n
+			}
+		}
+	}()
+}
+
 // health adds the broker, outbox and translator figures to the bridge's health answer.
 func (g *gateway) health(h *api.Health) {
 	h.BrokerConnected = g.client != nil && g.client.Connected()
@@ -233,7 +266,11 @@ func (g *gateway) health(h *api.Health) {
 		h.Problems = append(h.Problems, "broker unreachable: publications wait in the outbox")
 	}
 	if g.outbox != nil {
-		h.Outbox = int(g.outbox.Stats().Queued)
+		st := g.outbox.Stats()
+		h.Outbox = int(st.Queued)
+		if st.DroppedMessages > 0 {
+			h.Problems = append(h.Problems, fmt.Sprintf("outbox dropped %d messages since start (outbox.max_bytes / outbox.max_age)", st.DroppedMessages))
+		}
 	}
 }
 
