@@ -103,31 +103,31 @@ func (e *entry) exposes() *exposeIndex {
 }
 
 func (e *entry) Normalize(ctx context.Context, req sdk.NormalizeRequest) (sdk.State, error) {
-	return call(ctx, e, "Normalize",
+	return call(ctx, e, "Normalize", req.Device.ID,
 		func(c context.Context) (sdk.State, error) { return e.b.normalize(c, req) },
 		func(ix *exposeIndex, st sdk.State) (sdk.State, error) { return ix.checkState(st) })
 }
 
 func (e *entry) ResolveGet(ctx context.Context, req sdk.GetRequest) (sdk.GetPlan, error) {
-	return call(ctx, e, "ResolveGet",
+	return call(ctx, e, "ResolveGet", req.Device.ID,
 		func(c context.Context) (sdk.GetPlan, error) { return e.b.resolveGet(c, req) },
 		func(_ *exposeIndex, plan sdk.GetPlan) (sdk.GetPlan, error) { return checkGetPlan(req, plan) })
 }
 
 func (e *entry) DenormalizeSet(ctx context.Context, req sdk.SetRequest) (sdk.SetPlan, error) {
-	return call(ctx, e, "DenormalizeSet",
+	return call(ctx, e, "DenormalizeSet", req.Device.ID,
 		func(c context.Context) (sdk.SetPlan, error) { return e.b.denormalizeSet(c, req) },
 		func(_ *exposeIndex, plan sdk.SetPlan) (sdk.SetPlan, error) { return checkSetPlan(req, plan) })
 }
 
 func (e *entry) Provision(ctx context.Context, req sdk.ProvisionRequest) ([]sdk.RPC, error) {
-	return call(ctx, e, "Provision",
+	return call(ctx, e, "Provision", req.Device.ID,
 		func(c context.Context) ([]sdk.RPC, error) { return e.b.provision(c, req) },
 		func(_ *exposeIndex, rpcs []sdk.RPC) ([]sdk.RPC, error) { return checkProvision(rpcs) })
 }
 
 // call runs one translator call: time-out, error kinds, validation of the answer.
-func call[T any](ctx context.Context, e *entry, method string,
+func call[T any](ctx context.Context, e *entry, method, device string,
 	do func(context.Context) (T, error), check func(*exposeIndex, T) (T, error)) (T, error) {
 	var zero T
 	ix := e.exposes()
@@ -151,7 +151,8 @@ func call[T any](ctx context.Context, e *entry, method string,
 	}
 	v, err = check(ix, v)
 	if err != nil {
-		e.log.Warn("translator answer refused", zap.String("translator", e.name), zap.String("method", method), zap.Error(err))
+		e.log.Warn("translator answer refused", zap.String("device", device), zap.String("translator", e.name),
+			zap.String("method", method), zap.Error(err))
 		return zero, &CallError{Translator: e.name, Method: method, Kind: ErrBadResponse, Detail: err.Error()}
 	}
 	return v, nil

@@ -24,12 +24,15 @@ type DeviceInfo struct {
 // field matches; the most specific rule (most non-empty fields) across translators wins.
 // String fields are exact, case-insensitive, except SoftwareVersion and HardwareVersion, which are
 // prefixes.
+//
+// The tags let the gateway read match overrides from its configuration
+// (plugins.plugins.<name>.match) and report rules as JSON.
 type Match struct {
-	Manufacturer    string
-	OUI             string
-	ProductClass    string
-	SoftwareVersion string
-	HardwareVersion string
+	Manufacturer    string `json:"manufacturer,omitempty" mapstructure:"manufacturer"`
+	OUI             string `json:"oui,omitempty" mapstructure:"oui"`
+	ProductClass    string `json:"product_class,omitempty" mapstructure:"product_class"`
+	SoftwareVersion string `json:"software_version,omitempty" mapstructure:"software_version"`
+	HardwareVersion string `json:"hardware_version,omitempty" mapstructure:"hardware_version"`
 }
 
 // Access of an exposed key.

@@ -16,7 +16,7 @@ const MainPackage = "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtransla
 // Build compiles the test plugin into dir and returns its path.
 func Build(dir string) (string, error) {
 	bin := filepath.Join(dir, "testplugin")
-	out, err := exec.Command("go", "build", "-o", bin, MainPackage).CombinedOutput()
+	out, err := exec.Command("go", "build", "-ldflags=-s -w", "-o", bin, MainPackage).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("building the test plugin: %v\n%s", err, out)
 	}
