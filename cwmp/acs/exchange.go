@@ -184,8 +184,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 	if err == nil {
 		return user, true
 	}
-	s.stats.authFailures.Add(1)
-	s.log.Warn("authentication failed", zap.String("remote", r.RemoteAddr), zap.String("user", user), zap.Error(err))
+	// A request without credentials is the normal first leg of Digest (and of most Basic
+	// clients): challenge quietly. Wrong or malformed credentials are worth a warning.
+	if errors.Is(err, auth.ErrNoCredentials) || errors.Is(err, auth.ErrStaleNonce) {
+		s.log.Debug("authentication challenge", zap.String("remote", r.RemoteAddr), zap.Error(err))
+	} else {
+		s.stats.authFailures.Add(1)
+		s.log.Warn("authentication failed", zap.String("remote", r.RemoteAddr), zap.String("user", user), zap.Error(err))
+	}
 	s.cfg.Auth.Challenge(w, errors.Is(err, auth.ErrStaleNonce))
 	http.Error(w, "authentication required", http.StatusUnauthorized)
 	return "", false
