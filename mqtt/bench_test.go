@@ -47,9 +47,14 @@ func BenchmarkOutboxReplay(b *testing.B) {
 		b.Run(kind.name, func(b *testing.B) {
 			url, _, _ := kind.start(b)
 			ob := openOutbox(b, openDB(b, ""), mqtt.DefaultOutboxOptions())
+			batch := make([]mqtt.Publish, 0, 1000)
 			for i := range b.N {
-				if err := ob.Enqueue("cwmp2mqtt/D1/event", []byte(strconv.Itoa(i)), false, 1); err != nil {
-					b.Fatal(err)
+				batch = append(batch, mqtt.Publish{Topic: "cwmp2mqtt/D1/event", Payload: []byte(strconv.Itoa(i)), QoS: 1})
+				if len(batch) == cap(batch) || i == b.N-1 {
+					if err := ob.EnqueueBatch(batch...); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
 				}
 			}
 			c := startClient(b, testConfig(b, url), nil)

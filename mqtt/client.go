@@ -58,6 +58,7 @@ type session struct {
 	lostErr   error
 	abort     chan struct{} // closed when the outbox finds the connection unusable
 	abortOnce sync.Once
+	ended     chan struct{} // closed when serve returns, whatever the reason
 }
 
 // ClientStats is a snapshot of the client's counters.
@@ -250,6 +251,7 @@ func (c *Client) run() {
 
 // serve runs one connection until it is lost, aborted or the client closes.
 func (c *Client) serve(s *session) {
+	defer close(s.ended)
 	c.mu.Lock()
 	c.live = s
 	subs := make([]*subscription, 0, len(c.subs))
@@ -298,7 +300,7 @@ func (c *Client) shutdown(s *session) {
 
 // connect makes one connection attempt with a fresh paho client.
 func (c *Client) connect() (*session, error) {
-	s := &session{lost: make(chan struct{}), abort: make(chan struct{})}
+	s := &session{lost: make(chan struct{}), abort: make(chan struct{}), ended: make(chan struct{})}
 	o := paho.NewClientOptions().
 		AddBroker(c.cfg.URL).
 		SetClientID(c.cfg.ClientID).

@@ -300,3 +300,51 @@ func TestMatchTopic(t *testing.T) {
 		}
 	}
 }
+
+// A full subscription queue refuses messages without blocking paho and
+// without acking them: after the next reconnect the broker redelivers them,
+// so nothing is lost.
+func TestFullQueueLeavesMessagesForRedelivery(t *testing.T) {
+	eachBroker(t, func(t *testing.T, b brokerKind) {
+		url, _, _ := b.start(t)
+		proxy := mqtttest.StartProxy(t, url)
+		cfg := testConfig(t, proxy.URL())
+		cfg.QueueDepth = 1
+		c := startClient(t, cfg, nil)
+		release := make(chan struct{})
+		got := make(chan string, 64)
+		topic := cfg.BaseTopic + "/D1/rpc"
+		if err := c.Subscribe(topic, func(_ context.Context, m mqtt.Message) {
+			<-release
+			m.Ack()
+			got <- string(m.Payload)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		platform := mqtttest.Subscribe(t, url, "unused/#")
+		const n = 5
+		for i := range n {
+			platform.Publish(topic, []byte(fmt.Sprint(i)), false)
+		}
+		waitFor(t, "overflow", func() bool { return c.Stats().Dropped > 0 })
+		close(release)
+		// Wait until the queued ones are handled and acked, then reconnect.
+		handled := map[string]bool{}
+		for len(handled) < int(n-c.Stats().Dropped) {
+			handled[<-got] = true
+		}
+		if err := c.Subscribe(cfg.BaseTopic+"/barrier", func(context.Context, mqtt.Message) {}); err != nil {
+			t.Fatal(err)
+		}
+		proxy.Cut()
+		deadline := time.After(waitLong)
+		for len(handled) < n {
+			select {
+			case p := <-got:
+				handled[p] = true
+			case <-deadline:
+				t.Fatalf("handled %v after reconnect; refused messages were not redelivered", handled)
+			}
+		}
+	})
+}

@@ -100,6 +100,7 @@ type Outbox struct {
 	now  func() time.Time
 
 	reqs       chan *enqueueReq // unbuffered: a send succeeds only while the writer runs
+	entering   atomic.Int64     // callers between Enqueue entry and the send: worth waiting for
 	dels       chan keyRange
 	sweeps     chan chan struct{}
 	quit       chan struct{}
@@ -139,11 +140,37 @@ const dropLogEvery = time.Minute
 // maxGroup bounds the messages committed in one transaction.
 const maxGroup = 512
 
+// gatherMax bounds how long the writer waits for callers that are entering
+// Enqueue before it commits (a commit costs two fdatasyncs, ~ms).
+const gatherMax = time.Millisecond
+
+func groupSize(g []*enqueueReq) int {
+	n := 0
+	for _, r := range g {
+		n += len(r.items)
+	}
+	return n
+}
+
+// Publish is one message for EnqueueBatch.
+type Publish struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+	QoS      byte
+}
+
+// enqueueReq is one Enqueue/EnqueueBatch call waiting for its commit.
 type enqueueReq struct {
+	items []item
+	done  chan error
+}
+
+// item is an encoded entry waiting for its key.
+type item struct {
 	topic    string
 	value    []byte
 	retained bool
-	done     chan error
 }
 
 var reqPool = sync.Pool{New: func() any { return &enqueueReq{done: make(chan error, 1)} }}
@@ -213,26 +240,48 @@ func OpenOutbox(db *bbolt.DB, opts OutboxOptions, log *zap.Logger) (*Outbox, err
 // room (see OutboxStats.Dropped); only a message larger than the whole outbox
 // is refused.
 func (o *Outbox) Enqueue(topic string, payload []byte, retained bool, qos byte) error {
-	if err := validateTopicName(topic); err != nil {
-		return err
+	return o.EnqueueBatch(Publish{Topic: topic, Payload: payload, Retained: retained, QoS: qos})
+}
+
+// EnqueueBatch appends several publishes in one transaction, in order: all
+// are durable when it returns nil, none when it returns an error (the bridge
+// queues an Inform's inform, state and availability together).
+func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
+	if len(msgs) == 0 {
+		return nil
 	}
-	if qos > 2 {
-		return fmt.Errorf("%w (got %d)", ErrQoS, qos)
-	}
-	value := encodeEntry(o.now(), topic, payload, retained, qos)
-	if size := int64(len(value) + 8); size > o.opts.MaxBytes {
-		return fmt.Errorf("%w: %d bytes on topic %s", ErrTooLarge, size, topic)
-	}
+	at := o.now()
 	r := reqPool.Get().(*enqueueReq)
-	r.topic, r.value, r.retained = topic, value, retained
+	r.items = r.items[:0]
+	var total int64
+	for _, m := range msgs {
+		if err := validateTopicName(m.Topic); err != nil {
+			reqPool.Put(r)
+			return err
+		}
+		if m.QoS > 2 {
+			reqPool.Put(r)
+			return fmt.Errorf("%w (got %d on %s)", ErrQoS, m.QoS, m.Topic)
+		}
+		v := encodeEntry(at, m.Topic, m.Payload, m.Retained, m.QoS)
+		total += int64(len(v) + 8)
+		r.items = append(r.items, item{topic: m.Topic, value: v, retained: m.Retained})
+	}
+	if total > o.opts.MaxBytes {
+		reqPool.Put(r)
+		return fmt.Errorf("%w: %d bytes", ErrTooLarge, total)
+	}
+	o.entering.Add(1)
 	select {
 	case o.reqs <- r:
+		o.entering.Add(-1)
 	case <-o.quit:
+		o.entering.Add(-1)
 		reqPool.Put(r)
 		return ErrClosed
 	}
 	err := <-r.done
-	r.topic, r.value = "", nil
+	clear(r.items)
 	reqPool.Put(r)
 	return err
 }
@@ -275,6 +324,8 @@ func (o *Outbox) writer() {
 	defer close(o.writerDone)
 	sweep := time.NewTicker(min(o.opts.MaxAge/4, time.Minute))
 	defer sweep.Stop()
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	for {
 		var (
 			group   []*enqueueReq
@@ -292,35 +343,62 @@ func (o *Outbox) writer() {
 		case w := <-o.sweeps:
 			expire, waiters = true, append(waiters, w)
 		case <-o.quit:
-			for {
-				select {
-				case d := <-o.dels:
-					dels = append(dels, d)
-					continue
-				default:
-				}
-				break
+			// The deliverer has stopped; apply its last deletes.
+			for len(o.dels) > 0 {
+				dels = append(dels, <-o.dels)
 			}
 			if err := o.commit(nil, dels, false); err != nil {
 				o.log.Error("outbox final delete failed", zap.Error(err))
 			}
 			return
 		}
-		// Group commit: take whatever else is already waiting.
+		// Group commit: take whatever is already waiting, and wait briefly
+		// (≤ gatherMax) for callers known to be on their way. A lone
+		// producer never waits: nobody else is entering.
+		n := groupSize(group)
+		deadline := time.Time{}
 	collect:
-		for len(group) < maxGroup {
+		for n < maxGroup {
 			select {
 			case r := <-o.reqs:
 				group = append(group, r)
+				n += len(r.items)
+				continue
 			case d := <-o.dels:
 				dels = append(dels, d)
+				continue
 			default:
+			}
+			if o.entering.Load() == 0 {
+				break
+			}
+			if deadline.IsZero() {
+				deadline = time.Now().Add(gatherMax)
+			}
+			wait := time.Until(deadline)
+			if wait <= 0 {
+				break
+			}
+			gather.Reset(wait)
+			select {
+			case r := <-o.reqs:
+				group = append(group, r)
+				n += len(r.items)
+			case d := <-o.dels:
+				dels = append(dels, d)
+			case <-gather.C:
 				break collect
+			}
+			if !gather.Stop() {
+				select {
+				case <-gather.C:
+				default:
+				}
 			}
 		}
 		err := o.commit(group, dels, expire)
 		if err != nil {
-			o.log.Error("outbox commit failed", zap.Int("messages", len(group)), zap.Error(err))
+			o.log.Error("outbox commit failed", zap.Int("messages", groupSize(group)), zap.Error(err))
 		}
 		for _, r := range group {
 			r.done <- err
@@ -365,8 +443,10 @@ func (o *Outbox) commit(group []*enqueueReq, dels []keyRange, expire bool) error
 			}
 		}
 		for _, r := range group {
-			if err := o.put(b, r, &d); err != nil {
-				return err
+			for i := range r.items {
+				if err := o.put(b, &r.items[i], &d); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -391,7 +471,7 @@ func (o *Outbox) commit(group []*enqueueReq, dels []keyRange, expire bool) error
 }
 
 // put appends one entry, coalescing and making room first.
-func (o *Outbox) put(b *bbolt.Bucket, r *enqueueReq, d *txDelta) error {
+func (o *Outbox) put(b *bbolt.Bucket, r *item, d *txDelta) error {
 	if r.retained {
 		// A newer retained state supersedes the older one, unless that one is
 		// already on the wire.

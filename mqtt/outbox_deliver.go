@@ -85,16 +85,39 @@ func (o *Outbox) deliver(c *Client, quit <-chan struct{}, done chan<- struct{}) 
 
 // deliverOn publishes over one connection until it ends; it returns the
 // number of publishes made.
+//
+// paho's Publish can block for up to its write timeout when the connection
+// dies under it, so a sender goroutine makes the calls and the deliverer only
+// waits on channels: a lost connection stops delivery at once, and the stuck
+// sender finishes on its own against the dead client.
 func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
+	window := o.opts.Window
+	send := make(chan entry, window)     // to the sender
+	flights := make(chan flight, window) // tokens back, in order
+	stop := make(chan struct{})
+	defer close(stop)
+	defer close(send)
+	go func() {
+		for e := range send {
+			tok := s.pc.Publish(e.topic, e.qos, e.retained, e.payload)
+			select {
+			case flights <- flight{key: e.key, tok: tok}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+
 	var (
 		sent      = o.acked
 		buf       []entry
-		inflight  []flight
+		inflight  []flight // tokens received, oldest first
+		pending   int      // handed to the sender and not yet acked (≤ window)
 		published int
 	)
 	for {
 		// Fill the window in key order.
-		for len(inflight) < o.opts.Window {
+		for pending < window {
 			if len(buf) == 0 {
 				tail := o.tail.Load()
 				if sent >= tail {
@@ -110,53 +133,64 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 					break
 				}
 			}
-			e := buf[0]
+			send <- buf[0]
+			sent = buf[0].key
 			buf = buf[1:]
-			tok := s.pc.Publish(e.topic, e.qos, e.retained, e.payload)
-			inflight = append(inflight, flight{key: e.key, tok: tok})
-			sent = e.key
 			o.sentThrough.Store(sent)
+			pending++
 			published++
 		}
-		o.inFlight.Store(int64(len(inflight)))
+		o.inFlight.Store(int64(pending))
 
-		if len(inflight) == 0 {
+		if pending == 0 {
 			o.requestDelete()
 			select {
 			case <-o.wake:
 				continue
-			case <-s.lost:
+			case <-s.ended:
 			case <-s.abort:
 			case <-quit:
 			}
 			return published
 		}
+		var headDone <-chan struct{}
+		if len(inflight) > 0 {
+			headDone = inflight[0].tok.Done()
+		}
 		select {
-		case <-inflight[0].tok.Done():
-			var acks uint64
-			for len(inflight) > 0 && tokenDone(inflight[0].tok) {
-				if err := inflight[0].tok.Error(); err != nil {
-					o.log.Warn("publish failed; reconnecting to replay from the first unacked entry",
-						zap.Uint64("key", inflight[0].key), zap.Error(err))
-					c.abort(s)
-					o.addDelivered(acks)
-					return published
-				}
-				o.acked = inflight[0].key
-				inflight = inflight[1:]
-				acks++
-			}
-			o.addDelivered(acks)
-			if o.acked-o.deleted >= deleteEvery {
-				o.requestDelete()
-			}
+		case f := <-flights:
+			inflight = append(inflight, f)
+		case <-headDone:
 		case <-o.wake:
-		case <-s.lost:
+			continue
+		case <-s.ended:
 			return published
 		case <-s.abort:
 			return published
 		case <-quit:
 			return published
+		}
+		// Advance over the acknowledged prefix.
+		var acks uint64
+		for len(inflight) > 0 && tokenDone(inflight[0].tok) {
+			if err := inflight[0].tok.Error(); err != nil {
+				o.addDelivered(acks)
+				if !c.Connected() {
+					return published // the connection is gone; nothing to abort
+				}
+				o.log.Warn("publish failed; reconnecting to replay from the first unacked entry",
+					zap.Uint64("key", inflight[0].key), zap.Error(err))
+				c.abort(s)
+				return published
+			}
+			o.acked = inflight[0].key
+			inflight = inflight[1:]
+			pending--
+			acks++
+		}
+		o.addDelivered(acks)
+		if o.acked-o.deleted >= deleteEvery {
+			o.requestDelete()
 		}
 	}
 }
