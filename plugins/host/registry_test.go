@@ -223,3 +223,33 @@ func TestExposeLookupMatchesInstancesOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestHostRoutesCallsToTheSelectedTranslator(t *testing.T) {
+	h, _ := New(Config{}, nil, nil)
+	ctx := context.Background()
+	if _, _, err := h.Normalize(ctx, acmeBox, nil); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("no translator at all: %v, want ErrUnavailable", err)
+	}
+	if err := h.RegisterInProcess(renamed{testtranslator.New(nil), "acme", []sdk.Match{{Manufacturer: "Acme"}}}); err != nil {
+		t.Fatal(err)
+	}
+	name, st, err := h.Normalize(ctx, acmeBox, testtranslator.Params100())
+	if err != nil || name != "acme" || st["wifi.ssids.3.ssid"] != "acme-3" {
+		t.Errorf("Normalize = %q, %d keys, %v", name, len(st), err)
+	}
+	name, plan, err := h.ResolveGet(ctx, acmeBox, []string{"device.uptime"})
+	if err != nil || name != "acme" || len(plan.Names) != 1 {
+		t.Errorf("ResolveGet = %q, %+v, %v", name, plan, err)
+	}
+	name, set, err := h.DenormalizeSet(ctx, acmeBox, map[string]any{"wifi.ssids.1.enabled": false}, nil)
+	if err != nil || name != "acme" || len(set.RPCs) != 1 {
+		t.Errorf("DenormalizeSet = %q, %+v, %v", name, set, err)
+	}
+	name, rpcs, err := h.Provision(ctx, acmeBox, []string{"0 BOOTSTRAP"}, nil)
+	if err != nil || name != "acme" || len(rpcs) != 1 {
+		t.Errorf("Provision = %q, %+v, %v", name, rpcs, err)
+	}
+	if name, _, err := h.Normalize(ctx, sdk.DeviceInfo{Manufacturer: "Globex"}, nil); !errors.Is(err, ErrUnavailable) || name != "" {
+		t.Errorf("unmatched device without fallback: %q, %v", name, err)
+	}
+}
