@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 )
 
 // Crafted inputs for the checklist sections "HTTP" (3, 4, 6) and "Envelope and namespaces"
@@ -146,6 +147,17 @@ func TestChecklist04CharsetTranscoded(t *testing.T) {
 		env, inf := decodeInform(t, doc("", inform(device("Zoë"), "")), "text/xml; charset=x-klingon")
 		if inf.DeviceID.Manufacturer != "Zoë" || len(env.Warnings) == 0 {
 			t.Errorf("Manufacturer %q, warnings %q", inf.DeviceID.Manufacturer, env.Warnings)
+		}
+	})
+	t.Run("UTF-16 with byte-order mark", func(t *testing.T) {
+		u16, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(
+			`<?xml version="1.0" encoding="UTF-16"?>` + doc("", inform(device("Zoë"), "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, inf := decodeInform(t, u16, "text/xml")
+		if inf.DeviceID.Manufacturer != "Zoë" {
+			t.Errorf("Manufacturer %q", inf.DeviceID.Manufacturer)
 		}
 	})
 	t.Run("UTF-8 BOM is skipped", func(t *testing.T) {
