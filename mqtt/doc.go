@@ -14,9 +14,14 @@
 //     deliverer publishes in key order with a window of in-flight publishes and
 //     deletes the acknowledged prefix. After a disconnect or a crash it resumes
 //     from the first unacknowledged entry, so the messages that were in flight
-//     (at most OutboxOptions.Window, plus acked-but-not-yet-deleted entries
-//     after a crash) may be published twice: QoS 1 is at-least-once. Order per
-//     topic is preserved; a duplicate is always a replay of a contiguous run.
+//     may be published twice: at most OutboxOptions.Window after a disconnect;
+//     after a crash also the acknowledged entries whose batched delete (every
+//     256 acks, or when idle) was not yet committed. QoS 1 is at-least-once.
+//     Order per topic is preserved; a duplicate is always a replay of a
+//     contiguous run, never an older message after a newer one's first copy.
+//   - Bounds: outbox.max_bytes drops the oldest non-retained entries first,
+//     outbox.max_age drops expired ones; both are counted in OutboxStats.
+//     Retained entries on one topic coalesce to the newest while queued.
 //   - Inbound: the client acknowledges a QoS 1/2 message only when every
 //     matching handler has called Message.Ack. The bridge acks after the request
 //     is durably queued; a handler that returns without Ack leaves the message

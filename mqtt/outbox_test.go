@@ -14,11 +14,10 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
 )
 
-// collectSeq reads n distinct sequence numbers from sub (payloads are decimal
+// checkSeq reads n distinct sequence numbers from sub (payloads are decimal
 // numbers on one topic) and checks the outbox contract: every number arrives,
 // first arrivals are in order, and a repeat only replays within window.
-func collectSeq(t *testing.T, sub *mqtttest.Subscriber, n, window int) (dups int) {
-	t.Helper()
+func checkSeq(sub *mqtttest.Subscriber, n, window int) (dups int, err error) {
 	seen := make(map[int]bool, n)
 	next, maxSeen := 0, -1
 	deadline := time.After(waitLong)
@@ -27,25 +26,33 @@ func collectSeq(t *testing.T, sub *mqtttest.Subscriber, n, window int) (dups int
 		select {
 		case m = <-sub.C:
 		case <-deadline:
-			t.Fatalf("got %d of %d messages (next expected %d)", len(seen), n, next)
+			return dups, fmt.Errorf("got %d of %d messages (next expected %d)", len(seen), n, next)
 		}
 		v, err := strconv.Atoi(string(m.Payload))
-		if err != nil {
-			t.Fatalf("payload %q: %v", m.Payload, err)
-		}
-		if seen[v] {
+		switch {
+		case err != nil:
+			return dups, fmt.Errorf("payload %q: %w", m.Payload, err)
+		case seen[v] && maxSeen-v >= window:
+			return dups, fmt.Errorf("duplicate %d is %d behind the newest %d: outside the window of %d", v, maxSeen-v, maxSeen, window)
+		case seen[v]:
 			dups++
-			if maxSeen-v >= window {
-				t.Fatalf("duplicate %d is %d behind the newest %d: outside the window of %d", v, maxSeen-v, maxSeen, window)
-			}
 			continue
-		}
-		if v != next {
-			t.Fatalf("got %d, want %d: order broken or message lost", v, next)
+		case v != next:
+			return dups, fmt.Errorf("got %d, want %d: order broken or message lost", v, next)
 		}
 		seen[v] = true
 		next++
 		maxSeen = max(maxSeen, v)
+	}
+	return dups, nil
+}
+
+// collectSeq is checkSeq failing the test.
+func collectSeq(t *testing.T, sub *mqtttest.Subscriber, n, window int) (dups int) {
+	t.Helper()
+	dups, err := checkSeq(sub, n, window)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return dups
 }
@@ -121,9 +128,12 @@ func TestOutboxCutsDuringReplay(t *testing.T) {
 	if err := ob.Start(c); err != nil {
 		t.Fatal(err)
 	}
-	type result struct{ bad, dups int }
+	type result struct {
+		dups int
+		err  error
+	}
 	done := make(chan result)
-	go func() { bad, dups := collectSeqNoFatal(sub, n, opts.Window); done <- result{bad, dups} }()
+	go func() { dups, err := checkSeq(sub, n, opts.Window); done <- result{dups, err} }()
 	cuts := 0
 	for cuts < 5 && ob.Stats().Queued > 0 {
 		d0 := ob.Stats().Delivered
@@ -132,47 +142,10 @@ func TestOutboxCutsDuringReplay(t *testing.T) {
 		cuts++
 	}
 	r := <-done
-	switch r.bad {
-	case 0:
-	case 2:
-		t.Fatal("a duplicate arrived from outside the in-flight window")
-	case 3:
-		t.Fatal("order broken or a message lost")
-	default:
-		t.Fatalf("subscriber failed (code %d)", r.bad)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
 	t.Logf("%d cuts during replay of %d messages, %d duplicates (window %d)", cuts, n, r.dups, opts.Window)
-}
-
-// collectSeqNoFatal is collectSeq for a goroutine: bad is 0 when the
-// sequence is complete and ordered with duplicates only within window.
-func collectSeqNoFatal(sub *mqtttest.Subscriber, n, window int) (bad, dups int) {
-	seen := make(map[int]bool, n)
-	next, maxSeen := 0, -1
-	deadline := time.After(waitLong)
-	for len(seen) < n {
-		select {
-		case m := <-sub.C:
-			v, err := strconv.Atoi(string(m.Payload))
-			switch {
-			case err != nil:
-				return 1, dups
-			case seen[v] && maxSeen-v >= window:
-				return 2, dups
-			case seen[v]:
-				dups++
-				continue
-			case v != next:
-				return 3, dups
-			}
-			seen[v] = true
-			next++
-			maxSeen = max(maxSeen, v)
-		case <-deadline:
-			return 4, dups
-		}
-	}
-	return 0, dups
 }
 
 // Enqueued without delivering, outbox and file closed, reopened: every
