@@ -44,7 +44,7 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 	}
 	for u := range opts.Users {
 		if u == "" {
-			return nil, errors.New("mqtt.broker.users: empty username")
+			return nil, errors.New("mqtt.embedded: empty username")
 		}
 	}
 	if log == nil {
@@ -61,7 +61,7 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 	}
 	tcp := listeners.NewTCP(listeners.Config{ID: brokerListenerID, Address: opts.Listen})
 	if err := srv.AddListener(tcp); err != nil {
-		return nil, fmt.Errorf("mqtt.broker.listen %q: %w", opts.Listen, err)
+		return nil, fmt.Errorf("mqtt.embedded.listen %q: %w", opts.Listen, err)
 	}
 	if err := srv.Serve(); err != nil {
 		_ = srv.Close()

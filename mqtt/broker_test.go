@@ -60,8 +60,8 @@ func TestBrokerListenErrorNamesKey(t *testing.T) {
 	}
 	defer ln.Close()
 	_, err = mqtt.StartBroker(mqtt.BrokerOptions{Listen: ln.Addr().String()}, nil)
-	if err == nil || !strings.Contains(err.Error(), "mqtt.broker.listen") {
-		t.Fatalf("StartBroker on a taken port = %v, want an error naming mqtt.broker.listen", err)
+	if err == nil || !strings.Contains(err.Error(), "mqtt.embedded.listen") {
+		t.Fatalf("StartBroker on a taken port = %v, want an error naming mqtt.embedded.listen", err)
 	}
 	if mqtt.DefaultBrokerListen != ":1883" {
 		t.Errorf("DefaultBrokerListen = %q, want :1883 (DESIGN.md §5)", mqtt.DefaultBrokerListen)
