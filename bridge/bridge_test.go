@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -419,4 +420,87 @@ func TestBridgeRequestsEchoTransaction(t *testing.T) {
 	}
 	f.pub.waitFor(t, "cwmp2mqtt/bridge/event", map[string]any{"event": "device_removed"})
 	f.pub.waitFor(t, "cwmp2mqtt/bridge/response/remove_device", map[string]any{"transaction": "t2", "status": "ok"})
+}
+
+// fakeCPE answers GetParameterValues like a CPE that knows only `known`: a batch holding any
+// other name faults 9005, as real CPEs do.
+func answerGPV(known map[string]bool, req soap.Message) (soap.Message, error) {
+	gpv := req.(*soap.GetParameterValues)
+	var out []soap.ParameterValue
+	for _, n := range gpv.ParameterNames {
+		if !known[n] {
+			return nil, &soap.Fault{Code: 9005, String: "Invalid parameter name"}
+		}
+		out = append(out, soap.ParameterValue{Name: n, Value: soap.StringValue("v-" + n)})
+	}
+	return &soap.GetParameterValuesResponse{ParameterList: out}, nil
+}
+
+// Checklist 40: a 70-name read goes out in batches of at most 32, all in one session; a batch
+// that faults 9005 is halved until the bad name is found, and every other value is returned.
+func TestChecklist40BatchedGPVFindsTheBadName(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	known := map[string]bool{}
+	var names []string
+	for i := 0; i < 70; i++ {
+		n := fmt.Sprintf("InternetGatewayDevice.X.%d", i)
+		names = append(names, n)
+		if i != 41 {
+			known[n] = true
+		}
+	}
+	args, _ := json.Marshal(map[string]any{"names": names})
+	f.rpc(`{"id":"big","method":"GetParameterValues","args":` + string(args) + `,"expires":60}`)
+	rpcs := 0
+	for task := f.next(s); task != nil; task = f.next(s) {
+		rpcs++
+		if n := len(task.Request.(*soap.GetParameterValues).ParameterNames); n > 32 {
+			t.Fatalf("batch of %d names", n)
+		}
+		resp, err := answerGPV(known, task.Request)
+		f.b.TaskDone(context.Background(), s, task, resp, err)
+	}
+	done := f.pub.waitFor(t, resultTopic, map[string]any{"id": "big", "status": "done"})
+	res := done["result"].(map[string]any)
+	if got := len(res["parameters"].(map[string]any)); got != 69 {
+		t.Fatalf("%d values, want 69", got)
+	}
+	if mustJSON(res["invalid_names"]) != `["InternetGatewayDevice.X.41"]` {
+		t.Fatalf("invalid_names %v", res["invalid_names"])
+	}
+	// 3 batches + the halvings of the faulty 32-name batch (log2 32 = 5 levels, 2 RPCs each).
+	if rpcs < 4 || rpcs > 3+2*5 {
+		t.Fatalf("%d RPCs", rpcs)
+	}
+}
+
+// Checklist 40: when every name is refused the request ends with the 9005 fault.
+func TestChecklist40AllNamesInvalidIsFault(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"bad","method":"GetParameterValues","args":{"names":["A.b","A.c"]},"expires":60}`)
+	for task := f.next(s); task != nil; task = f.next(s) {
+		resp, err := answerGPV(nil, task.Request)
+		f.b.TaskDone(context.Background(), s, task, resp, err)
+	}
+	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "bad", "status": "fault"})
+	if r["fault"].(map[string]any)["code"] != float64(9005) {
+		t.Fatalf("%v", r)
+	}
+}
+
+// Checklist 39: values that came are kept when the CPE leaves a requested name out.
+func TestChecklist39MissingNameKeepsTheRest(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"part","method":"GetParameterValues","args":{"names":["A.b","A.c"]},"expires":60}`)
+	task := f.next(s)
+	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{ParameterList: []soap.ParameterValue{
+		{Name: "A.b", Value: soap.StringValue("1")}, {Name: "A.extra", Value: soap.StringValue("2")}}}, nil)
+	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "part", "status": "done"})
+	p := r["result"].(map[string]any)["parameters"].(map[string]any)
+	if p["A.b"] == nil || p["A.extra"] == nil || p["A.c"] != nil {
+		t.Fatalf("parameters %v", p)
+	}
 }

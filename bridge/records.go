@@ -85,4 +85,7 @@ type taskRecord struct {
 	Purpose string `json:"purpose,omitempty"`
 	// Keys are the normalized keys of a set/get, to render the result in device-model terms.
 	Keys []string `json:"keys,omitempty"`
+	// run is the in-session progress of a batched GetParameterValues; a broken session starts
+	// it over (reading is idempotent).
+	run *gpvRun
 }

@@ -122,12 +122,19 @@ func (b *Bridge) rememberState(id, translator string, values map[string]any) {
 	}
 }
 
-// provision queues the translator's BOOT/BOOTSTRAP RPCs as internal tasks.
+// provision queues the translator's BOOT/BOOTSTRAP RPCs as internal tasks, then a read of
+// every key the translator exposes, so B/D/state is complete after the first session rather
+// than holding only the few parameters of an Inform.
 func (b *Bridge) provision(ctx context.Context, id string, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) {
 	name, rpcs, err := b.tr.Provision(ctx, dev, events, params)
 	if err != nil {
 		b.log.Warn("translator provisioning failed", zap.String("device", id), zap.String("translator", name), zap.Error(err))
-		return
+		rpcs = nil
+	}
+	if _, plan, err := b.tr.ResolveGet(ctx, dev, nil); err != nil {
+		b.log.Warn("translator cannot plan the state read", zap.String("device", id), zap.String("translator", name), zap.Error(err))
+	} else if len(plan.Names) > 0 {
+		rpcs = append(rpcs, sdk.RPC{Method: "GetParameterValues", Args: map[string]any{"names": plan.Names}})
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
@@ -141,7 +142,8 @@ func randomToken(n int) string {
 }
 
 // NextTask hands the device's next queued task to its session, marking it in flight (committed
-// first, so a crash cannot run it twice) (acs.Handler).
+// first, so a crash cannot run it twice); a batched GetParameterValues sends its next batch
+// first (acs.Handler).
 func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error) {
 	for {
 		b.mu.Lock()
@@ -151,6 +153,14 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 			return nil, nil
 		}
 		var t *taskRecord
+		for _, q := range d.queue {
+			if q.State == taskInflight && q.run != nil && q.run.current == nil && !q.Ended {
+				if gpv := q.run.next(); gpv != nil {
+					b.mu.Unlock()
+					return &acs.Task{Request: gpv, Ref: q}, nil
+				}
+			}
+		}
 		for _, q := range d.queue {
 			if q.State == taskQueued {
 				t = q
@@ -174,6 +184,12 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 			b.finish(t, statusFault, nil, &soap.Fault{Code: soap.FaultInternalError, String: err.Error()}, err.Error())
 			continue
 		}
+		if gpv, ok := msg.(*soap.GetParameterValues); ok {
+			b.mu.Lock()
+			t.run = newGPVRun(gpv.ParameterNames)
+			msg = t.run.next()
+			b.mu.Unlock()
+		}
 		if err := b.st.putTask(t); err != nil {
 			b.log.Error("task state not persisted", zap.String("device", t.Device), zap.Error(err))
 		}
@@ -187,6 +203,20 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 	t, ok := at.Ref.(*taskRecord)
 	if !ok {
 		return
+	}
+	if t.run != nil && !t.Ended {
+		b.mu.Lock()
+		more, fatal := t.run.absorb(resp, err)
+		b.mu.Unlock()
+		if more {
+			return // NextTask sends the next batch in this session
+		}
+		if fatal != nil {
+			resp, err = nil, fatal
+		} else {
+			b.checkCoverage(t, t.run)
+			resp, err = t.run.result()
+		}
 	}
 	var fault *soap.Fault
 	switch {
@@ -221,6 +251,7 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	}
 	if requeue != nil && requeue.State == taskInflight {
 		requeue.State = taskQueued
+		requeue.run = nil
 	}
 	pending := false
 	for _, q := range d.queue {
@@ -291,6 +322,15 @@ func (b *Bridge) result(t *taskRecord, resp soap.Message) any {
 	result, err := renderResult(resp)
 	if err != nil {
 		b.log.Warn("result not rendered", zap.String("device", t.Device), zap.Error(err))
+	}
+	if t.run != nil && len(t.run.invalid) > 0 {
+		switch v := result.(type) {
+		case api.ValuesResult:
+			v.InvalidNames = t.run.invalid
+			result = v
+		case *api.ValuesResult:
+			v.InvalidNames = t.run.invalid
+		}
 	}
 	return result
 }

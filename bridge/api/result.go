@@ -29,6 +29,9 @@ type ParameterName struct {
 // ValuesResult is the result of GetParameterValues: the same shape as an Inform's parameters.
 type ValuesResult struct {
 	Parameters map[string]ParamValue `json:"parameters"`
+	// InvalidNames are requested names the CPE refused with 9005: the gateway splits a batch
+	// that faults 9005 until it finds them, and returns the rest (checklist 40).
+	InvalidNames []string `json:"invalid_names,omitempty"`
 }
 
 // AttributesResult is the result of GetParameterAttributes.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -53,6 +54,7 @@ type Config struct {
 	TaskWakeGrace  time.Duration
 	TaskMaxQueue   int
 	PluginsDir     string
+	Translators    map[string]host.PluginConfig
 	PluginTimeout  time.Duration
 	StandardMode   string
 	LogLevel       string
@@ -108,6 +110,7 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*
 		file = getenv("CWMP2MQTT_CONFIG")
 	}
 	var used string
+	var translators map[string]host.PluginConfig
 	if file != "" {
 		fv := viper.New()
 		fv.SetConfigFile(file)
@@ -120,6 +123,9 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*
 		}
 		var unknown configError
 		for _, k := range fv.AllKeys() {
+			if strings.HasPrefix(k, translatorsKey+".") {
+				continue // per-plugin maps, decoded below
+			}
 			if !known[k] {
 				unknown = append(unknown, fmt.Sprintf("%s: unknown key (in %s)", k, file))
 				continue
@@ -134,6 +140,11 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*
 			return nil, unknown
 		}
 		used = file
+		if fv.IsSet(translatorsKey) {
+			if err := fv.UnmarshalKey(translatorsKey, &translators); err != nil {
+				return nil, fmt.Errorf("%s: %w", translatorsKey, err)
+			}
+		}
 	}
 	fs.Visit(func(f *pflag.Flag) {
 		if f.Name != "config" {
@@ -145,7 +156,41 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*
 		return nil, err
 	}
 	c.ConfigFileUsed = used
+	if err := validateTranslators(translators); err != nil {
+		return nil, err
+	}
+	c.Translators = translators
 	return c, nil
+}
+
+// translatorsKey holds per-translator settings in the file (not in env or flags: they are maps):
+//
+//	plugins:
+//	  translators:
+//	    huawei: {path: /opt/cwmp2mqtt/plugins/huawei, options: {periodic_inform_interval: "300"},
+//	             match: [{manufacturer: "Huawei Technologies Co., Ltd."}]}
+const translatorsKey = "plugins.translators"
+
+func validateTranslators(m map[string]host.PluginConfig) error {
+	var errs configError
+	for name, pc := range m {
+		key := translatorsKey + "." + name
+		if name != host.Fallback && pc.Path == "" {
+			errs = append(errs, key+".path: required (the plugin binary)")
+		}
+		for k := range pc.Options {
+			for _, r := range k {
+				if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+					errs = append(errs, fmt.Sprintf("%s.options.%s: option names are letters, digits and _", key, k))
+					break
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }
 
 // reader converts viper values, recording an error naming the key for each bad one.

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestEveryKeyDocumented(t *testing.T) {
 	}
 	d, _ := load(t, nil, nil)
 	d.ConfigFileUsed = c.ConfigFileUsed
-	if *c != *d {
+	if !reflect.DeepEqual(c, d) {
 		t.Fatalf("file values differ from the defaults:\nfile %+v\ndefault %+v", c, d)
 	}
 }
@@ -152,5 +153,36 @@ func TestPasswordFromFile(t *testing.T) {
 	}
 	if c.MQTT.Password != "s3cret" {
 		t.Fatalf("password %q", c.MQTT.Password)
+	}
+}
+
+func TestTranslatorsFromFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := `plugins:
+  translators:
+    huawei:
+      path: /opt/plugins/huawei
+      options: {periodic_inform_interval: "300"}
+      match: [{manufacturer: "Huawei Technologies Co., Ltd.", product_class: BM632w}]
+    standard:
+      options: {bool_as_number: "true"}
+`
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, []string{"--config", file}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Translators["huawei"]
+	if h.Path != "/opt/plugins/huawei" || h.Options["periodic_inform_interval"] != "300" || len(h.Match) != 1 ||
+		h.Match[0].ProductClass != "BM632w" || c.Translators["standard"].Options["bool_as_number"] != "true" {
+		t.Fatalf("translators %+v", c.Translators)
+	}
+	if err := os.WriteFile(file, []byte("plugins:\n  translators:\n    vendor: {options: {a: b}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "plugins.translators.vendor.path") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -126,7 +126,7 @@ func (g *gateway) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var tr bridge.Translators // raw state until the translator host is wired
+	var tr bridge.Translators = g.plugins
 
 	g.bridge, err = bridge.New(g.db, g.outbox, waker, tr, bridge.Options{
 		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
@@ -219,7 +219,8 @@ func (g *gateway) info(brokerURL string) *api.BridgeInfo {
 	info := &api.BridgeInfo{
 		Version: version, Started: g.started.UTC(), BaseTopic: c.MQTT.BaseTopic,
 		Listeners: []api.Listener{{Name: "acs", Address: g.acs.Addr().String(), TLS: c.CWMP.TLS.CertFile != "", Path: c.CWMP.Path}},
-		Broker:    api.Broker{URL: redactURL(brokerURL), Embedded: g.broker != nil, ClientID: g.clientID, Connected: g.client.Connected()},
+		// Connected: a retained info only ever reaches a subscriber through a live connection.
+		Broker: api.Broker{URL: redactURL(brokerURL), Embedded: g.broker != nil, ClientID: g.clientID, Connected: true},
 		Config: map[string]any{
 			"cwmp.auth.mode": c.CWMP.Auth.Mode, "cwmp.session.idle_timeout": c.CWMP.Session.IdleTimeout.String(),
 			"cwmp.session.max_concurrent": c.CWMP.Session.MaxConcurrent, "cwmp.connreq.provision": c.CWMP.ConnReq.Provision,

@@ -312,3 +312,29 @@ func TestParseOptions(t *testing.T) {
 		}
 	}
 }
+
+// An empty get reads every readable key, and never a write-only one.
+func TestResolveGetEmptyMeansAll(t *testing.T) {
+	tr := New(Options{})
+	for _, root := range []string{RootTR098, RootTR181} {
+		plan, err := tr.ResolveGet(sdk.GetRequest{Device: sdk.DeviceInfo{Root: root}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.Names) == 0 || len(plan.Unknown) != 0 {
+			t.Fatalf("%s: plan %+v", root, plan)
+		}
+		joined := strings.Join(plan.Names, " ")
+		if !strings.Contains(joined, root+"DeviceInfo.") && !strings.Contains(joined, root+"DeviceInfo.UpTime") {
+			t.Errorf("%s: DeviceInfo not read: %v", root, plan.Names)
+		}
+		for _, n := range plan.Names {
+			if strings.Contains(n, "KeyPassphrase") || strings.HasSuffix(n, "PreSharedKey") {
+				t.Errorf("%s: write-only passphrase read: %s", root, n)
+			}
+			if !strings.HasPrefix(n, root) {
+				t.Errorf("%s: name outside the root: %s", root, n)
+			}
+		}
+	}
+}

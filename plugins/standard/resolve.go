@@ -29,7 +29,17 @@ func (t *Translator) ResolveGet(req sdk.GetRequest) (sdk.GetPlan, error) {
 	root := req.Device.Root
 	set := map[string]bool{}
 	var plan sdk.GetPlan
-	for _, raw := range req.Keys {
+	keys := req.Keys
+	if len(keys) == 0 {
+		// No keys: every readable key (docs/mqtt-api.md, get). Write-only keys (a passphrase)
+		// are never read back.
+		for _, c := range m.all {
+			if c.expose.Access != sdk.Write {
+				keys = append(keys, c.expose.Key)
+			}
+		}
+	}
+	for _, raw := range keys {
 		k := strings.TrimSuffix(strings.TrimSpace(raw), ".")
 		matched := false
 		if k != "" {
