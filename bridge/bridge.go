@@ -44,6 +44,9 @@ type Options struct {
 	RewakeEvery time.Duration
 
 	ProvisionConnReq bool // cwmp.connreq.provision
+	// BoolAsNumber and DateTimeMillis select CPEs (by "OUI" or "OUI-ProductClass",
+	// case-insensitive) that get booleans as 1/0 and dateTimes with milliseconds (checklist 35).
+	BoolAsNumber, DateTimeMillis []string
 	// FlushEvery is the write-behind period of per-Inform registry updates.
 	FlushEvery time.Duration
 	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.

@@ -504,3 +504,16 @@ func TestChecklist39MissingNameKeepsTheRest(t *testing.T) {
 		t.Fatalf("parameters %v", p)
 	}
 }
+
+// Checklist 35: the bridge picks the encoding per device from cwmp.quirks.* (OUI or
+// OUI-ProductClass).
+func TestChecklist35QuirkSelectsEncoding(t *testing.T) {
+	f := newFixture(t, Options{BoolAsNumber: []string{"00259e-HG8245"}, DateTimeMillis: []string{"AAAAAA"}})
+	s := f.inform("2 PERIODIC")
+	if !s.Encoding.BoolAsNumber || s.Encoding.DateTimeMillis {
+		t.Fatalf("encoding %+v", s.Encoding)
+	}
+	if quirk([]string{"00259E-OtherBox"}, s.Device) || !quirk([]string{" 00259E "}, s.Device) {
+		t.Fatal("quirk matching by OUI / OUI-ProductClass")
+	}
+}

@@ -15,6 +15,8 @@ import (
 // and queues the gateway's own provisioning (acs.Handler).
 func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) error {
 	now := b.opts.Now()
+	s.Encoding.BoolAsNumber = quirk(b.opts.BoolAsNumber, s.Device)
+	s.Encoding.DateTimeMillis = quirk(b.opts.DateTimeMillis, s.Device)
 	b.mu.Lock()
 	d := b.devices[s.DeviceID]
 	isNew := d == nil
@@ -163,4 +165,15 @@ func eventCodes(evs []soap.Event) []string {
 		out[i] = e.Code
 	}
 	return out
+}
+
+// quirk reports whether the device is in a quirk list of "OUI" or "OUI-ProductClass" entries.
+func quirk(list []string, d soap.DeviceID) bool {
+	for _, e := range list {
+		oui, pc, hasPC := strings.Cut(strings.TrimSpace(e), "-")
+		if strings.EqualFold(oui, d.OUI) && (!hasPC || strings.EqualFold(pc, d.ProductClass)) {
+			return true
+		}
+	}
+	return false
 }

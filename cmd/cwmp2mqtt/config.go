@@ -29,6 +29,9 @@ type Config struct {
 			IdleTimeout, MaxDuration, RetryAfter time.Duration
 			MaxRPCs, MaxConcurrent, MaxBodyBytes int
 		}
+		Quirks struct {
+			BoolAsNumber, DateTimeMillis []string
+		}
 		ConnReq struct {
 			Timeout            time.Duration
 			Retries            int
@@ -205,6 +208,26 @@ func (r *reader) bad(key, format string, args ...any) {
 
 func (r *reader) str(key string) string { return strings.TrimSpace(r.v.GetString(key)) }
 
+// list splits a comma-separated value (a YAML list is accepted too).
+func (r *reader) list(key string) []string {
+	var out []string
+	switch v := r.v.Get(key).(type) {
+	case []any:
+		for _, e := range v {
+			if s := strings.TrimSpace(fmt.Sprint(e)); s != "" {
+				out = append(out, s)
+			}
+		}
+	default:
+		for _, e := range strings.Split(fmt.Sprint(v), ",") {
+			if s := strings.TrimSpace(e); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
 func (r *reader) oneOf(key string, allowed ...string) string {
 	s := strings.ToLower(r.str(key))
 	for _, a := range allowed {
@@ -332,6 +355,8 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	s.MaxRPCs = int(r.integer("cwmp.session.max_rpcs", 1, 1<<20))
 	s.MaxConcurrent = int(r.integer("cwmp.session.max_concurrent", 1, 1<<24))
 	s.MaxBodyBytes = int(r.integer("cwmp.session.max_body_bytes", 4096, 1<<30))
+	c.CWMP.Quirks.BoolAsNumber = r.list("cwmp.quirks.bool_as_number")
+	c.CWMP.Quirks.DateTimeMillis = r.list("cwmp.quirks.datetime_millis")
 	cr := &c.CWMP.ConnReq
 	cr.Timeout = r.duration("cwmp.connreq.timeout", 100*time.Millisecond)
 	cr.Retries = int(r.integer("cwmp.connreq.retries", 0, 10))

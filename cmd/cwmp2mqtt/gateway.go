@@ -133,7 +133,8 @@ func (g *gateway) Start(ctx context.Context) error {
 		AvailabilityFactor: cfg.AvailFactor, AvailabilityFloor: cfg.AvailFloor,
 		MaxQueue: cfg.TaskMaxQueue, WakeGrace: cfg.TaskWakeGrace,
 		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
-		Health:           g.health,
+		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
+		Health: g.health,
 	}, log)
 	if err != nil {
 		return err

@@ -33,6 +33,8 @@ var settings = []setting{
 	{"cwmp.session.max_concurrent", 1000, "concurrent sessions before new ones get 503"},
 	{"cwmp.session.max_body_bytes", 4 << 20, "largest request body accepted, after decompression"},
 	{"cwmp.session.retry_after", 30 * time.Second, "Retry-After sent with 503 under overload"},
+	{"cwmp.quirks.bool_as_number", "", "CPEs (OUI or OUI-ProductClass, comma-separated) that get booleans as 1/0"},
+	{"cwmp.quirks.datetime_millis", "", "CPEs (OUI or OUI-ProductClass, comma-separated) that get dateTimes with milliseconds"},
 	{"cwmp.connreq.timeout", 10 * time.Second, "timeout of one connection request"},
 	{"cwmp.connreq.retries", 2, "connection request retries"},
 	{"cwmp.connreq.allow_basic", false, "answer a Basic challenge from a CPE (sends the password in clear)"},

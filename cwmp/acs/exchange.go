@@ -497,7 +497,7 @@ func (s *Server) nextTask(w http.ResponseWriter, ss *session) {
 		}
 		id := "acs-" + strconv.FormatUint(s.taskSeq.Add(1), 10) // fresh cwmp:ID per RPC (25)
 		bp := encPool.Get().(*[]byte)
-		b, err := soap.AppendEncode((*bp)[:0], &soap.Envelope{NS: ss.pub.NS, ID: id, HasID: true, Body: t.Request})
+		b, err := soap.AppendEncodeWith((*bp)[:0], &soap.Envelope{NS: ss.pub.NS, ID: id, HasID: true, Body: t.Request}, ss.pub.Encoding)
 		if err != nil {
 			putEnc(bp, b)
 			s.invalidTask(ss, t, err)

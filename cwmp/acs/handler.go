@@ -57,7 +57,10 @@ type Session struct {
 	// ClientCert is the leaf TLS client certificate the CPE presented, nil without one; it was
 	// verified when Config.TLS.ClientAuth asks for verification (checklist 19).
 	ClientCert *x509.Certificate
-	Started    time.Time
+	// Encoding is how ACS requests are encoded toward this CPE (checklist 35: booleans as 1/0,
+	// dateTimes with milliseconds). It is the one field the Handler may set, in Inform.
+	Encoding soap.EncodeOptions
+	Started  time.Time
 	// Events are the Inform's event codes, for handlers that decide by them (BOOTSTRAP …).
 	Events []soap.Event
 }
