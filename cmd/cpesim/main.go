@@ -4,6 +4,7 @@
 //
 //	cpesim -acs http://127.0.0.1:7547/ -n 1000 -duration 60s -interval 10s -pid $(pidof cwmp2mqtt)
 //	cpesim floor -listen :7548     # the baseline ACS (see README.md)
+//	cpesim floor -acs -listen :7548  # the real ACS stack alone, no bridge or MQTT
 package main
 
 import (
@@ -45,8 +46,17 @@ func main() {
 func runFloor(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cpesim floor", flag.ContinueOnError)
 	listen := fs.String("listen", ":7548", "address of the floor ACS")
+	acsOnly := fs.Bool("acs", false, "serve the real cwmp/acs stack with a no-op handler (no bridge, no MQTT) instead of fixed bytes")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *acsOnly {
+		log, err := zap.NewProduction(zap.IncreaseLevel(zap.WarnLevel))
+		if err != nil {
+			return err
+		}
+		defer log.Sync()
+		return floor.ServeACSOnly(ctx, *listen, log, out)
 	}
 	srv := &http.Server{Addr: *listen, Handler: &floor.Handler{}, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
