@@ -37,6 +37,9 @@ type Options struct {
 	DefaultInterval time.Duration
 
 	MaxQueue int // tasks.max_queue
+	// TransferTimeout is how long a transfer accepted with Status 1 may go without its
+	// TransferComplete before a transfer_timeout event (tasks.transfer_timeout).
+	TransferTimeout time.Duration
 	// WakeGrace is how long a request without expires waits for the session a successful
 	// connection request should open (tasks.wake_grace).
 	WakeGrace time.Duration
@@ -70,6 +73,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxQueue == 0 {
 		o.MaxQueue = 1000
+	}
+	if o.TransferTimeout == 0 {
+		o.TransferTimeout = time.Hour
 	}
 	if o.WakeGrace == 0 {
 		o.WakeGrace = time.Minute
@@ -233,6 +239,7 @@ func (b *Bridge) loop() {
 		b.sweepTasks(now)
 		if now.Sub(lastAvail) >= time.Second {
 			b.sweepAvailability(now)
+			b.sweepTransfers(now)
 			lastAvail = now
 		}
 		if now.Sub(lastFlush) >= b.opts.FlushEvery {

@@ -517,3 +517,39 @@ func TestChecklist35QuirkSelectsEncoding(t *testing.T) {
 		t.Fatal("quirk matching by OUI / OUI-ProductClass")
 	}
 }
+
+// Checklist 41: a Download accepted with Status 1 whose TransferComplete never comes ends in a
+// transfer_timeout event after Options.TransferTimeout; one that completes does not.
+func TestChecklist41TransferCompleteNeverSentTimesOut(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newFixture(t, Options{Now: clock, TransferTimeout: time.Minute})
+	s := f.inform("2 PERIODIC")
+	for _, key := range []string{"never", "arrives"} {
+		f.rpc(`{"id":"dl-` + key + `","method":"Download","args":{"file_type":"firmware","url":"http://fw/x.bin","command_key":"` + key + `"},"expires":60}`)
+		task := f.next(s)
+		f.b.TaskDone(context.Background(), s, task, &soap.DownloadResponse{Status: 1}, nil)
+		r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "dl-" + key, "status": "done"})
+		if r["result"].(map[string]any)["pending"] != true {
+			t.Fatalf("status 1 should read as pending: %v", r)
+		}
+	}
+	if _, err := f.b.CPERequest(context.Background(), s, &soap.TransferComplete{CommandKey: "arrives"}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	f.b.sweepTransfers(clock())
+	ev := f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/event", map[string]any{"event": "transfer_timeout"})
+	if ev["command_key"] != "never" {
+		t.Fatalf("event %v", ev)
+	}
+	f.b.mu.Lock()
+	left := len(f.b.devices[devID].rec.Transfers)
+	f.b.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d transfers still pending", left)
+	}
+}

@@ -34,6 +34,16 @@ type deviceRecord struct {
 	Params map[string]paramValue `json:"params,omitempty"`
 	// Translator is the name of the translator chosen for the device.
 	Translator string `json:"translator,omitempty"`
+	// Transfers are transfers the CPE accepted with Status 1, awaiting their TransferComplete.
+	Transfers []pendingTransfer `json:"transfers,omitempty"`
+}
+
+// pendingTransfer is a Download/Upload answered with Status 1 (checklist 41).
+type pendingTransfer struct {
+	CommandKey string    `json:"command_key"`
+	Method     string    `json:"method"`
+	RequestID  string    `json:"request_id,omitempty"`
+	Since      time.Time `json:"since"`
 }
 
 // paramValue is one raw CWMP value.

@@ -125,6 +125,7 @@ func (b *Bridge) CPERequest(ctx context.Context, s *acs.Session, req soap.Messag
 	case *soap.GetRPCMethods:
 		return &soap.GetRPCMethodsResponse{MethodList: acsMethods}, nil
 	case *soap.TransferComplete:
+		b.transferCompleted(s.DeviceID, m.CommandKey)
 		b.publishCPERequestEvent(s.DeviceID, m, now)
 		return &soap.TransferCompleteResponse{}, nil
 	case *soap.AutonomousTransferComplete:

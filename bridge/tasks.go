@@ -229,6 +229,7 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 		b.finish(t, statusFault, nil, f, err.Error())
 	default:
 		b.onResponse(ctx, s, t, resp)
+		b.trackTransfer(t, resp)
 		b.finish(t, statusDone, b.result(t, resp), nil, "")
 	}
 }

@@ -31,6 +31,9 @@ const (
 	EventMethod                          EventType = "method"                              // "M Reboot", "M X_…": a method the ACS asked for completed
 	EventVendor                          EventType = "vendor"                              // "X <OUI> …"
 	EventUnknown                         EventType = "unknown"                             // any other code, kept verbatim
+	// EventTransferTimeout is the gateway's own: a transfer the CPE accepted with Status 1 got no
+	// TransferComplete within tasks.transfer_timeout (checklist 41).
+	EventTransferTimeout EventType = "transfer_timeout"
 )
 
 var numberedEvents = []EventType{
@@ -70,6 +73,13 @@ type DeviceEvent struct {
 	// RequestDownloadData, DUStateChangeData, KickedData) and {"method"} of EventMethod.
 	Data any       `json:"data,omitempty"`
 	Time time.Time `json:"time"`
+}
+
+// TransferTimeoutData is the data of a transfer_timeout event.
+type TransferTimeoutData struct {
+	Method        string  `json:"method"`
+	RequestID     string  `json:"request_id,omitempty"`
+	WaitedSeconds float64 `json:"waited_seconds"`
 }
 
 // requestBorne are the Inform events whose details follow in a CPE request of the same session

@@ -49,20 +49,21 @@ type Config struct {
 		QoS                                                     int
 		KeepAlive                                               time.Duration
 	}
-	StorePath      string
-	OutboxMaxBytes int64
-	OutboxMaxAge   time.Duration
-	AvailFactor    float64
-	AvailFloor     time.Duration
-	TaskWakeGrace  time.Duration
-	TaskMaxQueue   int
-	PluginsDir     string
-	Translators    map[string]host.PluginConfig
-	PluginTimeout  time.Duration
-	StandardMode   string
-	LogLevel       string
-	LogFormat      string
-	ConfigFileUsed string
+	StorePath       string
+	OutboxMaxBytes  int64
+	OutboxMaxAge    time.Duration
+	AvailFactor     float64
+	AvailFloor      time.Duration
+	TaskWakeGrace   time.Duration
+	TaskMaxQueue    int
+	TransferTimeout time.Duration
+	PluginsDir      string
+	Translators     map[string]host.PluginConfig
+	PluginTimeout   time.Duration
+	StandardMode    string
+	LogLevel        string
+	LogFormat       string
+	ConfigFileUsed  string
 }
 
 // configError collects every invalid key so one start-up shows them all.
@@ -401,6 +402,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	c.AvailFactor = r.number("availability.factor", 1, 100)
 	c.AvailFloor = r.duration("availability.floor", time.Second)
 	c.TaskWakeGrace = r.duration("tasks.wake_grace", time.Second)
+	c.TransferTimeout = r.duration("tasks.transfer_timeout", time.Second)
 	c.TaskMaxQueue = int(r.integer("tasks.max_queue", 1, 1<<20))
 	c.PluginsDir = r.str("plugins.dir")
 	c.PluginTimeout = r.duration("plugins.call_timeout", 10*time.Millisecond)

@@ -131,7 +131,7 @@ func (g *gateway) Start(ctx context.Context) error {
 	g.bridge, err = bridge.New(g.db, g.outbox, waker, tr, bridge.Options{
 		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
 		AvailabilityFactor: cfg.AvailFactor, AvailabilityFloor: cfg.AvailFloor,
-		MaxQueue: cfg.TaskMaxQueue, WakeGrace: cfg.TaskWakeGrace,
+		MaxQueue: cfg.TaskMaxQueue, WakeGrace: cfg.TaskWakeGrace, TransferTimeout: cfg.TransferTimeout,
 		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
 		Health: g.health,

@@ -63,6 +63,7 @@ var settings = []setting{
 	{"availability.factor", 2.5, "offline after factor × PeriodicInformInterval without a session"},
 	{"availability.floor", 2 * time.Minute, "never declare a device offline sooner than this"},
 	{"tasks.wake_grace", time.Minute, "how long a request without expires waits for the session a connection request opens"},
+	{"tasks.transfer_timeout", time.Hour, "how long a Download/Upload accepted with status 1 may go without its TransferComplete"},
 	{"tasks.max_queue", 1000, "queued requests per device before new ones are rejected"},
 	{"plugins.dir", "", "directory of translator plugin binaries"},
 	{"plugins.call_timeout", 2 * time.Second, "timeout of one translator call"},

@@ -1,0 +1,90 @@
+package bridge
+
+import (
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"go.uber.org/zap"
+)
+
+// Transfers answered with Status 1 complete in a later session with a TransferComplete
+// (TR-069 §A.3.3.1). A CPE that never sends it must not leave the platform waiting forever:
+// after Options.TransferTimeout the bridge publishes transfer_timeout (checklist 41).
+
+// trackTransfer records a transfer the CPE accepted with Status 1.
+func (b *Bridge) trackTransfer(t *taskRecord, resp soap.Message) {
+	var key string
+	switch m := resp.(type) {
+	case *soap.DownloadResponse:
+		if m.Status != 1 {
+			return
+		}
+	case *soap.UploadResponse:
+		if m.Status != 1 {
+			return
+		}
+	default:
+		return
+	}
+	if msg, err := b.buildMessage(t); err == nil {
+		switch r := msg.(type) {
+		case *soap.Download:
+			key = r.CommandKey
+		case *soap.Upload:
+			key = r.CommandKey
+		}
+	}
+	b.mu.Lock()
+	if d := b.devices[t.Device]; d != nil {
+		d.rec.Transfers = append(d.rec.Transfers, pendingTransfer{CommandKey: key, Method: t.Method, RequestID: t.ID, Since: b.opts.Now()})
+		d.dirty = true
+	}
+	b.mu.Unlock()
+}
+
+// transferCompleted forgets the pending transfer a TransferComplete reports.
+func (b *Bridge) transferCompleted(id, commandKey string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.devices[id]
+	if d == nil {
+		return
+	}
+	for i, p := range d.rec.Transfers {
+		if p.CommandKey == commandKey {
+			d.rec.Transfers = append(d.rec.Transfers[:i:i], d.rec.Transfers[i+1:]...)
+			d.dirty = true
+			return
+		}
+	}
+}
+
+// sweepTransfers publishes transfer_timeout for transfers that waited too long.
+func (b *Bridge) sweepTransfers(now time.Time) {
+	type late struct {
+		id string
+		p  pendingTransfer
+	}
+	var lates []late
+	b.mu.Lock()
+	for id, d := range b.devices {
+		kept := d.rec.Transfers[:0]
+		for _, p := range d.rec.Transfers {
+			if now.Sub(p.Since) > b.opts.TransferTimeout {
+				lates = append(lates, late{id, p})
+				d.dirty = true
+				continue
+			}
+			kept = append(kept, p)
+		}
+		d.rec.Transfers = kept
+	}
+	b.mu.Unlock()
+	for _, l := range lates {
+		b.log.Warn("no TransferComplete within tasks.transfer_timeout", zap.String("device", l.id), zap.String("command_key", l.p.CommandKey))
+		b.publishJSON(b.topic(l.id, "event"), api.DeviceEvent{Event: api.EventTransferTimeout, Device: l.id, CommandKey: l.p.CommandKey,
+			Data: api.TransferTimeoutData{Method: l.p.Method, RequestID: l.p.RequestID, WaitedSeconds: now.Sub(l.p.Since).Seconds()},
+			Time: now.UTC()}, false)
+	}
+}
