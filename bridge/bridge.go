@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
@@ -106,6 +107,9 @@ type Bridge struct {
 	// listDirty marks B/bridge/devices for republication.
 	listDirty bool
 
+	// seq orders tasks across restarts: the highest stored sequence, then +1 per task.
+	seq atomic.Uint64
+
 	started time.Time
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -123,8 +127,9 @@ type device struct {
 	dirty     bool
 	waking    bool
 	lastWake  time.Time
-	// intervalAsked: an internal read of PeriodicInformInterval was queued in this process.
-	intervalAsked bool
+	// intervalAsked, credsAsked: the internal read of PeriodicInformInterval, the credential
+	// provisioning, were queued in this process.
+	intervalAsked, credsAsked bool
 	// lastState is the last normalized state, republished (stale) when the translator fails.
 	lastState map[string]any
 	// publishedState is the JSON of the values last published on B/D/state.
@@ -164,10 +169,13 @@ func (b *Bridge) Start(ctx context.Context) error {
 	for _, t := range tasks {
 		d := b.devices[t.Device]
 		if d == nil { // orphan: its device was removed mid-write
-			_ = b.st.deleteTask(t)
+			_ = b.st.deleteTask(t.Device, t.Seq)
 			continue
 		}
 		d.queue = append(d.queue, t)
+		if t.Seq > b.seq.Load() {
+			b.seq.Store(t.Seq)
+		}
 	}
 	for _, d := range b.devices {
 		sortQueue(d.queue)

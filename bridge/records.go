@@ -95,6 +95,9 @@ type taskRecord struct {
 	Purpose string `json:"purpose,omitempty"`
 	// Keys are the normalized keys of a set/get, to render the result in device-model terms.
 	Keys []string `json:"keys,omitempty"`
+	// volatile tasks are the gateway's own (credentials, interval read, translator
+	// provisioning): never stored, since the next Inform or BOOT derives them again.
+	volatile bool
 	// run is the in-session progress of a batched GetParameterValues; a broken session starts
 	// it over (reading is idempotent).
 	run *gpvRun

@@ -44,7 +44,10 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	r.Online = true
 	bootstrap := hasEvent(inf.Events, "0 BOOTSTRAP")
 	boot := bootstrap || hasEvent(inf.Events, "1 BOOT")
-	if b.opts.ProvisionConnReq && (bootstrap || r.ConnReqUser == "" && r.PendingUser == "") && r.Root != "" {
+	// Credentials at BOOTSTRAP, and once per gateway run for a device without any (a CPE that
+	// refuses them is not asked at every Inform).
+	if b.opts.ProvisionConnReq && r.Root != "" && (bootstrap || r.ConnReqUser == "" && !d.credsAsked) {
+		d.credsAsked = true
 		b.queueCredentialsLocked(d)
 	}
 	if r.PeriodicInterval == 0 && !d.intervalAsked && r.Root != "" {

@@ -79,32 +79,17 @@ func (s *store) deleteDevice(id string) error {
 	})
 }
 
-// putTask commits a task (new or changed). It returns once the write is durable; concurrent
+// putTask commits a marshalled task record. It returns once the write is durable; concurrent
 // callers share one fsync through bbolt's Batch.
-func (s *store) putTask(t *taskRecord) error {
-	v, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
+func (s *store) putTask(device string, seq uint64, v []byte) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
-		if t.Seq == 0 {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			t.Seq = seq
-			if v, err = json.Marshal(t); err != nil {
-				return err
-			}
-		}
-		return b.Put(taskKey(t.Device, t.Seq), v)
+		return tx.Bucket(bucketTasks).Put(taskKey(device, seq), v)
 	})
 }
 
-func (s *store) deleteTask(t *taskRecord) error {
+func (s *store) deleteTask(device string, seq uint64) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTasks).Delete(taskKey(t.Device, t.Seq))
+		return tx.Bucket(bucketTasks).Delete(taskKey(device, seq))
 	})
 }
 

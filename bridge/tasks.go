@@ -72,15 +72,21 @@ func (b *Bridge) enqueue(t *taskRecord) error {
 		}
 	}
 	b.mu.Unlock()
-	// Commit outside the lock: bbolt's Batch groups concurrent commits into one fsync.
-	if err := b.st.putTask(t); err != nil {
+	// Not shared yet: number and marshal it without the lock, and commit outside it (bbolt's
+	// Batch groups concurrent commits into one fsync).
+	t.Seq = b.seq.Add(1)
+	v, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	if err := b.st.putTask(t.Device, t.Seq, v); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d = b.devices[t.Device]
 	if d == nil { // removed meanwhile
-		_ = b.st.deleteTask(t)
+		_ = b.st.deleteTask(t.Device, t.Seq)
 		return errUnknownDevice
 	}
 	d.queue = append(d.queue, t)
@@ -96,23 +102,36 @@ func (b *Bridge) enqueue(t *taskRecord) error {
 }
 
 // queueInternalLocked queues a gateway task (credentials, interval read, translator
-// provisioning). It is committed asynchronously: losing it in a crash only means it is queued
-// again at the next BOOTSTRAP or Inform.
+// provisioning). It is not stored: a crash loses it, and the next Inform or BOOT queues it again.
 func (b *Bridge) queueInternalLocked(d *device, method, purpose string, args map[string]any) *taskRecord {
 	raw, _ := json.Marshal(args)
 	t := &taskRecord{
 		Device: d.rec.ID, Origin: originProvision, Method: method, Args: raw,
-		Accepted: b.opts.Now(), State: taskQueued, Purpose: purpose,
+		Accepted: b.opts.Now(), State: taskQueued, Purpose: purpose, volatile: true,
 	}
+	t.Seq = b.seq.Add(1)
 	t.ID = purpose + "-" + randomToken(6)
 	d.queue = append(d.queue, t)
 	sortQueue(d.queue)
-	go func() {
-		if err := b.st.putTask(t); err != nil {
-			b.log.Warn("internal task not persisted", zap.String("device", t.Device), zap.Error(err))
-		}
-	}()
 	return t
+}
+
+// saveTask commits a task's current state; the record is marshalled under the lock, since
+// sessions and the sweeper change tasks concurrently.
+func (b *Bridge) saveTask(t *taskRecord) {
+	b.mu.Lock()
+	v, err := json.Marshal(t)
+	volatile := t.volatile
+	b.mu.Unlock()
+	if volatile {
+		return
+	}
+	if err == nil {
+		err = b.st.putTask(t.Device, t.Seq, v)
+	}
+	if err != nil {
+		b.log.Error("task state not persisted", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
+	}
 }
 
 // queueCredentialsLocked provisions per-device connection-request credentials
@@ -190,9 +209,7 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 			msg = t.run.next()
 			b.mu.Unlock()
 		}
-		if err := b.st.putTask(t); err != nil {
-			b.log.Error("task state not persisted", zap.String("device", t.Device), zap.Error(err))
-		}
+		b.saveTask(t)
 		b.log.Debug("task sent", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("method", t.Method))
 		return &acs.Task{Request: msg, Ref: t}, nil
 	}
@@ -267,9 +284,7 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	}
 	b.mu.Unlock()
 	if requeue != nil {
-		if err := b.st.putTask(requeue); err != nil {
-			b.log.Error("task state not persisted", zap.String("device", requeue.Device), zap.Error(err))
-		}
+		b.saveTask(requeue)
 	}
 	b.log.Debug("session ended", zap.String("device", s.DeviceID), zap.String("reason", string(reason)))
 }
@@ -286,8 +301,10 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 		}
 	}
 	b.mu.Unlock()
-	if err := b.st.deleteTask(t); err != nil {
-		b.log.Error("task not removed", zap.String("device", t.Device), zap.Error(err))
+	if !t.volatile {
+		if err := b.st.deleteTask(t.Device, t.Seq); err != nil {
+			b.log.Error("task not removed", zap.String("device", t.Device), zap.Error(err))
+		}
 	}
 	if t.Ended {
 		b.log.Info("late answer to a timed-out request dropped", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("status", status))
@@ -432,7 +449,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 // recoverInflight runs once at start: a task in flight when the gateway stopped is re-queued if
 // running it again is harmless, and ended with `timeout` otherwise (at most once).
 func (b *Bridge) recoverInflight() {
-	var ended []*taskRecord
+	var ended, requeued []*taskRecord
 	b.mu.Lock()
 	for _, d := range b.devices {
 		for _, t := range d.queue {
@@ -441,13 +458,16 @@ func (b *Bridge) recoverInflight() {
 			}
 			if t.Ended || idempotent[t.Method] || t.Origin == originProvision {
 				t.State = taskQueued
-				go func(t *taskRecord) { _ = b.st.putTask(t) }(t)
+				requeued = append(requeued, t)
 			} else {
 				ended = append(ended, t)
 			}
 		}
 	}
 	b.mu.Unlock()
+	for _, t := range requeued {
+		b.saveTask(t)
+	}
 	for _, t := range ended {
 		b.log.Warn("task interrupted by a restart; not re-run", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("method", t.Method))
 		b.finish(t, statusTimeout, nil, nil,
@@ -490,9 +510,7 @@ func (b *Bridge) sweepTasks(now time.Time) {
 		b.finish(e.t, e.status, nil, nil, e.reason)
 	}
 	for _, t := range timedOut {
-		if err := b.st.putTask(t); err != nil {
-			b.log.Error("task state not persisted", zap.String("device", t.Device), zap.Error(err))
-		}
+		b.saveTask(t)
 		if t.Origin != originProvision {
 			b.publishResult(t, statusTimeout, nil, nil, "sent to the device, but no answer within the request's timeout")
 		}
