@@ -12,13 +12,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // acsFixture is a bridge fixture served by a real ACS on a loopback port.
@@ -365,4 +370,39 @@ func TestChecklist46MismatchFaultsOnlyThatTask(t *testing.T) {
 		t.Errorf("mismatch result %s does not say what was expected", reason)
 	}
 	f.awaitPublished(resultTopic, map[string]any{"id": "rpcm", "status": "done"})
+}
+
+// TestChecklist39UnevenGPVWarned: a GetParameterValuesResponse that leaves out a requested
+// name and adds another is `done` with what came, and each difference is logged as a warning
+// naming the device and the parameter.
+func TestChecklist39UnevenGPVWarned(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{t: t, db: db, pub: newRecorder(), waker: &fakeWaker{woke: make(chan connreq.Target, 16)}}
+	if f.b, err = New(db, f.pub, f.waker, nil, Options{}, zap.New(core)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.b.Stop)
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"uneven","method":"GetParameterValues","args":{"names":["A.asked","A.missing"]},"expires":60}`)
+	task := f.next(s)
+	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{ParameterList: []soap.ParameterValue{
+		{Name: "A.asked", Value: soap.StringValue("1")}, {Name: "A.extra", Value: soap.StringValue("2")}}}, nil)
+	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "uneven", "status": "done"})
+	if p := r["result"].(map[string]any)["parameters"].(map[string]any); p["A.asked"] == nil || p["A.extra"] == nil {
+		t.Errorf("parameters %v, want what came kept", p)
+	}
+	for _, name := range []string{"A.missing", "A.extra"} {
+		got := logs.FilterField(zap.String("name", name)).FilterField(zap.String("device", devID))
+		if got.Len() != 1 {
+			t.Errorf("%s: %d warnings naming it and the device, want 1; all: %v", name, got.Len(), logs.All())
+		}
+	}
 }
