@@ -130,6 +130,8 @@ type device struct {
 	// intervalAsked, credsAsked: the internal read of PeriodicInformInterval, the credential
 	// provisioning, were queued in this process.
 	intervalAsked, credsAsked bool
+	// finished are the ids of the last requests that ended (newest last), to drop redeliveries.
+	finished []string
 	// lastState is the last normalized state, republished (stale) when the translator fails.
 	lastState map[string]any
 	// publishedState is the JSON of the values last published on B/D/state.

@@ -172,7 +172,7 @@ func (f *fixture) inform(events ...string) *acs.Session {
 
 func (f *fixture) rpc(payload string) {
 	f.t.Helper()
-	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/"+devID+"/rpc", []byte(payload)); err != nil {
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/"+devID+"/rpc", []byte(payload), false); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -260,7 +260,7 @@ func TestBadRequestsRejectedWithReason(t *testing.T) {
 	f.rpc(`{not json`)
 	f.pub.waitFor(t, resultTopic, map[string]any{"status": "rejected"})
 	// Unknown device.
-	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/NOPE-X-1/rpc", []byte(`{"id":"u","method":"Reboot","args":{}}`)); err != nil {
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/NOPE-X-1/rpc", []byte(`{"id":"u","method":"Reboot","args":{}}`), false); err != nil {
 		t.Fatal(err)
 	}
 	r = f.pub.waitFor(t, "cwmp2mqtt/NOPE-X-1/rpc/result", map[string]any{"id": "u", "status": "rejected"})
@@ -408,14 +408,14 @@ func TestAvailabilityOfflineAfterFactorTimesInterval(t *testing.T) {
 func TestBridgeRequestsEchoTransaction(t *testing.T) {
 	f := newFixture(t, Options{})
 	f.inform("2 PERIODIC")
-	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/list_devices", []byte(`{"transaction":"t1"}`)); err != nil {
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/list_devices", []byte(`{"transaction":"t1"}`), false); err != nil {
 		t.Fatal(err)
 	}
 	r := f.pub.waitFor(t, "cwmp2mqtt/bridge/response/list_devices", map[string]any{"transaction": "t1"})
 	if !strings.Contains(mustJSON(r), devID) {
 		t.Fatalf("list lacks the device: %v", r)
 	}
-	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/remove_device", []byte(`{"transaction":"t2","device":"`+devID+`"}`)); err != nil {
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/remove_device", []byte(`{"transaction":"t2","device":"`+devID+`"}`), false); err != nil {
 		t.Fatal(err)
 	}
 	f.pub.waitFor(t, "cwmp2mqtt/bridge/event", map[string]any{"event": "device_removed"})
@@ -551,5 +551,32 @@ func TestChecklist41TransferCompleteNeverSentTimesOut(t *testing.T) {
 	f.b.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("%d transfers still pending", left)
+	}
+}
+
+// A QoS 1 redelivery (DUP) of a request that already finished is dropped; a deliberate reuse
+// of the id (no DUP) is a new request.
+func TestRedeliveredFinishedRequestNotRunTwice(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	req := []byte(`{"id":"once","method":"Reboot","args":{},"expires":60}`)
+	topic := "cwmp2mqtt/" + devID + "/rpc"
+	if err := f.b.HandleMessage(context.Background(), topic, req, false); err != nil {
+		t.Fatal(err)
+	}
+	task := f.next(s)
+	f.b.TaskDone(context.Background(), s, task, &soap.RebootResponse{}, nil)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "once", "status": "done"})
+	if err := f.b.HandleMessage(context.Background(), topic, req, true); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.next(s); again != nil {
+		t.Fatalf("redelivered Reboot queued again: %#v", again.Request)
+	}
+	if err := f.b.HandleMessage(context.Background(), topic, req, false); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.next(s); again == nil {
+		t.Fatal("a deliberate reuse of the id should run")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
@@ -18,8 +19,9 @@ func (b *Bridge) Subscriptions() []string {
 
 // HandleMessage processes one inbound message. It returns nil once the message is dealt with
 // for good (a request durably queued, or answered `rejected`), so the MQTT client may ack it; an
-// error means "not stored, let the broker redeliver".
-func (b *Bridge) HandleMessage(ctx context.Context, topic string, payload []byte) error {
+// error means "not stored, let the broker redeliver". duplicate is the MQTT DUP flag: a
+// redelivered request whose id already finished is dropped, not run twice.
+func (b *Bridge) HandleMessage(ctx context.Context, topic string, payload []byte, duplicate bool) error {
 	rest, ok := strings.CutPrefix(topic, b.opts.BaseTopic+"/")
 	if !ok {
 		return nil
@@ -30,23 +32,39 @@ func (b *Bridge) HandleMessage(ctx context.Context, topic string, payload []byte
 		b.handleBridgeRequest(parts[2], payload)
 		return nil
 	case len(parts) == 2 && parts[1] == "rpc":
-		return b.handleRPC(parts[0], payload)
+		return b.handleRPC(parts[0], payload, duplicate)
 	case len(parts) == 2 && parts[1] == "set":
-		return b.handleSet(ctx, parts[0], payload)
+		return b.handleSet(ctx, parts[0], payload, duplicate)
 	case len(parts) == 2 && parts[1] == "get":
-		return b.handleGet(ctx, parts[0], payload)
+		return b.handleGet(ctx, parts[0], payload, duplicate)
 	}
 	return nil
 }
 
-func (b *Bridge) handleRPC(device string, payload []byte) error {
+func (b *Bridge) handleRPC(device string, payload []byte, duplicate bool) error {
 	req, _, err := api.ParseRPCRequest(payload)
 	if err != nil {
 		b.reject(device, req, "", payload, err)
 		return nil
 	}
+	if duplicate && b.recentlyFinished(device, req.ID) {
+		return nil
+	}
 	t := b.newTask(device, req.Request, originRPC, req.Method, req.Args)
 	return b.accept(t, &req.Request)
+}
+
+// recentlyFinished reports (and logs) a redelivery of a request that already ended: QoS 1 can
+// bring a request back after its PUBACK was lost; it must not run again.
+func (b *Bridge) recentlyFinished(device, id string) bool {
+	b.mu.Lock()
+	d := b.devices[device]
+	seen := d != nil && id != "" && slices.Contains(d.finished, id)
+	b.mu.Unlock()
+	if seen {
+		b.log.Info("redelivered request already finished; dropped", zap.String("device", device), zap.String("id", id))
+	}
+	return seen
 }
 
 // newTask builds the durable record of a validated request.

@@ -193,10 +193,13 @@ func typedJSON(typ, raw string) any {
 }
 
 // handleSet turns a normalized `set` into the translator's RPCs, queued as one request.
-func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte) error {
+func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte, duplicate bool) error {
 	req, err := api.ParseSetRequest(payload)
 	if err != nil {
 		b.reject(device, nil, "set", payload, err)
+		return nil
+	}
+	if duplicate && b.recentlyFinished(device, req.ID) {
 		return nil
 	}
 	t := b.newTask(device, req.Request, originSet, "", nil)
@@ -226,10 +229,13 @@ func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte) e
 }
 
 // handleGet turns a normalized `get` into a GetParameterValues of the translator's names.
-func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte) error {
+func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, duplicate bool) error {
 	req, err := api.ParseGetRequest(payload)
 	if err != nil {
 		b.reject(device, nil, "get", payload, err)
+		return nil
+	}
+	if duplicate && b.recentlyFinished(device, req.ID) {
 		return nil
 	}
 	t := b.newTask(device, req.Request, originGet, "", nil)

@@ -42,6 +42,10 @@ var (
 	errNoTarget      = errors.New("the device reported no ConnectionRequestURL")
 )
 
+// finishedMemory is how many finished request ids per device are remembered to drop QoS 1
+// redeliveries (in memory: a redelivery after a gateway restart can still run twice).
+const finishedMemory = 64
+
 // idempotent methods are re-run after a restart that interrupted them; the others end with
 // `timeout`, since the CPE may have executed them (no duplicates of a Reboot or an AddObject).
 var idempotent = map[string]bool{
@@ -298,6 +302,12 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 				d.queue = append(d.queue[:i:i], d.queue[i+1:]...)
 				break
 			}
+		}
+		if t.Origin != originProvision && t.ID != "" {
+			if len(d.finished) >= finishedMemory {
+				d.finished = d.finished[1:]
+			}
+			d.finished = append(d.finished, t.ID)
 		}
 	}
 	b.mu.Unlock()

@@ -56,8 +56,9 @@ type session struct {
 	pc        paho.Client
 	lost      chan struct{} // closed by paho's connection-lost handler
 	lostErr   error
-	abort     chan struct{} // closed when the outbox finds the connection unusable
+	abort     chan struct{} // closed when the outbox finds the connection unusable, or to get refused messages redelivered
 	abortOnce sync.Once
+	abortWhy  string
 	ended     chan struct{} // closed when serve returns, whatever the reason
 }
 
@@ -208,7 +209,24 @@ func (c *Client) setReady(s *session) {
 // abort drops a connection that the outbox found unusable (a publish failed
 // while paho still believed it was up); the supervisor reconnects.
 func (c *Client) abort(s *session) {
-	s.abortOnce.Do(func() { close(s.abort) })
+	c.abortFor(s, "a publish failed")
+}
+
+func (c *Client) abortFor(s *session, why string) {
+	s.abortOnce.Do(func() { s.abortWhy = why; close(s.abort) })
+}
+
+// redeliver reconnects so the broker sends again the messages a full queue refused: MQTT 3.1.1
+// resends unacked messages only on a new connection (§4.4), and each one left unacked holds one
+// of the broker's in-flight slots (Mosquitto: 20), so waiting for a chance reconnect could stall
+// every subscription.
+func (c *Client) redeliver() {
+	c.mu.Lock()
+	s := c.live
+	c.mu.Unlock()
+	if s != nil {
+		c.abortFor(s, "refused messages must be redelivered")
+	}
 }
 
 // run is the connection supervisor: connect with exponential back-off,
@@ -279,7 +297,7 @@ func (c *Client) serve(s *session) {
 		c.log.Warn("connection lost", zap.String("url", c.cfg.URL), zap.Error(s.lostErr))
 	case <-s.abort:
 		c.setReady(nil)
-		c.log.Warn("connection aborted after a failed publish", zap.String("url", c.cfg.URL))
+		c.log.Warn("reconnecting", zap.String("url", c.cfg.URL), zap.String("reason", s.abortWhy))
 		s.pc.Disconnect(0)
 	case <-c.ctx.Done():
 		c.setReady(nil)

@@ -193,8 +193,15 @@ func TestUnackedMessageRedeliveredAfterReconnect(t *testing.T) {
 		proxy.Cut()
 		waitFor(t, "second reconnect", func() bool { return c.Stats().Connects >= 3 && c.Connected() })
 		platform.Publish(topic, []byte("req-2"), false)
-		if s := <-got; s.payload != "req-2" {
-			t.Fatalf("after ack and reconnect the handler got %q, want req-2 (req-1 was acked)", s.payload)
+		for s := range got {
+			if s.payload == "req-2" {
+				break
+			}
+			// QoS 1 may bring an acked message back when the cut lost the PUBACK on the wire;
+			// it must then be flagged as a duplicate (the bridge drops it by request id).
+			if s.payload != "req-1" || !s.dup {
+				t.Fatalf("after ack and reconnect the handler got %+v, want req-2", s)
+			}
 		}
 	})
 }
@@ -333,10 +340,8 @@ func TestFullQueueLeavesMessagesForRedelivery(t *testing.T) {
 		for len(handled) < int(n-c.Stats().Dropped) {
 			handled[<-got] = true
 		}
-		if err := c.Subscribe(cfg.BaseTopic+"/barrier", func(context.Context, mqtt.Message) {}); err != nil {
-			t.Fatal(err)
-		}
-		proxy.Cut()
+		// No outside reconnect: once its queue drains the client reconnects by itself so the
+		// broker redelivers what it refused.
 		deadline := time.After(waitLong)
 		for len(handled) < n {
 			select {

@@ -42,6 +42,8 @@ type subscription struct {
 	queue       chan Message
 	stop        chan struct{}
 	overflowing atomic.Bool
+	// refused: a message was left unacked since the queue last drained.
+	refused atomic.Bool
 }
 
 // Subscribe adds filter to the subscription table (restored on every
@@ -144,6 +146,7 @@ func (c *Client) route(_ paho.Client, pm paho.Message) {
 			// Never block paho: refuse and leave unacked, so the broker
 			// redelivers it on the next connection.
 			c.dropped.Add(1)
+			sub.refused.Store(true)
 			if !sub.overflowing.Swap(true) {
 				c.log.Warn("subscription queue full; message left unacked for redelivery",
 					zap.String("filter", sub.filter), zap.String("topic", topic), zap.Int("queue_depth", cap(sub.queue)))
@@ -159,6 +162,9 @@ func (c *Client) work(sub *subscription) {
 		select {
 		case m := <-sub.queue:
 			c.handle(sub, m)
+			if len(sub.queue) == 0 && sub.refused.Swap(false) {
+				c.redeliver()
+			}
 		case <-sub.stop:
 			return
 		case <-c.ctx.Done():

@@ -147,7 +147,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		if err := g.client.Subscribe(filter, func(ctx context.Context, m mqtt.Message) {
 			// Ack only once the request is durably queued or answered: otherwise the broker
 			// redelivers it (persistent session).
-			if err := g.bridge.HandleMessage(ctx, m.Topic, m.Payload); err == nil {
+			if err := g.bridge.HandleMessage(ctx, m.Topic, m.Payload, m.Duplicate); err == nil {
 				m.Ack()
 			}
 		}); err != nil {
