@@ -277,8 +277,11 @@ func testOutage(t *testing.T, brokerURL, mode string, stopBroker, restartBroker 
 	proxy := mqtttest.StartProxy(t, brokerURL)
 	env := requestEnv()
 	env["CWMP2MQTT_MQTT_URL"] = proxy.URL()
-	gw := startGateway(t, env)
+	// The platform subscribes before the gateway publishes anything retained: mochi v2.7.9
+	// races a wildcard subscription against a retained publish on a new topic (TopicsIndex
+	// retainPath, upstream issue #200), which -race would report here.
 	pf := newPlatform(t, brokerURL, "cwmp2mqtt/#")
+	gw := startGateway(t, env)
 	tr := newHoldTransport()
 	f := startFleet(t, gw.ACSURL, 4, "OUTAGE", 200*time.Millisecond, tr)
 	start := time.Now()
@@ -342,9 +345,14 @@ func testOutage(t *testing.T, brokerURL, mode string, stopBroker, restartBroker 
 		pf.barrier(t) // the platform resubscribed before the gateway replays
 	}
 	replayFrom := pf.total()
+	d0 := gw.g.outbox.Stats().Delivered // nothing is delivered until the reconnection
 	proxy.Unblock()
-	eventually(t, "the gateway reconnected", func() bool { return gw.g.client.Connected() })
-	t0, d0 := time.Now(), gw.g.outbox.Stats().Delivered
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := gw.g.client.WaitConnected(ctx); err != nil {
+		t.Fatalf("the gateway did not reconnect: %v", err)
+	}
+	t0 := time.Now()
 	if mode == "restart" {
 		// A second cut in the middle of the replay: what was in flight is sent again.
 		eventually(t, "a quarter of the backlog replayed", func() bool { return gw.g.outbox.Stats().Delivered-d0 >= bulk/4 })

@@ -42,9 +42,9 @@ func onBrokers(t *testing.T, test func(t *testing.T, env map[string]string)) {
 
 // startReadyCPE starts a TR-098 CPE and waits until its bootstrap session, with the gateway's
 // own provisioning (checklist 49), is over: from then on the test's requests are the only tasks.
-func startReadyCPE(t *testing.T, gw *testGateway, pf *platform, serial string, tr http.RoundTripper) *simCPE {
+func startReadyCPE(t *testing.T, acsURL string, pf *platform, serial string, tr http.RoundTripper) *simCPE {
 	t.Helper()
-	cpe := startCPE(t, sim.Config{ACSURL: gw.ACSURL, Serial: serial, Transport: tr}, "tr098")
+	cpe := startCPE(t, sim.Config{ACSURL: acsURL, Serial: serial, Transport: tr}, "tr098")
 	s := cpe.waitSession(t, sim.Mark{}, func(s sim.SessionResult) bool { return s.HasEvent(sim.EventBootstrap) && s.Err == nil })
 	if !contains(s.RPCs, "SetParameterValues") {
 		t.Fatalf("bootstrap session of %s ran %v, want the credential SetParameterValues", cpe.ID, s.RPCs)
@@ -197,7 +197,7 @@ func TestE2ERequestsRejectedWithReason(t *testing.T) {
 	onBrokers(t, func(t *testing.T, env map[string]string) {
 		gw := startGateway(t, env)
 		pf := newPlatform(t, gw.Broker, "cwmp2mqtt/#")
-		cpe := startReadyCPE(t, gw, pf, "REJECT1", nil)
+		cpe := startReadyCPE(t, gw.ACSURL, pf, "REJECT1", nil)
 		B := "cwmp2mqtt/" + cpe.ID
 		const never = "000000-NEVERSEEN" // a well-formed id of a device that never informed
 		cases := []struct {
@@ -260,7 +260,7 @@ func TestChecklist50QueuedRequestRunsAtOwnInform(t *testing.T) {
 	onBrokers(t, func(t *testing.T, env map[string]string) {
 		gw := startGateway(t, env)
 		pf := newPlatform(t, gw.Broker, "cwmp2mqtt/#")
-		cpe := startReadyCPE(t, gw, pf, "MUTED1", nil)
+		cpe := startReadyCPE(t, gw.ACSURL, pf, "MUTED1", nil)
 		B := "cwmp2mqtt/" + cpe.ID
 		res := B + "/rpc/result"
 		cpe.SetMuted(true)
@@ -309,7 +309,7 @@ func TestE2ERequestTimeoutOnce(t *testing.T) {
 		gw := startGateway(t, env)
 		pf := newPlatform(t, gw.Broker, "cwmp2mqtt/#")
 		tr := newHoldTransport()
-		cpe := startReadyCPE(t, gw, pf, "SLOW1", tr)
+		cpe := startReadyCPE(t, gw.ACSURL, pf, "SLOW1", tr)
 		B := "cwmp2mqtt/" + cpe.ID
 		res := B + "/rpc/result"
 		cpe.SetMuted(true)
@@ -349,7 +349,7 @@ func TestE2ETasksRunInOrder(t *testing.T) {
 	onBrokers(t, func(t *testing.T, env map[string]string) {
 		gw := startGateway(t, env)
 		pf := newPlatform(t, gw.Broker, "cwmp2mqtt/#")
-		cpe := startReadyCPE(t, gw, pf, "ORDER1", nil)
+		cpe := startReadyCPE(t, gw.ACSURL, pf, "ORDER1", nil)
 		B := "cwmp2mqtt/" + cpe.ID
 		res := B + "/rpc/result"
 
@@ -377,7 +377,7 @@ func TestE2ETasksRunInOrder(t *testing.T) {
 		var ran []string
 		for _, e := range cpe.rec.RPCs()[before:] {
 			for _, r := range reqs {
-				if e.Method == r.method && len(e.Names) == 1 && e.Names[0] == r.name {
+				if e.Method == r.method && only(e.Names, r.name) {
 					ran = append(ran, r.id)
 				}
 			}
@@ -418,7 +418,7 @@ func TestE2ESessionTakesNewTasks(t *testing.T) {
 		gw := startGateway(t, env)
 		pf := newPlatform(t, gw.Broker, "cwmp2mqtt/#")
 		tr := newHoldTransport()
-		cpe := startReadyCPE(t, gw, pf, "INSESSION1", tr)
+		cpe := startReadyCPE(t, gw.ACSURL, pf, "INSESSION1", tr)
 		B := "cwmp2mqtt/" + cpe.ID
 		res := B + "/rpc/result"
 
