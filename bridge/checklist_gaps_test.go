@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"path/filepath"
@@ -36,27 +35,21 @@ type acsFixture struct {
 func newACSFixture(t *testing.T, opts Options) *acsFixture {
 	t.Helper()
 	f := newFixture(t, opts)
-	srv, err := acs.New(acs.Config{Path: "/"}, f.b, zaptest.NewLogger(t))
+	srv, err := acs.New(acs.Config{Listen: "127.0.0.1:0", Path: "/"}, f.b, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() { // runs before the fixture's stop: the ACS ends its sessions first
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("ACS shutdown: %v", err)
 		}
-		if err := <-served; err != nil {
-			t.Errorf("ACS serve: %v", err)
-		}
 	})
-	return &acsFixture{fixture: f, url: "http://" + ln.Addr().String() + "/"}
+	return &acsFixture{fixture: f, url: "http://" + srv.Addr().String() + "/"}
 }
 
 // wireCPE is a CPE's HTTP side: a cookie jar and one kept-alive connection.

@@ -4,71 +4,59 @@ package acs
 // each test is named after the item it pins and drives the real server over real HTTP.
 
 import (
-	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 )
 
-// rawConn is one CPE TCP connection on which the test writes HTTP/1.1 requests by hand, so it
-// controls exactly which headers (and which cookie) each POST carries.
-type rawConn struct {
-	t    *testing.T
-	conn net.Conn
-	br   *bufio.Reader
-	path string
-}
-
-func dialRaw(t *testing.T, acs *testACS) *rawConn {
+// oneConnCPE is a CPE without a cookie jar whose HTTP client may use exactly one TCP
+// connection: every POST goes on it (a second dial fails the request), so the server can only
+// find the session by the connection. closed is closed when the server closes that connection.
+func oneConnCPE(t *testing.T, acs *testACS) (c *cpe, closed <-chan struct{}) {
 	t.Helper()
-	conn, err := net.Dial("tcp", acs.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &rawConn{t: t, conn: conn, br: bufio.NewReader(conn), path: testPath}
+	eof := make(chan struct{})
+	var dialed atomic.Bool
+	tr := &http.Transport{MaxConnsPerHost: 1, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dialed.Swap(true) {
+			return nil, errors.New("the CPE keeps its one connection: no second dial")
+		}
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &watchedConn{Conn: conn, eof: eof}, nil
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	c = newCPE(t, acs.url)
+	c.hc = &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	return c, eof
 }
 
-// post sends one POST with the given Cookie header ("" for none) and returns the response
-// status, its Set-Cookie and its parsed envelope.
-func (c *rawConn) post(cookie, body string) reply {
-	c.t.Helper()
-	var req strings.Builder
-	fmt.Fprintf(&req, "POST %s HTTP/1.1\r\nHost: acs\r\nContent-Length: %d\r\n", c.path, len(body))
-	if body != "" {
-		req.WriteString("Content-Type: text/xml\r\n")
+// watchedConn closes eof when a read sees the peer's close (the transport keeps reading an idle
+// connection to notice exactly that).
+type watchedConn struct {
+	net.Conn
+	eof  chan struct{}
+	once sync.Once
+}
+
+func (w *watchedConn) Read(b []byte) (int, error) {
+	n, err := w.Conn.Read(b)
+	if errors.Is(err, io.EOF) {
+		w.once.Do(func() { close(w.eof) })
 	}
-	if cookie != "" {
-		req.WriteString("Cookie: " + cookie + "\r\n")
-	}
-	req.WriteString("\r\n" + body)
-	c.conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c.conn, req.String()); err != nil {
-		c.t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	r := reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
-	if resp.StatusCode == http.StatusOK && len(bytes.TrimSpace(b)) > 0 {
-		if r.Env, err = parseEnv(b); err != nil {
-			c.t.Fatalf("ACS sent malformed XML: %v\n%s", err, b)
-		}
-	}
-	return r
+	return n, err
 }
 
 // TestChecklist10RPCLimitCountsCPERequests: MaxRPCsPerSession also bounds a CPE that keeps
@@ -106,12 +94,12 @@ func TestChecklist10RPCLimitCountsCPERequests(t *testing.T) {
 // server after IdleTimeout, so idle sockets cannot pile up.
 func TestChecklist10IdleConnectionClosed(t *testing.T) {
 	acs := startACS(t, Config{IdleTimeout: 150 * time.Millisecond}, newRecHandler())
-	c := dialRaw(t, acs)
-	c.post("", "").expectEnd(t) // a stray empty POST: 204, connection kept alive
-	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, err := c.br.Read(make([]byte, 1))
-	if n != 0 || err != io.EOF {
-		t.Fatalf("idle keep-alive connection: read %d bytes, err %v; want the server to close it (EOF)", n, err)
+	c, closed := oneConnCPE(t, acs)
+	c.post("").expectEnd(t) // a stray empty POST: 204, connection kept alive
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("idle keep-alive connection still open 10 s after a 150 ms IdleTimeout")
 	}
 }
 
@@ -168,21 +156,22 @@ func TestChecklist12CookieDroppedMidSession(t *testing.T) {
 	h := newRecHandler()
 	acs := startACS(t, Config{}, h)
 	h.enqueue("00147F-SN0001", gpv, reboot)
-	c := dialRaw(t, acs)
-	r := c.post("", informXML(informOpts{})).expect(t, "InformResponse")
+	c, _ := oneConnCPE(t, acs)
+	r := c.post(informXML(informOpts{})).expect(t, "InformResponse")
 	if !strings.HasPrefix(r.Header.Get("Set-Cookie"), CookieName+"=") {
 		t.Fatalf("no session cookie on InformResponse: %q", r.Header.Get("Set-Cookie"))
 	}
 
 	// Another socket without a cookie: not this session.
-	dialRaw(t, acs).post("", "").expectEnd(t)
+	other, _ := oneConnCPE(t, acs)
+	other.post("").expectEnd(t)
 	if q := h.pending("00147F-SN0001"); len(q) != 2 {
 		t.Fatalf("a cookie-less POST on another connection took a task of the session (%d left)", len(q))
 	}
 
-	task := c.post("", "").expect(t, "GetParameterValues")
-	task = c.post("", cpeMessage("", task.Env.ID, gpvResponseBody)).expect(t, "Reboot")
-	c.post("", cpeMessage("", task.Env.ID, `<cwmp:RebootResponse/>`)).expectEnd(t)
+	task := c.post("").expect(t, "GetParameterValues")
+	task = c.post(cpeMessage("", task.Env.ID, gpvResponseBody)).expect(t, "Reboot")
+	c.post(cpeMessage("", task.Env.ID, `<cwmp:RebootResponse/>`)).expectEnd(t)
 	for _, want := range []string{"GetParameterValuesResponse", "RebootResponse"} {
 		if d := h.waitTask(t); d.Err != nil || d.Resp == nil || d.Resp.MethodName() != want {
 			t.Fatalf("TaskDone(%v, %v), want %s", d.Resp, d.Err, want)
