@@ -38,7 +38,7 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 	b.mu.Unlock()
 	for _, id := range gone {
 		b.log.Info("device offline", zap.String("device", id))
-		b.publishAvailability(id, false, now, "no session for availability.factor × PeriodicInformInterval")
+		b.publishAvailability(nil, id, false, now, "no session for availability.factor × PeriodicInformInterval")
 		b.publishBridgeEvent(api.BridgeDeviceOffline, id, "no session within availability.factor × PeriodicInformInterval")
 	}
 }

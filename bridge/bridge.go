@@ -11,6 +11,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
@@ -19,6 +20,8 @@ import (
 // implements it. Enqueue returns once the message is durable; delivery is in order.
 type Publisher interface {
 	Enqueue(topic string, payload []byte, retained bool, qos byte) error
+	// EnqueueBatch commits several messages at once, in order (one fsync).
+	EnqueueBatch(msgs ...mqtt.Publish) error
 }
 
 // Waker sends connection requests (package cwmp/connreq implements it).

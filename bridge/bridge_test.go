@@ -15,6 +15,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap/zaptest"
 )
@@ -31,6 +32,15 @@ type published struct {
 	Topic    string
 	Payload  []byte
 	Retained bool
+}
+
+func (r *recorder) EnqueueBatch(msgs ...mqtt.Publish) error {
+	for _, m := range msgs {
+		if err := r.Enqueue(m.Topic, m.Payload, m.Retained, m.QoS); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newRecorder() *recorder { return &recorder{ch: make(chan published, 1024)} }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	"go.uber.org/zap"
 )
 
@@ -25,16 +26,33 @@ func (b *Bridge) topic(parts ...string) string {
 	return string(buf)
 }
 
-// publishJSON marshals and hands a payload to the outbox. A failure is logged, never fatal: the
-// outbox only fails when the store does.
+// publishJSON marshals and hands a payload to the outbox, or to the batch of the Inform being
+// handled (b.batch). A failure is logged, never fatal: the outbox only fails when the store does.
 func (b *Bridge) publishJSON(topic string, v any, retained bool) {
+	b.emit(nil, topic, v, retained)
+}
+
+// batch collects an Inform's publications so they cost one outbox commit, not one each.
+type batch struct{ msgs []mqtt.Publish }
+
+func (b *Bridge) emit(into *batch, topic string, v any, retained bool) {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		b.log.Error("payload not encoded", zap.String("topic", topic), zap.Error(err))
 		return
 	}
+	if into != nil {
+		into.msgs = append(into.msgs, mqtt.Publish{Topic: topic, Payload: payload, Retained: retained, QoS: b.opts.QoS})
+		return
+	}
 	if err := b.pub.Enqueue(topic, payload, retained, b.opts.QoS); err != nil {
 		b.log.Error("publish failed", zap.String("topic", topic), zap.Error(err))
+	}
+}
+
+func (b *Bridge) flushBatch(into *batch) {
+	if err := b.pub.EnqueueBatch(into.msgs...); err != nil {
+		b.log.Error("publish failed", zap.Int("messages", len(into.msgs)), zap.Error(err))
 	}
 }
 
@@ -44,7 +62,11 @@ func (b *Bridge) publishBridgeState(state string) {
 }
 
 func (b *Bridge) publishBridgeEvent(event api.BridgeEventType, device, reason string) {
-	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()}, false)
+	b.emitBridgeEvent(nil, event, device, reason)
+}
+
+func (b *Bridge) emitBridgeEvent(into *batch, event api.BridgeEventType, device, reason string) {
+	b.emit(into, b.topic("bridge", "event"), api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()}, false)
 }
 
 // PublishOutboxDropped reports messages the outbox had to drop (outbox.max_bytes, max_age).
@@ -58,13 +80,10 @@ func (b *Bridge) PluginEvent(event api.BridgeEventType, plugin, reason string) {
 	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: event, Plugin: plugin, Reason: reason, Time: b.opts.Now().UTC()}, false)
 }
 
-func (b *Bridge) publishInform(id string, inf *soap.Inform, now time.Time) {
-	b.publishJSON(b.topic(id, "inform"), api.InformMessage(id, inf, now), false)
-}
-
-func (b *Bridge) publishInformEvents(id string, inf *soap.Inform, now time.Time) {
+func (b *Bridge) publishInform(into *batch, id string, inf *soap.Inform, now time.Time) {
+	b.emit(into, b.topic(id, "inform"), api.InformMessage(id, inf, now), false)
 	for _, ev := range api.DeviceEventsFromInform(id, inf, now) {
-		b.publishJSON(b.topic(id, "event"), ev, false)
+		b.emit(into, b.topic(id, "event"), ev, false)
 	}
 }
 
@@ -74,10 +93,10 @@ func (b *Bridge) publishCPERequestEvent(id string, m soap.Message, now time.Time
 	}
 }
 
-func (b *Bridge) publishAvailability(id string, online bool, now time.Time, reason string) {
+func (b *Bridge) publishAvailability(into *batch, id string, online bool, now time.Time, reason string) {
 	a := api.NewAvailability(online, now)
 	a.Reason = reason
-	b.publishJSON(b.topic(id, "availability"), a, true)
+	b.emit(into, b.topic(id, "availability"), a, true)
 }
 
 // publishResult sends a request's result to reply_to or B/D/rpc/result.

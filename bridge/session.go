@@ -68,19 +68,21 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	}
 	b.mu.Unlock()
 
+	var out batch
 	if len(persist) > 0 {
 		if err := b.st.putDevices(persist); err != nil {
 			b.log.Error("registry write failed", zap.String("device", s.DeviceID), zap.Error(err))
 		}
-		b.publishBridgeEvent(api.BridgeDeviceRegistered, s.DeviceID, "")
+		b.emitBridgeEvent(&out, api.BridgeDeviceRegistered, s.DeviceID, "")
 	}
-	b.publishInform(s.DeviceID, inf, now)
-	b.publishInformEvents(s.DeviceID, inf, now)
+	b.publishInform(&out, s.DeviceID, inf, now)
 	if !wasOnline {
-		b.publishAvailability(s.DeviceID, true, now, "")
-		b.publishBridgeEvent(api.BridgeDeviceOnline, s.DeviceID, "")
+		b.publishAvailability(&out, s.DeviceID, true, now, "")
+		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
-	b.updateState(ctx, s.DeviceID, boot, eventCodes(inf.Events))
+	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))
+	// One outbox commit for the whole Inform: the session waits for it once.
+	b.flushBatch(&out)
 	return nil
 }
 

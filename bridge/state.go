@@ -49,7 +49,7 @@ func deviceInfo(r *deviceRecord) sdk.DeviceInfo {
 // when no translator is configured. A failing translator leaves the last state, marked stale;
 // the raw inform and rpc topics are unaffected. On BOOT/BOOTSTRAP the translator's provisioning
 // RPCs are queued.
-func (b *Bridge) updateState(ctx context.Context, id string, boot bool, events []string) {
+func (b *Bridge) updateState(ctx context.Context, into *batch, id string, boot bool, events []string) {
 	dev, params, ok := b.snapshot(id)
 	if !ok {
 		return
@@ -72,7 +72,7 @@ func (b *Bridge) updateState(ctx context.Context, id string, boot bool, events [
 		}
 	}
 	if b.stateChanged(id, &st) {
-		b.publishJSON(b.topic(id, "state"), st, true)
+		b.emit(into, b.topic(id, "state"), st, true)
 	}
 	if boot && b.tr != nil {
 		b.provision(ctx, id, dev, events, params)

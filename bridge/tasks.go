@@ -406,7 +406,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 			d.dirty = true
 		}
 		b.mu.Unlock()
-		b.updateState(ctx, t.Device, false, nil)
+		b.updateState(ctx, nil, t.Device, false, nil)
 	case *soap.SetParameterValuesResponse:
 		var args struct {
 			Parameters [][]string `json:"parameters"`
@@ -448,7 +448,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 				b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
 			}
 			if t.Purpose != purposeCredentials {
-				b.updateState(ctx, t.Device, false, nil)
+				b.updateState(ctx, nil, t.Device, false, nil)
 			}
 			return
 		}
