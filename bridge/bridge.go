@@ -189,8 +189,9 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Unlock()
 	b.recoverInflight()
 	b.publishBridgeState("online")
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go b.loop()
+	go b.republishRetained()
 	// Devices with queued work get a connection request now rather than at their next inform.
 	b.mu.Lock()
 	for _, d := range b.devices {
@@ -201,6 +202,37 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Unlock()
 	b.log.Info("bridge started", zap.Int("devices", len(devs)), zap.Int("tasks", len(tasks)))
 	return nil
+}
+
+// republishRetained publishes every device's availability and state once at start: the
+// embedded broker keeps no retained messages across a restart, and a platform must find the
+// current picture there (with an external broker it is a harmless refresh).
+func (b *Bridge) republishRetained() {
+	defer b.wg.Done()
+	b.mu.Lock()
+	type av struct {
+		id     string
+		online bool
+		since  time.Time
+	}
+	list := make([]av, 0, len(b.devices))
+	for id, d := range b.devices {
+		list = append(list, av{id, d.rec.Online, d.rec.LastInform})
+	}
+	b.mu.Unlock()
+	for _, a := range list {
+		if b.ctx.Err() != nil {
+			return
+		}
+		var out batch
+		reason := ""
+		if !a.online {
+			reason = "no session for availability.factor × PeriodicInformInterval"
+		}
+		b.publishAvailability(&out, a.id, a.online, a.since, reason)
+		b.updateState(b.ctx, &out, a.id, false, nil)
+		b.flushBatch(&out)
+	}
 }
 
 // Stop ends the timers and flushes the registry. The caller stops the ACS first.

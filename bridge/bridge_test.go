@@ -590,3 +590,18 @@ func TestRedeliveredFinishedRequestNotRunTwice(t *testing.T) {
 		t.Fatal("a deliberate reuse of the id should run")
 	}
 }
+
+// After a restart every device's availability and state are published again (retained): the
+// embedded broker forgets retained messages when the gateway restarts.
+func TestRestartRepublishesRetainedTopics(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.stop()
+	f.start()
+	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/availability", map[string]any{"state": "online"})
+	st := f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/state", nil)
+	if !strings.Contains(mustJSON(st["values"]), "V1R2") {
+		t.Fatalf("state after restart: %v", st)
+	}
+}

@@ -176,7 +176,7 @@ func (g *gateway) Start(ctx context.Context) error {
 	g.bridge.SetInfo(g.info(brokerURL))
 	g.watchOutbox()
 	log.Info("gateway started", zap.String("version", version), zap.String("cwmp", g.acs.Addr().String()),
-		zap.String("broker", brokerURL), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
+		zap.String("broker", redactURL(brokerURL)), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
 	return nil
 }
 
@@ -263,6 +263,12 @@ func (g *gateway) watchOutbox() {
 
 // health adds the broker, outbox and translator figures to the bridge's health answer.
 func (g *gateway) health(h *api.Health) {
+	for _, t := range g.plugins.List() {
+		h.Translators[t.Name] = t.State
+		if t.State != "running" {
+			h.Problems = append(h.Problems, "translator "+t.Name+" is "+t.State)
+		}
+	}
 	h.BrokerConnected = g.client != nil && g.client.Connected()
 	if !h.BrokerConnected {
 		h.Problems = append(h.Problems, "broker unreachable: publications wait in the outbox")
