@@ -288,3 +288,18 @@ func TestChecklist33InformWarningsNameTheDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestChecklist15DefaultIdleTimeout: without configuration a session idles out after 30 s,
+// and the HTTP server's keep-alive timeout is the same (waiting 30 s is not worth a test run).
+func TestChecklist15DefaultIdleTimeout(t *testing.T) {
+	srv, err := New(Config{}, newRecHandler(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.cfg.IdleTimeout != 30*time.Second || srv.http.IdleTimeout != 30*time.Second {
+		t.Errorf("default idle timeout %s (keep-alive %s), want 30s", srv.cfg.IdleTimeout, srv.http.IdleTimeout)
+	}
+	if got := idleFor(0, &srv.cfg); got != 30*time.Second {
+		t.Errorf("session without a SessionTimeout header idles out after %s, want 30s", got)
+	}
+}
