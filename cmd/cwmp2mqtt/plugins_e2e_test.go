@@ -136,6 +136,7 @@ func mark(pf *platform, topic string) int { return len(pf.messages(topic)) }
 // connection, one ordered outbox.
 func bridgeOp(t *testing.T, pf *platform, op, transaction string) map[string]any {
 	t.Helper()
+	pf.await("cwmp2mqtt/bridge/state", nil, wait) // retained: the platform's subscription is active
 	pf.publish("cwmp2mqtt/bridge/request/"+op, `{"transaction":"`+transaction+`"}`)
 	return pf.await("cwmp2mqtt/bridge/response/"+op, map[string]any{"transaction": transaction, "status": "ok"}, wait)
 }
@@ -492,7 +493,9 @@ func TestPluginsGarbageAnswerReported(t *testing.T) {
 		t.Errorf("refused key published: %v", st.Values)
 	}
 	readParam(t, pf, cpe, "after-garbage", "Device.DeviceInfo.SoftwareVersion")
-	bridgeOp(t, pf, "health", "h-1")
+	if h, _ := bridgeOp(t, pf, "health", "h-1")["data"].(map[string]any); mustJSON(h["translators"]) != `{"acme":"running","standard":"running"}` {
+		t.Errorf("health after garbage answers: %v", h)
+	}
 	if eventSeen(pf, "plugin_failed", "acme") {
 		t.Errorf("garbage answers restarted the plugin: %s", pf.dump("cwmp2mqtt/bridge/event"))
 	}
