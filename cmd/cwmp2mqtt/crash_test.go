@@ -331,20 +331,7 @@ func testCrash(t *testing.T, brokerURL string) {
 	}
 
 	// Every message of a session over before the kill arrives: no gap, in order.
-	eventually(t, "the outbox of the killed gateway reaches the platform", func() bool {
-		for sn, id := range f.ids {
-			n := 0
-			for _, s := range sessions {
-				if s.Serial == sn && s.Err == nil {
-					n++
-				}
-			}
-			if d, _ := pf.arrivals("cwmp2mqtt/" + id + "/inform"); len(d) < n {
-				return false
-			}
-		}
-		return true
-	})
+	f.awaitInforms(t, pf, sessions)
 	f.Stop()
 	deliveryCheck{t: t, pf: pf, f: f, sessions: sessions, before: killAt, replayFrom: replayFrom, maxExtra: 1}.run()
 	for _, c := range []*simCPE{q, r, g} {
@@ -410,20 +397,7 @@ func TestCrashStoreSurvivesKillUnderLoad(t *testing.T) {
 	}
 
 	sessions := f.rec.Sessions()
-	eventually(t, "every successful session's inform arrived", func() bool {
-		for sn, id := range f.ids {
-			n := 0
-			for _, s := range sessions {
-				if s.Serial == sn && s.Err == nil {
-					n++
-				}
-			}
-			if d, _ := pf.arrivals("cwmp2mqtt/" + id + "/inform"); len(d) < n {
-				return false
-			}
-		}
-		return true
-	})
+	f.awaitInforms(t, pf, sessions)
 	// After a crash, duplicates may also be acknowledged entries whose batched delete was not
 	// committed (mqtt package doc): no bound on where their first copy arrived.
 	dups := deliveryCheck{t: t, pf: pf, f: f, sessions: sessions, replayFrom: math.MaxInt, maxExtra: -1}.run()

@@ -81,6 +81,26 @@ func (f *fleet) waitSessions(t *testing.T, since time.Time, n int) {
 	})
 }
 
+// awaitInforms waits until the platform has, per CPE, at least as many distinct informs as the
+// CPE had successful sessions.
+func (f *fleet) awaitInforms(t *testing.T, pf *platform, sessions []sim.SessionResult) {
+	t.Helper()
+	eventually(t, "an inform for every successful session", func() bool {
+		for sn, id := range f.ids {
+			n := 0
+			for _, s := range sessions {
+				if s.Serial == sn && s.Err == nil {
+					n++
+				}
+			}
+			if d, _ := pf.arrivals("cwmp2mqtt/" + id + "/inform"); len(d) < n {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // eventually polls cond every 10 ms until it holds, failing after the tests' usual patience.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
