@@ -82,8 +82,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(env.Warnings) > 0 {
 		l := s.log
-		if ss != nil {
-			l = ss.log
+		switch m := env.Body.(type) {
+		case *soap.Inform: // the session does not exist yet; name the device anyway
+			l = l.With(zap.String("device", DeviceIDFor(m.DeviceID)))
+		default:
+			if ss != nil {
+				l = ss.log
+			}
 		}
 		for _, warn := range env.Warnings {
 			l.Warn("envelope warning", zap.String("remote", r.RemoteAddr), zap.String("warning", warn))
@@ -151,10 +156,14 @@ func (s *Server) touch(ss *session) {
 	s.mu.Unlock()
 }
 
-// refuseOverload answers 503 + Retry-After when no new session may start (checklist 9).
+// refuseOverload answers 503 + Retry-After before the body is read, cheaply, when the server
+// is closing or far over its session limit (checklist 9). At the limit itself the body is read:
+// an Inform from a device that rebooted mid-session must replace its own session rather than
+// be locked out (checklist 14), and only startSession knows the device.
 func (s *Server) refuseOverload(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
-	full := s.closing || len(s.byID) >= s.cfg.MaxConcurrentSessions
+	hardCap := s.cfg.MaxConcurrentSessions + s.cfg.MaxConcurrentSessions/4 + 1
+	full := s.closing || len(s.byID) >= hardCap
 	s.mu.Unlock()
 	if full {
 		s.overloaded(w, r, "") // the body is not read yet: device unknown
