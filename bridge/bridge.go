@@ -11,6 +11,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
@@ -125,6 +126,8 @@ var _ acs.Handler = (*Bridge)(nil)
 type device struct {
 	rec   deviceRecord
 	queue []*taskRecord // queued and in-flight tasks, in run order
+	// paramsDirty: rec.Params changed since they were last written.
+	paramsDirty bool
 	// inSession is the id of the open session, "" when none.
 	inSession string
 	dirty     bool
@@ -191,7 +194,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.publishBridgeState("online")
 	b.wg.Add(2)
 	go b.loop()
-	go b.republishRetained()
+	go b.republishRetained(b.knownAtStart())
 	// Devices with queued work get a connection request now rather than at their next inform.
 	b.mu.Lock()
 	for _, d := range b.devices {
@@ -207,30 +210,40 @@ func (b *Bridge) Start(ctx context.Context) error {
 // republishRetained publishes every device's availability and state once at start: the
 // embedded broker keeps no retained messages across a restart, and a platform must find the
 // current picture there (with an external broker it is a harmless refresh).
-func (b *Bridge) republishRetained() {
-	defer b.wg.Done()
+// knownAtStart lists the devices loaded from the store, taken before any Inform can arrive.
+func (b *Bridge) knownAtStart() []string {
 	b.mu.Lock()
-	type av struct {
-		id     string
-		online bool
-		since  time.Time
+	defer b.mu.Unlock()
+	ids := make([]string, 0, len(b.devices))
+	for id := range b.devices {
+		ids = append(ids, id)
 	}
-	list := make([]av, 0, len(b.devices))
-	for id, d := range b.devices {
-		list = append(list, av{id, d.rec.Online, d.rec.LastInform})
-	}
-	b.mu.Unlock()
-	for _, a := range list {
+	return ids
+}
+
+// republishRetained publishes the availability and state of the devices known at start. A
+// device that informed since start published its own, newer ones: it is skipped.
+func (b *Bridge) republishRetained(ids []string) {
+	defer b.wg.Done()
+	for _, id := range ids {
 		if b.ctx.Err() != nil {
 			return
 		}
+		b.mu.Lock()
+		d := b.devices[id]
+		if d == nil || d.rec.LastInform.After(b.started) {
+			b.mu.Unlock()
+			continue
+		}
+		online, since := d.rec.Online, d.rec.LastInform
+		b.mu.Unlock()
 		var out batch
 		reason := ""
-		if !a.online {
+		if !online {
 			reason = "no session for availability.factor × PeriodicInformInterval"
 		}
-		b.publishAvailability(&out, a.id, a.online, a.since, reason)
-		b.updateState(b.ctx, &out, a.id, false, nil)
+		b.publishAvailability(&out, id, online, since, reason)
+		b.updateState(b.ctx, &out, id, false, nil)
 		b.flushBatch(&out)
 	}
 }
@@ -261,7 +274,7 @@ func (b *Bridge) OnConnect() {
 // SetInfo publishes the retained B/bridge/info (the gateway calls it once it listens).
 func (b *Bridge) SetInfo(info *api.BridgeInfo) {
 	if info.Translators == nil {
-		info.Translators = b.translatorList()
+		info.Translators = b.translatorList(false)
 	}
 	b.mu.Lock()
 	b.info = info
@@ -300,11 +313,14 @@ func (b *Bridge) flush() {
 	b.mu.Lock()
 	var recs []*deviceRecord
 	for _, d := range b.devices {
-		if d.dirty {
+		if d.dirty || d.paramsDirty {
 			r := d.rec
-			r.Params = cloneParams(d.rec.Params)
+			r.Params = nil
+			if d.paramsDirty {
+				r.Params = cloneParams(d.rec.Params)
+			}
 			recs = append(recs, &r)
-			d.dirty = false
+			d.dirty, d.paramsDirty = false, false
 		}
 	}
 	b.mu.Unlock()
@@ -317,9 +333,24 @@ func (b *Bridge) flush() {
 func (b *Bridge) persistDevice(d *device) {
 	r := d.rec
 	r.Params = cloneParams(d.rec.Params)
-	d.dirty = false
+	d.dirty, d.paramsDirty = false, false
 	if err := b.st.putDevices([]*deviceRecord{&r}); err != nil {
 		b.log.Error("registry write failed", zap.String("device", r.ID), zap.Error(err))
+	}
+}
+
+// setParams records raw values, marking the parameters for the next flush only when one of them
+// changed.
+func (d *device) setParams(params []soap.ParameterValue) {
+	if d.rec.Params == nil {
+		d.rec.Params = make(map[string]paramValue, len(params))
+	}
+	for _, p := range params {
+		v := paramValue{Value: p.Value.Raw, Type: p.Value.Type}
+		if old, ok := d.rec.Params[p.Name]; !ok || old != v {
+			d.rec.Params[p.Name] = v
+			d.paramsDirty = true
+		}
 	}
 }
 

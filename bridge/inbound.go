@@ -152,7 +152,7 @@ func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
 	case api.OpHealth:
 		resp.Data = b.Health()
 	case api.OpListTranslators:
-		resp.Data = b.translatorList()
+		resp.Data = b.translatorList(true)
 	}
 	b.publishJSON(b.topic("bridge", "response", op), resp, false)
 }
@@ -214,11 +214,26 @@ func (b *Bridge) Health() api.Health {
 	return h
 }
 
-func (b *Bridge) translatorList() []api.TranslatorInfo {
+// translatorList lists the translators with the number of devices each serves; the exposed
+// keys only for list_translators (bridge/info stays small).
+func (b *Bridge) translatorList(withExposes bool) []api.TranslatorInfo {
 	if b.tr == nil {
 		return []api.TranslatorInfo{}
 	}
-	return b.tr.List()
+	list := b.tr.List()
+	b.mu.Lock()
+	count := map[string]int{}
+	for _, d := range b.devices {
+		count[d.rec.Translator]++
+	}
+	b.mu.Unlock()
+	for i := range list {
+		list[i].Devices = count[list[i].Name]
+		if !withExposes {
+			list[i].Exposes = nil
+		}
+	}
+	return list
 }
 
 func hostOf(addr string) string {

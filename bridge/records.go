@@ -30,8 +30,10 @@ type deviceRecord struct {
 	// PeriodicInterval is the CPE's PeriodicInformInterval in seconds, 0 while unknown.
 	PeriodicInterval int64 `json:"periodic_interval,omitempty"`
 	Online           bool  `json:"online"`
-	// Params holds the last known raw values (from Informs and GetParameterValues results).
-	Params map[string]paramValue `json:"params,omitempty"`
+	// Params holds the last known raw values (from Informs and GetParameterValues results). It
+	// is stored apart (bucket "params") and written only when a value changed: a periodic Inform
+	// then rewrites a small record, not hundreds of parameters.
+	Params map[string]paramValue `json:"-"`
 	// Translator is the name of the translator chosen for the device.
 	Translator string `json:"translator,omitempty"`
 	// Transfers are transfers the CPE accepted with Status 1, awaiting their TransferComplete.

@@ -31,12 +31,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	r.SerialNumber = s.Device.SerialNumber
 	r.RemoteAddr = s.RemoteAddr.String()
 	r.LastInform = now
-	if r.Params == nil {
-		r.Params = make(map[string]paramValue, len(inf.ParameterList))
-	}
-	for _, p := range inf.ParameterList {
-		r.Params[p.Name] = paramValue{Value: p.Value.Raw, Type: p.Value.Type}
-	}
+	d.setParams(inf.ParameterList)
 	b.applyKnownParamsLocked(d, inf.ParameterList)
 	d.inSession = s.ID
 	d.dirty = true
@@ -64,7 +59,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	if isNew {
 		rec.Params = cloneParams(r.Params)
 		persist = append(persist, &rec)
-		d.dirty = false
+		d.dirty, d.paramsDirty = false, false
 	}
 	b.mu.Unlock()
 

@@ -13,6 +13,7 @@ import (
 var (
 	bucketDevices = []byte("devices") // device id → deviceRecord JSON
 	bucketTasks   = []byte("tasks")   // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
+	bucketParams  = []byte("params")  // device id → its raw parameters, JSON
 )
 
 // store is the bridge's view of the bbolt file.
@@ -22,7 +23,7 @@ type store struct {
 
 func openStore(db *bolt.DB) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDevices, bucketTasks} {
+		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}
@@ -42,13 +43,14 @@ func taskKey(device string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// putDevices writes device records in one transaction (write-behind flush and registrations).
+// putDevices writes device records in one transaction (write-behind flush and registrations);
+// a record's Params are written too when not nil (nil: unchanged).
 func (s *store) putDevices(recs []*deviceRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDevices)
+		b, pb := tx.Bucket(bucketDevices), tx.Bucket(bucketParams)
 		for _, r := range recs {
 			v, err := json.Marshal(r)
 			if err != nil {
@@ -56,6 +58,14 @@ func (s *store) putDevices(recs []*deviceRecord) error {
 			}
 			if err := b.Put([]byte(r.ID), v); err != nil {
 				return err
+			}
+			if r.Params != nil {
+				if v, err = json.Marshal(r.Params); err != nil {
+					return err
+				}
+				if err := pb.Put([]byte(r.ID), v); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -66,6 +76,9 @@ func (s *store) putDevices(recs []*deviceRecord) error {
 func (s *store) deleteDevice(id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketDevices).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketParams).Delete([]byte(id)); err != nil {
 			return err
 		}
 		c := tx.Bucket(bucketTasks).Cursor()
@@ -100,6 +113,11 @@ func (s *store) load() (devs []*deviceRecord, tasks []*taskRecord, err error) {
 			r := &deviceRecord{}
 			if err := json.Unmarshal(v, r); err != nil {
 				return fmt.Errorf("store: device %q: %w", k, err)
+			}
+			if pv := tx.Bucket(bucketParams).Get(k); pv != nil {
+				if err := json.Unmarshal(pv, &r.Params); err != nil {
+					return fmt.Errorf("store: parameters of %q: %w", k, err)
+				}
 			}
 			devs = append(devs, r)
 			return nil

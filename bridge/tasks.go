@@ -345,7 +345,7 @@ func (b *Bridge) result(t *taskRecord, resp soap.Message) any {
 			status = r.Status
 		}
 		// Status 1: the CPE applies the change later, e.g. after a reboot (checklist 38).
-		return map[string]any{"keys": t.Keys, "status": status, "applied_later": status == 1}
+		return api.StatusResult{Status: status, AppliedLater: status == 1}
 	}
 	result, err := renderResult(resp)
 	if err != nil {
@@ -396,12 +396,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 	case *soap.GetParameterValuesResponse:
 		b.mu.Lock()
 		if d := b.devices[t.Device]; d != nil {
-			if d.rec.Params == nil {
-				d.rec.Params = map[string]paramValue{}
-			}
-			for _, p := range m.ParameterList {
-				d.rec.Params[p.Name] = paramValue{Value: p.Value.Raw, Type: p.Value.Type}
-			}
+			d.setParams(m.ParameterList)
 			b.applyKnownParamsLocked(d, m.ParameterList)
 			d.dirty = true
 		}
@@ -431,17 +426,12 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 				}
 			}
 			if t.Purpose != purposeCredentials { // never keep passwords in the published state
-				if d.rec.Params == nil {
-					d.rec.Params = map[string]paramValue{}
-				}
-				for _, p := range pl {
-					d.rec.Params[p.Name] = paramValue{Value: p.Value.Raw, Type: p.Value.Type}
-				}
+				d.setParams(pl)
 			}
 			b.applyKnownParamsLocked(d, pl)
 			rec := d.rec
 			rec.Params = cloneParams(d.rec.Params)
-			d.dirty = false
+			d.dirty, d.paramsDirty = false, false
 			b.mu.Unlock()
 			// Credentials must survive: write now.
 			if err := b.st.putDevices([]*deviceRecord{&rec}); err != nil {
