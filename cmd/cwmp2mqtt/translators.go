@@ -74,8 +74,14 @@ func (t *translators) List() []api.TranslatorInfo {
 	infos := t.Host.Translators()
 	out := make([]api.TranslatorInfo, 0, len(infos))
 	for _, in := range infos {
-		out = append(out, api.TranslatorInfo{Name: in.Name, Version: in.Version, ModelVersion: in.ModelVersion,
-			State: string(in.State), Builtin: in.Kind == host.KindInProcess || in.Path == selfPath()})
+		ti := api.TranslatorInfo{Name: in.Name, Version: in.Version, ModelVersion: in.ModelVersion,
+			State: string(in.State), Builtin: in.Kind == host.KindInProcess || in.Path == selfPath()}
+		if h, ok := t.Host.Get(in.Name); ok {
+			for _, e := range h.Description().Exposes {
+				ti.Exposes = append(ti.Exposes, api.Expose{Key: e.Key, Type: e.Type, Unit: e.Unit, Access: string(e.Access), Description: e.Description})
+			}
+		}
+		out = append(out, ti)
 	}
 	return out
 }

@@ -132,7 +132,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	for name, pc := range c.Plugins {
-		key := "plugins.plugins." + name
+		key := "plugins.translators." + name
 		if !pluginNameRE.MatchString(name) {
 			errs = append(errs, fmt.Errorf("%s: invalid plugin name (letters, digits, . _ -)", key))
 		}

@@ -165,13 +165,13 @@ func (h *Host) discover() ([]*proc, error) {
 		case pc.Path != "":
 			paths[name] = pc.Path
 		case paths[name] == "":
-			return nil, fmt.Errorf("plugins.plugins.%s: no path, and no executable %s in plugins.dir", name, name)
+			return nil, fmt.Errorf("plugins.translators.%s: no path, and no executable %s in plugins.dir", name, name)
 		}
 	}
 	var procs []*proc
 	for name, path := range paths {
 		if _, dup := h.byName[name]; dup {
-			return nil, fmt.Errorf("plugins.plugins.%s: name taken by an in-process translator", name)
+			return nil, fmt.Errorf("plugins.translators.%s: name taken by an in-process translator", name)
 		}
 		procs = append(procs, newProc(h, name, path, h.cfg.Plugins[name]))
 	}

@@ -102,10 +102,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{Config{CallTimeout: -1}, "plugins.call_timeout"},
 		{Config{RestartMin: time.Minute, RestartMax: time.Second}, "plugins.restart_max"},
 		{Config{Env: []string{"BAD NAME"}}, "plugins.env"},
-		{Config{Plugins: map[string]PluginConfig{"acme": {}}}, "plugins.plugins.acme.path"},
-		{Config{Plugins: map[string]PluginConfig{"a/b": {Path: "/x"}}}, "plugins.plugins.a/b"},
-		{Config{Plugins: map[string]PluginConfig{"acme": {Path: "/x", Options: map[string]string{"a-b": "1"}}}}, "plugins.plugins.acme.options.a-b"},
-		{Config{Plugins: map[string]PluginConfig{"acme": {Path: "/x", Match: []sdk.Match{{OUI: "xyz"}}}}}, "plugins.plugins.acme.match[0]"},
+		{Config{Plugins: map[string]PluginConfig{"acme": {}}}, "plugins.translators.acme.path"},
+		{Config{Plugins: map[string]PluginConfig{"a/b": {Path: "/x"}}}, "plugins.translators.a/b"},
+		{Config{Plugins: map[string]PluginConfig{"acme": {Path: "/x", Options: map[string]string{"a-b": "1"}}}}, "plugins.translators.acme.options.a-b"},
+		{Config{Plugins: map[string]PluginConfig{"acme": {Path: "/x", Match: []sdk.Match{{OUI: "xyz"}}}}}, "plugins.translators.acme.match[0]"},
 		{Config{MaxMsgSize: -5}, "plugins.max_msg_size"},
 	}
 	for _, c := range cases {

@@ -10,7 +10,7 @@ import (
 const envLogLevel = wire.EnvLogLevel
 
 // Options returns the options configured for this plugin in the gateway
-// (plugins.plugins.<name>.options), keys in lower case. They arrive as environment variables
+// (plugins.translators.<name>.options), keys in lower case. They arrive as environment variables
 // CWMP2MQTT_PLUGIN_OPT_<KEY>, so they can be read before Serve, e.g. to build the translator.
 func Options() map[string]string {
 	out := map[string]string{}

@@ -26,7 +26,7 @@ type DeviceInfo struct {
 // prefixes.
 //
 // The tags let the gateway read match overrides from its configuration
-// (plugins.plugins.<name>.match) and report rules as JSON.
+// (plugins.translators.<name>.match) and report rules as JSON.
 type Match struct {
 	Manufacturer    string `json:"manufacturer,omitempty" mapstructure:"manufacturer"`
 	OUI             string `json:"oui,omitempty" mapstructure:"oui"`

@@ -7,7 +7,7 @@ import (
 )
 
 // Option names a plugin process reads from the gateway configuration
-// (plugins.plugins.<name>.options, see sdk.Options).
+// (plugins.translators.<name>.options, see sdk.Options).
 const (
 	OptionPeriodicInformInterval = "periodic_inform_interval" // seconds or a Go duration ("5m")
 	OptionBoolAsNumber           = "bool_as_number"           // true / false
