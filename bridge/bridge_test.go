@@ -605,3 +605,18 @@ func TestRestartRepublishesRetainedTopics(t *testing.T) {
 		t.Fatalf("state after restart: %v", st)
 	}
 }
+
+// A request whose timeout was published while in flight is not run again when its session
+// breaks: the result is out, a second Reboot would be worse.
+func TestTimedOutTaskNotRerunAfterBrokenSession(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"rb","method":"Reboot","args":{},"timeout":0.2,"expires":60}`)
+	task := f.next(s)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "rb", "status": "timeout"})
+	f.b.SessionEnded(context.Background(), s, task, acs.EndTimeout)
+	s2 := f.inform("2 PERIODIC")
+	if again := f.next(s2); again != nil {
+		t.Fatalf("timed-out Reboot sent again: %#v", again.Request)
+	}
+}

@@ -271,7 +271,12 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	if d.inSession == s.ID {
 		d.inSession = ""
 	}
-	if requeue != nil && requeue.State == taskInflight {
+	var drop *taskRecord
+	switch {
+	case requeue != nil && requeue.Ended:
+		// Its `timeout` is out: it must not run again, only be cleaned up.
+		drop, requeue = requeue, nil
+	case requeue != nil && requeue.State == taskInflight:
 		requeue.State = taskQueued
 		requeue.run = nil
 	}
@@ -289,6 +294,9 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	b.mu.Unlock()
 	if requeue != nil {
 		b.saveTask(requeue)
+	}
+	if drop != nil {
+		b.finish(drop, statusTimeout, nil, nil, "")
 	}
 	b.log.Debug("session ended", zap.String("device", s.DeviceID), zap.String("reason", string(reason)))
 }
