@@ -63,7 +63,7 @@ func (b pluginBackend) resolveGet(ctx context.Context, req sdk.GetRequest) (sdk.
 	if err != nil {
 		return sdk.GetPlan{}, classify(ctx, err)
 	}
-	return sdk.GetPlan{Names: resp.GetNames(), Unknown: resp.GetUnknown()}, nil
+	return sdk.GetPlan{Names: resp.GetNames(), Unknown: resp.GetUnknown(), Absent: resp.GetAbsent()}, nil
 }
 
 func (b pluginBackend) denormalizeSet(ctx context.Context, req sdk.SetRequest) (sdk.SetPlan, error) {
@@ -82,7 +82,8 @@ func (b pluginBackend) denormalizeSet(ctx context.Context, req sdk.SetRequest) (
 	if err != nil {
 		return sdk.SetPlan{}, classify(ctx, err)
 	}
-	return sdk.SetPlan{RPCs: rpcsFromPB(resp.GetRpcs()), Rejected: resp.GetRejected()}, nil
+	return sdk.SetPlan{RPCs: rpcsFromPB(resp.GetRpcs()), Rejected: resp.GetRejected(),
+		Codes: wire.RejectCodesFromPB[sdk.RejectCode](resp.GetCodes())}, nil
 }
 
 func (b pluginBackend) provision(ctx context.Context, req sdk.ProvisionRequest) ([]sdk.RPC, error) {

@@ -252,8 +252,9 @@ func validDateTime(s string) bool {
 }
 
 // checkGetPlan validates a ResolveGet answer. Empty lists become nil, as after the wire.
+// Unknown and Absent hold asked keys only, each in one of them: an absent key is known.
 func checkGetPlan(req sdk.GetRequest, plan sdk.GetPlan) (sdk.GetPlan, error) {
-	plan.Names, plan.Unknown = nilIfEmpty(plan.Names), nilIfEmpty(plan.Unknown)
+	plan.Names, plan.Unknown, plan.Absent = nilIfEmpty(plan.Names), nilIfEmpty(plan.Unknown), nilIfEmpty(plan.Absent)
 	var p problems
 	for _, n := range plan.Names {
 		if !paramNameRE.MatchString(n) {
@@ -264,15 +265,26 @@ func checkGetPlan(req sdk.GetRequest, plan sdk.GetPlan) (sdk.GetPlan, error) {
 	for _, k := range req.Keys {
 		asked[k] = true
 	}
+	unknown := make(map[string]bool, len(plan.Unknown))
 	for _, k := range plan.Unknown {
+		unknown[k] = true
 		if !asked[k] {
 			p.addf("unknown key %q was not asked for", k)
+		}
+	}
+	for _, k := range plan.Absent {
+		switch {
+		case !asked[k]:
+			p.addf("absent key %q was not asked for", k)
+		case unknown[k]:
+			p.addf("key %q is both unknown and absent", k)
 		}
 	}
 	return plan, p.err()
 }
 
-// checkSetPlan validates a DenormalizeSet answer. Empty collections become nil.
+// checkSetPlan validates a DenormalizeSet answer. Empty collections become nil. Codes are for
+// rejected keys only; a code the protocol lacks is dropped, as the wire drops it.
 func checkSetPlan(req sdk.SetRequest, plan sdk.SetPlan) (sdk.SetPlan, error) {
 	var p problems
 	plan.RPCs = nilIfEmpty(plan.RPCs)
@@ -285,6 +297,19 @@ func checkSetPlan(req sdk.SetRequest, plan sdk.SetPlan) (sdk.SetPlan, error) {
 			p.addf("rejected key %q was not asked for", k)
 		}
 	}
+	var codes map[string]sdk.RejectCode
+	for k, c := range plan.Codes {
+		if _, ok := plan.Rejected[k]; !ok {
+			p.addf("key %q has a reject code but is not rejected", k)
+		}
+		if wire.KnownRejectCode(c) {
+			if codes == nil {
+				codes = make(map[string]sdk.RejectCode, len(plan.Codes))
+			}
+			codes[k] = c
+		}
+	}
+	plan.Codes = codes
 	return plan, p.err()
 }
 

@@ -67,7 +67,7 @@ func (s *server) ResolveGet(_ context.Context, req *pb.ResolveGetRequest) (_ *pb
 	if err != nil {
 		return nil, refused(err)
 	}
-	return &pb.ResolveGetResponse{Names: plan.Names, Unknown: plan.Unknown}, nil
+	return &pb.ResolveGetResponse{Names: plan.Names, Unknown: plan.Unknown, Absent: plan.Absent}, nil
 }
 
 func (s *server) DenormalizeSet(_ context.Context, req *pb.DenormalizeSetRequest) (_ *pb.DenormalizeSetResponse, err error) {
@@ -88,7 +88,7 @@ func (s *server) DenormalizeSet(_ context.Context, req *pb.DenormalizeSetRequest
 	if err != nil {
 		return nil, unencodable(err)
 	}
-	return &pb.DenormalizeSetResponse{Rpcs: rpcs, Rejected: plan.Rejected}, nil
+	return &pb.DenormalizeSetResponse{Rpcs: rpcs, Rejected: plan.Rejected, Codes: wire.RejectCodesToPB(plan.Codes)}, nil
 }
 
 func (s *server) Provision(_ context.Context, req *pb.ProvisionRequest) (_ *pb.ProvisionResponse, err error) {

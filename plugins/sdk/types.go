@@ -94,10 +94,16 @@ type GetRequest struct {
 }
 
 // GetPlan is the answer to a GetRequest: the CWMP parameter names (or partial paths ending in
-// ".") to read. Unknown keys are listed in Unknown, never silently dropped.
+// ".") to read. Keys the translator does not know are listed in Unknown, never silently dropped;
+// the gateway rejects a get naming any. Keys it knows but this device's data model lacks (a
+// TR-181-only key on a TR-098 device) are listed in Absent: nothing is read for them and the get
+// goes on without them, as for a key the device reports no value for. A known key that needs no
+// parameter (one Normalize returns from no parameters, like the standard "model") is in neither
+// list and adds no name.
 type GetPlan struct {
 	Names   []string
 	Unknown []string
+	Absent  []string
 }
 
 // SetRequest asks how to write normalized keys (a `set`).
@@ -116,11 +122,30 @@ type RPC struct {
 }
 
 // SetPlan is the answer to a SetRequest: RPCs to run in order (AddObject before the
-// SetParameterValues that fills the new instance). Rejected lists keys it refuses, with reasons.
+// SetParameterValues that fills the new instance). Rejected lists keys it refuses, with reasons a
+// person can act on; any rejected key rejects the whole set. Codes optionally classifies rejected
+// keys, so tools can tell a request or translator at fault from a device that cannot take the key.
 type SetPlan struct {
 	RPCs     []RPC
 	Rejected map[string]string
+	Codes    map[string]RejectCode
 }
+
+// RejectCode says why DenormalizeSet refused a key (SetPlan.Codes). The first three blame the
+// request; RejectAbsent and RejectReadOnlyHere the device, which lacks what the key needs.
+type RejectCode string
+
+const (
+	RejectInvalid  RejectCode = "invalid"   // the value does not fit the key
+	RejectUnknown  RejectCode = "unknown"   // the translator exposes no such key
+	RejectReadOnly RejectCode = "read_only" // the key is read-only (its Expose says Read)
+	// RejectAbsent: this device lacks the key (its data model has no parameter for it, as in
+	// GetPlan.Absent) or the object holding it (that instance, a PPP WAN connection …).
+	RejectAbsent RejectCode = "absent"
+	// RejectReadOnlyHere: the key is writable, but read-only in this device's data model
+	// (the Wi-Fi standard is writable in TR-181, read-only in TR-098).
+	RejectReadOnlyHere RejectCode = "read_only_here"
+)
 
 // ProvisionRequest is sent on BOOTSTRAP / BOOT informs.
 type ProvisionRequest struct {

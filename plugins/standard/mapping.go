@@ -21,6 +21,7 @@ type contextDef struct {
 	name string
 	spec string // the object in spec notation, for the conformance test
 	get  string // partial path to read when the instance is not known
+	what string // what it is, for a person: "PPP WAN connection"
 }
 
 // model is one data model's compiled mapping.

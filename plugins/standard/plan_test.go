@@ -119,6 +119,64 @@ func TestDenormalizeSetTR098(t *testing.T) {
 	if !reflect.DeepEqual(plan.Rejected, wantRejected) {
 		t.Errorf("rejected\n%v\nwant\n%v", plan.Rejected, wantRejected)
 	}
+	// The codes tell the device's lacks from the request's faults.
+	wantCodes := map[string]sdk.RejectCode{
+		"wifi.ssid.2.ssid":                      sdk.RejectAbsent,
+		"wifi.ssid.1.clients":                   sdk.RejectReadOnly,
+		"wifi.radio.1.standard":                 sdk.RejectReadOnlyHere,
+		"wifi.radio.1.band":                     sdk.RejectReadOnlyHere,
+		"device.colour":                         sdk.RejectUnknown,
+		"wifi.ssid.1.enabled":                   sdk.RejectInvalid,
+		"wifi.radio.1.transmit_power":           sdk.RejectInvalid,
+		"management.periodic_inform_interval.x": sdk.RejectUnknown,
+	}
+	if !reflect.DeepEqual(plan.Codes, wantCodes) {
+		t.Errorf("codes\n%v\nwant\n%v", plan.Codes, wantCodes)
+	}
+}
+
+// A key of the other data model is absent on the device, not unknown: a get goes on without it,
+// a set names what the device lacks. "model" needs nothing read: Normalize always gives it.
+func TestKeysOfTheOtherDataModelAreAbsent(t *testing.T) {
+	tr := New(Options{})
+	for _, c := range []struct {
+		root          string
+		keys          []string
+		absent, names []string
+	}{
+		{RootTR098, []string{"wan.ipv6_address", "model", "device.uptime", "no.such"}, []string{"wan.ipv6_address"},
+			[]string{"InternetGatewayDevice.DeviceInfo.UpTime"}},
+		{RootTR181, []string{"wan.uptime", "wan.access_type", "wan.ppp_username", "model"},
+			[]string{"wan.uptime", "wan.access_type", "wan.ppp_username"}, nil},
+	} {
+		plan, err := tr.ResolveGet(sdk.GetRequest{Device: sdk.DeviceInfo{Root: c.root}, Keys: c.keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantUnknown := slices.DeleteFunc(slices.Clone(c.keys), func(k string) bool { return k != "no.such" })
+		if !slices.Equal(plan.Absent, c.absent) || !slices.Equal(plan.Names, c.names) || !slices.Equal(plan.Unknown, wantUnknown) {
+			t.Errorf("%s: %+v, want absent %v names %v unknown %v", c.root, plan, c.absent, c.names, wantUnknown)
+		}
+	}
+
+	plan, err := tr.DenormalizeSet(sdk.SetRequest{Device: sdk.DeviceInfo{Root: RootTR181}, Params: routerParams(t),
+		Values: map[string]any{"wan.ppp_username": "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Rejected["wan.ppp_username"] != reasonNotInModel || plan.Codes["wan.ppp_username"] != sdk.RejectAbsent {
+		t.Errorf("TR-181 ppp_username: %+v", plan)
+	}
+	plan, err = tr.DenormalizeSet(sdk.SetRequest{Device: sdk.DeviceInfo{Root: RootTR098}, Params: huaweiParams(t),
+		Values: map[string]any{"wan.ppp_username": "alice", "wan.enabled": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The BM632w's WAN is an IP connection: no PPP user name to write, but its Enable is there.
+	if want := reasonNoInterface("PPP WAN connection"); plan.Rejected["wan.ppp_username"] != want ||
+		plan.Codes["wan.ppp_username"] != sdk.RejectAbsent || len(plan.Rejected) != 1 || len(plan.RPCs) != 1 {
+		t.Errorf("TR-098 ppp_username: %+v, want rejected %q", plan, want)
+	}
 }
 
 func TestDenormalizeSetValidation(t *testing.T) {
@@ -152,6 +210,10 @@ func TestDenormalizeSetValidation(t *testing.T) {
 		if plan.Rejected[key] != reason {
 			t.Errorf("%s: rejected %q, want %q", key, plan.Rejected[key], reason)
 		}
+	}
+	// Without raw state nothing is known of the device: no claim that it lacks the WAN.
+	if code, ok := plan.Codes["wan.enabled"]; ok {
+		t.Errorf("wan.enabled without raw state has code %q", code)
 	}
 }
 

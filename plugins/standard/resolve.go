@@ -16,6 +16,10 @@ var ErrNoRoot = errors.New("standard: device root unknown (DeviceInfo.Root is em
 // instances left open become the partial path of their table, and objects chosen per device
 // (the WAN connection, the LAN interface) the partial path they are chosen from, since a get
 // carries no raw state. Partial paths end in "."; names they cover are dropped.
+//
+// A key known in the other data model only (wan.ipv6_address on a TR-098 device) is Absent,
+// not Unknown: the device lacks it, the request is fine. "model" is known and reads nothing:
+// Normalize always returns it.
 func (t *Translator) ResolveGet(req sdk.GetRequest) (sdk.GetPlan, error) {
 	var m *model
 	switch req.Device.Root {
@@ -41,21 +45,27 @@ func (t *Translator) ResolveGet(req sdk.GetRequest) (sdk.GetPlan, error) {
 	}
 	for _, raw := range keys {
 		k := strings.TrimSuffix(strings.TrimSpace(raw), ".")
+		if k == "" {
+			plan.Unknown = append(plan.Unknown, raw)
+			continue
+		}
+		segs := strings.Split(k, ".")
 		matched := false
-		if k != "" {
-			segs := strings.Split(k, ".")
-			for _, c := range m.all {
-				insts, ok := matchKey(c.Key, segs, false)
-				if !ok {
-					continue
-				}
-				matched = true
-				for _, p := range c.readPaths(m, insts) {
-					set[root+p] = true
-				}
+		for _, c := range m.all {
+			insts, ok := matchKey(c.Key, segs, false)
+			if !ok {
+				continue
+			}
+			matched = true
+			for _, p := range c.readPaths(m, insts) {
+				set[root+p] = true
 			}
 		}
-		if !matched {
+		switch _, known := t.known(segs, false); {
+		case matched, k == KeyModel:
+		case known:
+			plan.Absent = append(plan.Absent, raw)
+		default:
 			plan.Unknown = append(plan.Unknown, raw)
 		}
 	}

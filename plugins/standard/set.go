@@ -8,20 +8,31 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 )
 
-// Reasons DenormalizeSet refuses a key (SetPlan.Rejected).
+// Reasons DenormalizeSet refuses a key (SetPlan.Rejected), each with its sdk.RejectCode
+// (SetPlan.Codes) when it has one.
 const (
-	reasonUnknown     = "unknown key"
-	reasonReadOnly    = "read-only key"
-	reasonNoContext   = "the device's WAN/LAN interface is not known yet (no raw state to pick it from)"
-	reasonNoInstance  = "no such instance on this device"
-	reasonModelAccess = "read-only in this data model"
+	reasonUnknown     = "unknown key"                                                                    // RejectUnknown
+	reasonReadOnly    = "read-only key"                                                                  // RejectReadOnly
+	reasonNoContext   = "the device's WAN/LAN interface is not known yet (no raw state to pick it from)" // no code: nothing known of the device
+	reasonNoInstance  = "no such instance on this device"                                                // RejectAbsent
+	reasonModelAccess = "read-only in this data model"                                                   // RejectReadOnlyHere
+	reasonNotInModel  = "not in this device's data model"                                                // RejectAbsent
 )
+
+// rejection is why one key is refused.
+type rejection struct {
+	reason string
+	code   sdk.RejectCode // "" when neither the request nor the device is known to be the cause
+}
+
+// reasonNoInterface says which object the device lacks, e.g. "no PPP WAN connection in use".
+func reasonNoInterface(what string) string { return "not on this device: no " + what + " in use" }
 
 // DenormalizeSet plans one SetParameterValues for every key it accepts; the others are listed
 // in Rejected with a reason. Objects chosen per device (WAN connection, LAN interface, the
 // AccessPoint of an SSID) are found in req.Params, the last known raw state.
 func (t *Translator) DenormalizeSet(req sdk.SetRequest) (sdk.SetPlan, error) {
-	plan := sdk.SetPlan{Rejected: map[string]string{}}
+	plan := sdk.SetPlan{Rejected: map[string]string{}, Codes: map[string]sdk.RejectCode{}}
 	m, root, err := t.modelFor(req.Device, req.Params)
 	if err != nil {
 		return plan, err
@@ -30,9 +41,12 @@ func (t *Translator) DenormalizeSet(req sdk.SetRequest) (sdk.SetPlan, error) {
 	m.scan(v)
 	var params []any
 	for _, key := range sortedKeys(req.Values) {
-		name, xsd, value, reason := t.planSet(m, v, key, req.Values[key])
-		if reason != "" {
-			plan.Rejected[key] = reason
+		name, xsd, value, rej := t.planSet(m, v, key, req.Values[key])
+		if rej.reason != "" {
+			plan.Rejected[key] = rej.reason
+			if rej.code != "" {
+				plan.Codes[key] = rej.code
+			}
 			continue
 		}
 		params = append(params, []any{root + name, value, "xsd:" + xsd})
@@ -44,9 +58,18 @@ func (t *Translator) DenormalizeSet(req sdk.SetRequest) (sdk.SetPlan, error) {
 	return plan, nil
 }
 
-// planSet resolves one key to the parameter, its type and the encoded value, or a reason.
-func (t *Translator) planSet(m *model, v *view, key string, value any) (name, xsd, raw, reason string) {
+// planSet resolves one key to the parameter, its type and the encoded value, or a rejection.
+// The checks go from the request's faults to the device's (TR-069 A.3.2.1: a CPE answers 9008
+// for a read-only parameter, 9005 for one it lacks; refusing here names the key instead).
+func (t *Translator) planSet(m *model, v *view, key string, value any) (name, xsd, raw string, rej rejection) {
 	segs := strings.Split(strings.TrimSpace(key), ".")
+	e, known := t.known(segs, true)
+	switch {
+	case !known:
+		return "", "", "", rejection{reasonUnknown, sdk.RejectUnknown}
+	case e.Access == sdk.Read:
+		return "", "", "", rejection{reasonReadOnly, sdk.RejectReadOnly}
+	}
 	var cands []*compiled
 	var insts []int64
 	for _, c := range m.all {
@@ -55,14 +78,11 @@ func (t *Translator) planSet(m *model, v *view, key string, value any) (name, xs
 		}
 	}
 	if len(cands) == 0 {
-		return "", "", "", reasonUnknown
-	}
-	if cands[0].expose.Access == sdk.Read {
-		return "", "", "", reasonReadOnly
+		return "", "", "", rejection{reasonNotInModel, sdk.RejectAbsent}
 	}
 	cands = slices.DeleteFunc(cands, func(c *compiled) bool { return !c.writable })
 	if len(cands) == 0 {
-		return "", "", "", reasonModelAccess
+		return "", "", "", rejection{reasonModelAccess, sdk.RejectReadOnlyHere}
 	}
 	var c *compiled
 	for _, x := range cands {
@@ -72,20 +92,27 @@ func (t *Translator) planSet(m *model, v *view, key string, value any) (name, xs
 		}
 	}
 	if c == nil {
-		return "", "", "", reasonNoContext
+		if len(v.params) == 0 {
+			return "", "", "", rejection{reason: reasonNoContext}
+		}
+		var what []string
+		for _, x := range cands {
+			what = append(what, m.contexts[x.ctx].what)
+		}
+		return "", "", "", rejection{reasonNoInterface(strings.Join(slices.Compact(what), " or ")), sdk.RejectAbsent}
 	}
 	raw, err := c.write(value, t.opts.BoolAsNumber)
 	if err != nil {
-		return "", "", "", err.Error()
+		return "", "", "", rejection{err.Error(), sdk.RejectInvalid}
 	}
 	if c.RemapAP {
 		insts = v.apFor(insts)
 	}
 	name, _ = c.param(v, insts)
 	if len(insts) > 0 && !v.hasObject(name) {
-		return "", "", "", reasonNoInstance
+		return "", "", "", rejection{reasonNoInstance, sdk.RejectAbsent}
 	}
-	return name, c.XSD, raw, ""
+	return name, c.XSD, raw, rejection{}
 }
 
 // apFor maps an SSID instance to the AccessPoint that references it (identity without data).

@@ -14,9 +14,9 @@ const (
 )
 
 var tr098Contexts = []contextDef{
-	ctxWANIP:  {name: "wanip", spec: "WANDevice.{i}.WANConnectionDevice.{i}.WANIPConnection.{i}.", get: "WANDevice."},
-	ctxWANPPP: {name: "wanppp", spec: "WANDevice.{i}.WANConnectionDevice.{i}.WANPPPConnection.{i}.", get: "WANDevice."},
-	ctxWANDev: {name: "wandev", spec: "WANDevice.{i}.", get: "WANDevice."},
+	ctxWANIP:  {name: "wanip", spec: "WANDevice.{i}.WANConnectionDevice.{i}.WANIPConnection.{i}.", get: "WANDevice.", what: "IP WAN connection"},
+	ctxWANPPP: {name: "wanppp", spec: "WANDevice.{i}.WANConnectionDevice.{i}.WANPPPConnection.{i}.", get: "WANDevice.", what: "PPP WAN connection"},
+	ctxWANDev: {name: "wandev", spec: "WANDevice.{i}.", get: "WANDevice.", what: "WAN device"},
 }
 
 // wanStatus098 maps ConnectionStatus (TR-098 WANIPConnection / WANPPPConnection).

@@ -16,8 +16,8 @@ const (
 )
 
 var tr181Contexts = []contextDef{
-	ctxWAN: {name: "wan", spec: "IP.Interface.{i}.", get: "IP.Interface."},
-	ctxLAN: {name: "lan", spec: "IP.Interface.{i}.", get: "IP.Interface."},
+	ctxWAN: {name: "wan", spec: "IP.Interface.{i}.", get: "IP.Interface.", what: "WAN IP interface"},
+	ctxLAN: {name: "lan", spec: "IP.Interface.{i}.", get: "IP.Interface.", what: "LAN IP interface"},
 }
 
 // ifStatus181 maps the interface Status enumeration of TR-181 (IP.Interface, PPP.Interface).

@@ -50,7 +50,8 @@ type Translator struct {
 	desc     sdk.Description
 	tr098    *model
 	tr181    *model
-	interval int64 // seconds
+	exposes  []sdk.Expose // every key, "{i}" for instances: what the translator knows in any model
+	interval int64        // seconds
 }
 
 var _ sdk.Translator = (*Translator)(nil)
@@ -102,6 +103,7 @@ func build(opts Options) (*Translator, error) {
 	if t.tr181, err = newModel("TR-181", tr181Contexts, scan181, catalog, tr181Bindings, ext181); err != nil {
 		return nil, err
 	}
+	t.exposes = slices.Clone(exposes)
 	// The SDK writes instance wildcards as "*" (sdk.Expose); the tables use "{i}".
 	for i := range exposes {
 		exposes[i].Key = strings.ReplaceAll(exposes[i].Key, placeholder, "*")
@@ -158,6 +160,17 @@ func (t *Translator) modelFor(dev sdk.DeviceInfo, params map[string]sdk.Value) (
 		return t.tr181, root, nil
 	}
 	return nil, "", ErrUnknownRoot
+}
+
+// known finds the expose of a key (exact, or as a prefix unless exact) in either data model:
+// a key known but not bound in the device's model is absent there, not unknown.
+func (t *Translator) known(segs []string, exact bool) (sdk.Expose, bool) {
+	for _, e := range t.exposes {
+		if _, ok := matchKey(e.Key, segs, exact); ok {
+			return e, true
+		}
+	}
+	return sdk.Expose{}, false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -84,6 +84,70 @@ func (Access) EnumDescriptor() ([]byte, []int) {
 	return file_translator_v1_translator_proto_rawDescGZIP(), []int{0}
 }
 
+// RejectCode says why a key was refused (sdk.RejectCode: the name without the prefix, in lower case).
+type RejectCode int32
+
+const (
+	RejectCode_REJECT_CODE_UNSPECIFIED RejectCode = 0
+	// The value does not fit the key.
+	RejectCode_REJECT_CODE_INVALID RejectCode = 1
+	// The translator exposes no such key.
+	RejectCode_REJECT_CODE_UNKNOWN RejectCode = 2
+	// The key is read-only.
+	RejectCode_REJECT_CODE_READ_ONLY RejectCode = 3
+	// This device lacks the key or the object holding it.
+	RejectCode_REJECT_CODE_ABSENT RejectCode = 4
+	// The key is writable, but read-only in this device's data model.
+	RejectCode_REJECT_CODE_READ_ONLY_HERE RejectCode = 5
+)
+
+// Enum value maps for RejectCode.
+var (
+	RejectCode_name = map[int32]string{
+		0: "REJECT_CODE_UNSPECIFIED",
+		1: "REJECT_CODE_INVALID",
+		2: "REJECT_CODE_UNKNOWN",
+		3: "REJECT_CODE_READ_ONLY",
+		4: "REJECT_CODE_ABSENT",
+		5: "REJECT_CODE_READ_ONLY_HERE",
+	}
+	RejectCode_value = map[string]int32{
+		"REJECT_CODE_UNSPECIFIED":    0,
+		"REJECT_CODE_INVALID":        1,
+		"REJECT_CODE_UNKNOWN":        2,
+		"REJECT_CODE_READ_ONLY":      3,
+		"REJECT_CODE_ABSENT":         4,
+		"REJECT_CODE_READ_ONLY_HERE": 5,
+	}
+)
+
+func (x RejectCode) Enum() *RejectCode {
+	p := new(RejectCode)
+	*p = x
+	return p
+}
+
+func (x RejectCode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RejectCode) Descriptor() protoreflect.EnumDescriptor {
+	return file_translator_v1_translator_proto_enumTypes[1].Descriptor()
+}
+
+func (RejectCode) Type() protoreflect.EnumType {
+	return &file_translator_v1_translator_proto_enumTypes[1]
+}
+
+func (x RejectCode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RejectCode.Descriptor instead.
+func (RejectCode) EnumDescriptor() ([]byte, []int) {
+	return file_translator_v1_translator_proto_rawDescGZIP(), []int{1}
+}
+
 // RawValue is one CWMP parameter value as the CPE sent it.
 type RawValue struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -840,9 +904,13 @@ func (x *ResolveGetRequest) GetKeys() []string {
 }
 
 type ResolveGetResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
-	Unknown       []string               `protobuf:"bytes,2,rep,name=unknown,proto3" json:"unknown,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Names []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	// unknown are asked keys the translator does not know: the gateway rejects the get.
+	Unknown []string `protobuf:"bytes,2,rep,name=unknown,proto3" json:"unknown,omitempty"`
+	// absent are asked keys the translator knows but this device's data model lacks: nothing is
+	// read for them and the get goes on without them.
+	Absent        []string `protobuf:"bytes,3,rep,name=absent,proto3" json:"absent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -887,6 +955,13 @@ func (x *ResolveGetResponse) GetNames() []string {
 func (x *ResolveGetResponse) GetUnknown() []string {
 	if x != nil {
 		return x.Unknown
+	}
+	return nil
+}
+
+func (x *ResolveGetResponse) GetAbsent() []string {
+	if x != nil {
+		return x.Absent
 	}
 	return nil
 }
@@ -955,7 +1030,9 @@ type DenormalizeSetResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Rpcs  []*RPC                 `protobuf:"bytes,1,rep,name=rpcs,proto3" json:"rpcs,omitempty"`
 	// rejected maps a refused key to the reason.
-	Rejected      map[string]string `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Rejected map[string]string `protobuf:"bytes,2,rep,name=rejected,proto3" json:"rejected,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// codes classifies rejected keys (optional, a subset of rejected's keys).
+	Codes         map[string]RejectCode `protobuf:"bytes,3,rep,name=codes,proto3" json:"codes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value,enum=translator.v1.RejectCode"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1000,6 +1077,13 @@ func (x *DenormalizeSetResponse) GetRpcs() []*RPC {
 func (x *DenormalizeSetResponse) GetRejected() map[string]string {
 	if x != nil {
 		return x.Rejected
+	}
+	return nil
+}
+
+func (x *DenormalizeSetResponse) GetCodes() map[string]RejectCode {
+	if x != nil {
+		return x.Codes
 	}
 	return nil
 }
@@ -1171,10 +1255,11 @@ const file_translator_v1_translator_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x19.translator.v1.StateValueR\x05value:\x028\x01\"Z\n" +
 	"\x11ResolveGetRequest\x121\n" +
 	"\x06device\x18\x01 \x01(\v2\x19.translator.v1.DeviceInfoR\x06device\x12\x12\n" +
-	"\x04keys\x18\x02 \x03(\tR\x04keys\"D\n" +
+	"\x04keys\x18\x02 \x03(\tR\x04keys\"\\\n" +
 	"\x12ResolveGetResponse\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\x12\x18\n" +
-	"\aunknown\x18\x02 \x03(\tR\aunknown\"\x88\x03\n" +
+	"\aunknown\x18\x02 \x03(\tR\aunknown\x12\x16\n" +
+	"\x06absent\x18\x03 \x03(\tR\x06absent\"\x88\x03\n" +
 	"\x15DenormalizeSetRequest\x121\n" +
 	"\x06device\x18\x01 \x01(\v2\x19.translator.v1.DeviceInfoR\x06device\x12H\n" +
 	"\x06values\x18\x02 \x03(\v20.translator.v1.DenormalizeSetRequest.ValuesEntryR\x06values\x12H\n" +
@@ -1184,13 +1269,18 @@ const file_translator_v1_translator_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x19.translator.v1.StateValueR\x05value:\x028\x01\x1aR\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
-	"\x05value\x18\x02 \x01(\v2\x17.translator.v1.RawValueR\x05value:\x028\x01\"\xce\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x17.translator.v1.RawValueR\x05value:\x028\x01\"\xeb\x02\n" +
 	"\x16DenormalizeSetResponse\x12&\n" +
 	"\x04rpcs\x18\x01 \x03(\v2\x12.translator.v1.RPCR\x04rpcs\x12O\n" +
-	"\brejected\x18\x02 \x03(\v23.translator.v1.DenormalizeSetResponse.RejectedEntryR\brejected\x1a;\n" +
+	"\brejected\x18\x02 \x03(\v23.translator.v1.DenormalizeSetResponse.RejectedEntryR\brejected\x12F\n" +
+	"\x05codes\x18\x03 \x03(\v20.translator.v1.DenormalizeSetResponse.CodesEntryR\x05codes\x1a;\n" +
 	"\rRejectedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf6\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aS\n" +
+	"\n" +
+	"CodesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
+	"\x05value\x18\x02 \x01(\x0e2\x19.translator.v1.RejectCodeR\x05value:\x028\x01\"\xf6\x01\n" +
 	"\x10ProvisionRequest\x121\n" +
 	"\x06device\x18\x01 \x01(\v2\x19.translator.v1.DeviceInfoR\x06device\x12\x16\n" +
 	"\x06events\x18\x02 \x03(\tR\x06events\x12C\n" +
@@ -1204,7 +1294,15 @@ const file_translator_v1_translator_proto_rawDesc = "" +
 	"\x12ACCESS_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vACCESS_READ\x10\x01\x12\x10\n" +
 	"\fACCESS_WRITE\x10\x02\x12\x15\n" +
-	"\x11ACCESS_READ_WRITE\x10\x032\xab\x03\n" +
+	"\x11ACCESS_READ_WRITE\x10\x03*\xae\x01\n" +
+	"\n" +
+	"RejectCode\x12\x1b\n" +
+	"\x17REJECT_CODE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13REJECT_CODE_INVALID\x10\x01\x12\x17\n" +
+	"\x13REJECT_CODE_UNKNOWN\x10\x02\x12\x19\n" +
+	"\x15REJECT_CODE_READ_ONLY\x10\x03\x12\x16\n" +
+	"\x12REJECT_CODE_ABSENT\x10\x04\x12\x1e\n" +
+	"\x1aREJECT_CODE_READ_ONLY_HERE\x10\x052\xab\x03\n" +
 	"\n" +
 	"Translator\x12K\n" +
 	"\bDescribe\x12\x1e.translator.v1.DescribeRequest\x1a\x1f.translator.v1.DescribeResponse\x12N\n" +
@@ -1226,73 +1324,77 @@ func file_translator_v1_translator_proto_rawDescGZIP() []byte {
 	return file_translator_v1_translator_proto_rawDescData
 }
 
-var file_translator_v1_translator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_translator_v1_translator_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_translator_v1_translator_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_translator_v1_translator_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_translator_v1_translator_proto_goTypes = []any{
 	(Access)(0),                    // 0: translator.v1.Access
-	(*RawValue)(nil),               // 1: translator.v1.RawValue
-	(*StateValue)(nil),             // 2: translator.v1.StateValue
-	(*DeviceInfo)(nil),             // 3: translator.v1.DeviceInfo
-	(*Match)(nil),                  // 4: translator.v1.Match
-	(*Expose)(nil),                 // 5: translator.v1.Expose
-	(*RPC)(nil),                    // 6: translator.v1.RPC
-	(*DescribeRequest)(nil),        // 7: translator.v1.DescribeRequest
-	(*DescribeResponse)(nil),       // 8: translator.v1.DescribeResponse
-	(*NormalizeRequest)(nil),       // 9: translator.v1.NormalizeRequest
-	(*NormalizeResponse)(nil),      // 10: translator.v1.NormalizeResponse
-	(*ResolveGetRequest)(nil),      // 11: translator.v1.ResolveGetRequest
-	(*ResolveGetResponse)(nil),     // 12: translator.v1.ResolveGetResponse
-	(*DenormalizeSetRequest)(nil),  // 13: translator.v1.DenormalizeSetRequest
-	(*DenormalizeSetResponse)(nil), // 14: translator.v1.DenormalizeSetResponse
-	(*ProvisionRequest)(nil),       // 15: translator.v1.ProvisionRequest
-	(*ProvisionResponse)(nil),      // 16: translator.v1.ProvisionResponse
-	nil,                            // 17: translator.v1.NormalizeRequest.ParamsEntry
-	nil,                            // 18: translator.v1.NormalizeResponse.StateEntry
-	nil,                            // 19: translator.v1.DenormalizeSetRequest.ValuesEntry
-	nil,                            // 20: translator.v1.DenormalizeSetRequest.ParamsEntry
-	nil,                            // 21: translator.v1.DenormalizeSetResponse.RejectedEntry
-	nil,                            // 22: translator.v1.ProvisionRequest.ParamsEntry
-	(*structpb.Value)(nil),         // 23: google.protobuf.Value
-	(*structpb.Struct)(nil),        // 24: google.protobuf.Struct
+	(RejectCode)(0),                // 1: translator.v1.RejectCode
+	(*RawValue)(nil),               // 2: translator.v1.RawValue
+	(*StateValue)(nil),             // 3: translator.v1.StateValue
+	(*DeviceInfo)(nil),             // 4: translator.v1.DeviceInfo
+	(*Match)(nil),                  // 5: translator.v1.Match
+	(*Expose)(nil),                 // 6: translator.v1.Expose
+	(*RPC)(nil),                    // 7: translator.v1.RPC
+	(*DescribeRequest)(nil),        // 8: translator.v1.DescribeRequest
+	(*DescribeResponse)(nil),       // 9: translator.v1.DescribeResponse
+	(*NormalizeRequest)(nil),       // 10: translator.v1.NormalizeRequest
+	(*NormalizeResponse)(nil),      // 11: translator.v1.NormalizeResponse
+	(*ResolveGetRequest)(nil),      // 12: translator.v1.ResolveGetRequest
+	(*ResolveGetResponse)(nil),     // 13: translator.v1.ResolveGetResponse
+	(*DenormalizeSetRequest)(nil),  // 14: translator.v1.DenormalizeSetRequest
+	(*DenormalizeSetResponse)(nil), // 15: translator.v1.DenormalizeSetResponse
+	(*ProvisionRequest)(nil),       // 16: translator.v1.ProvisionRequest
+	(*ProvisionResponse)(nil),      // 17: translator.v1.ProvisionResponse
+	nil,                            // 18: translator.v1.NormalizeRequest.ParamsEntry
+	nil,                            // 19: translator.v1.NormalizeResponse.StateEntry
+	nil,                            // 20: translator.v1.DenormalizeSetRequest.ValuesEntry
+	nil,                            // 21: translator.v1.DenormalizeSetRequest.ParamsEntry
+	nil,                            // 22: translator.v1.DenormalizeSetResponse.RejectedEntry
+	nil,                            // 23: translator.v1.DenormalizeSetResponse.CodesEntry
+	nil,                            // 24: translator.v1.ProvisionRequest.ParamsEntry
+	(*structpb.Value)(nil),         // 25: google.protobuf.Value
+	(*structpb.Struct)(nil),        // 26: google.protobuf.Struct
 }
 var file_translator_v1_translator_proto_depIdxs = []int32{
-	23, // 0: translator.v1.StateValue.object_value:type_name -> google.protobuf.Value
+	25, // 0: translator.v1.StateValue.object_value:type_name -> google.protobuf.Value
 	0,  // 1: translator.v1.Expose.access:type_name -> translator.v1.Access
-	24, // 2: translator.v1.RPC.args:type_name -> google.protobuf.Struct
-	4,  // 3: translator.v1.DescribeResponse.match:type_name -> translator.v1.Match
-	5,  // 4: translator.v1.DescribeResponse.exposes:type_name -> translator.v1.Expose
-	3,  // 5: translator.v1.NormalizeRequest.device:type_name -> translator.v1.DeviceInfo
-	17, // 6: translator.v1.NormalizeRequest.params:type_name -> translator.v1.NormalizeRequest.ParamsEntry
-	18, // 7: translator.v1.NormalizeResponse.state:type_name -> translator.v1.NormalizeResponse.StateEntry
-	3,  // 8: translator.v1.ResolveGetRequest.device:type_name -> translator.v1.DeviceInfo
-	3,  // 9: translator.v1.DenormalizeSetRequest.device:type_name -> translator.v1.DeviceInfo
-	19, // 10: translator.v1.DenormalizeSetRequest.values:type_name -> translator.v1.DenormalizeSetRequest.ValuesEntry
-	20, // 11: translator.v1.DenormalizeSetRequest.params:type_name -> translator.v1.DenormalizeSetRequest.ParamsEntry
-	6,  // 12: translator.v1.DenormalizeSetResponse.rpcs:type_name -> translator.v1.RPC
-	21, // 13: translator.v1.DenormalizeSetResponse.rejected:type_name -> translator.v1.DenormalizeSetResponse.RejectedEntry
-	3,  // 14: translator.v1.ProvisionRequest.device:type_name -> translator.v1.DeviceInfo
-	22, // 15: translator.v1.ProvisionRequest.params:type_name -> translator.v1.ProvisionRequest.ParamsEntry
-	6,  // 16: translator.v1.ProvisionResponse.rpcs:type_name -> translator.v1.RPC
-	1,  // 17: translator.v1.NormalizeRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
-	2,  // 18: translator.v1.NormalizeResponse.StateEntry.value:type_name -> translator.v1.StateValue
-	2,  // 19: translator.v1.DenormalizeSetRequest.ValuesEntry.value:type_name -> translator.v1.StateValue
-	1,  // 20: translator.v1.DenormalizeSetRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
-	1,  // 21: translator.v1.ProvisionRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
-	7,  // 22: translator.v1.Translator.Describe:input_type -> translator.v1.DescribeRequest
-	9,  // 23: translator.v1.Translator.Normalize:input_type -> translator.v1.NormalizeRequest
-	11, // 24: translator.v1.Translator.ResolveGet:input_type -> translator.v1.ResolveGetRequest
-	13, // 25: translator.v1.Translator.DenormalizeSet:input_type -> translator.v1.DenormalizeSetRequest
-	15, // 26: translator.v1.Translator.Provision:input_type -> translator.v1.ProvisionRequest
-	8,  // 27: translator.v1.Translator.Describe:output_type -> translator.v1.DescribeResponse
-	10, // 28: translator.v1.Translator.Normalize:output_type -> translator.v1.NormalizeResponse
-	12, // 29: translator.v1.Translator.ResolveGet:output_type -> translator.v1.ResolveGetResponse
-	14, // 30: translator.v1.Translator.DenormalizeSet:output_type -> translator.v1.DenormalizeSetResponse
-	16, // 31: translator.v1.Translator.Provision:output_type -> translator.v1.ProvisionResponse
-	27, // [27:32] is the sub-list for method output_type
-	22, // [22:27] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	26, // 2: translator.v1.RPC.args:type_name -> google.protobuf.Struct
+	5,  // 3: translator.v1.DescribeResponse.match:type_name -> translator.v1.Match
+	6,  // 4: translator.v1.DescribeResponse.exposes:type_name -> translator.v1.Expose
+	4,  // 5: translator.v1.NormalizeRequest.device:type_name -> translator.v1.DeviceInfo
+	18, // 6: translator.v1.NormalizeRequest.params:type_name -> translator.v1.NormalizeRequest.ParamsEntry
+	19, // 7: translator.v1.NormalizeResponse.state:type_name -> translator.v1.NormalizeResponse.StateEntry
+	4,  // 8: translator.v1.ResolveGetRequest.device:type_name -> translator.v1.DeviceInfo
+	4,  // 9: translator.v1.DenormalizeSetRequest.device:type_name -> translator.v1.DeviceInfo
+	20, // 10: translator.v1.DenormalizeSetRequest.values:type_name -> translator.v1.DenormalizeSetRequest.ValuesEntry
+	21, // 11: translator.v1.DenormalizeSetRequest.params:type_name -> translator.v1.DenormalizeSetRequest.ParamsEntry
+	7,  // 12: translator.v1.DenormalizeSetResponse.rpcs:type_name -> translator.v1.RPC
+	22, // 13: translator.v1.DenormalizeSetResponse.rejected:type_name -> translator.v1.DenormalizeSetResponse.RejectedEntry
+	23, // 14: translator.v1.DenormalizeSetResponse.codes:type_name -> translator.v1.DenormalizeSetResponse.CodesEntry
+	4,  // 15: translator.v1.ProvisionRequest.device:type_name -> translator.v1.DeviceInfo
+	24, // 16: translator.v1.ProvisionRequest.params:type_name -> translator.v1.ProvisionRequest.ParamsEntry
+	7,  // 17: translator.v1.ProvisionResponse.rpcs:type_name -> translator.v1.RPC
+	2,  // 18: translator.v1.NormalizeRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
+	3,  // 19: translator.v1.NormalizeResponse.StateEntry.value:type_name -> translator.v1.StateValue
+	3,  // 20: translator.v1.DenormalizeSetRequest.ValuesEntry.value:type_name -> translator.v1.StateValue
+	2,  // 21: translator.v1.DenormalizeSetRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
+	1,  // 22: translator.v1.DenormalizeSetResponse.CodesEntry.value:type_name -> translator.v1.RejectCode
+	2,  // 23: translator.v1.ProvisionRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
+	8,  // 24: translator.v1.Translator.Describe:input_type -> translator.v1.DescribeRequest
+	10, // 25: translator.v1.Translator.Normalize:input_type -> translator.v1.NormalizeRequest
+	12, // 26: translator.v1.Translator.ResolveGet:input_type -> translator.v1.ResolveGetRequest
+	14, // 27: translator.v1.Translator.DenormalizeSet:input_type -> translator.v1.DenormalizeSetRequest
+	16, // 28: translator.v1.Translator.Provision:input_type -> translator.v1.ProvisionRequest
+	9,  // 29: translator.v1.Translator.Describe:output_type -> translator.v1.DescribeResponse
+	11, // 30: translator.v1.Translator.Normalize:output_type -> translator.v1.NormalizeResponse
+	13, // 31: translator.v1.Translator.ResolveGet:output_type -> translator.v1.ResolveGetResponse
+	15, // 32: translator.v1.Translator.DenormalizeSet:output_type -> translator.v1.DenormalizeSetResponse
+	17, // 33: translator.v1.Translator.Provision:output_type -> translator.v1.ProvisionResponse
+	29, // [29:34] is the sub-list for method output_type
+	24, // [24:29] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_translator_v1_translator_proto_init() }
@@ -1312,8 +1414,8 @@ func file_translator_v1_translator_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_translator_v1_translator_proto_rawDesc), len(file_translator_v1_translator_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   22,
+			NumEnums:      2,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

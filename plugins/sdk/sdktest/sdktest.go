@@ -12,6 +12,12 @@
 // builds the vendor's main package with `go build`, starts it through the gateway's real plugin
 // host (go-plugin, gRPC, mTLS) and proves every answer identical to the in-process one.
 //
+// Keys are probed on the device of each case (once per distinct DeviceInfo), so a translator
+// of several data models is checked on each. A key that device rightly lacks passes: ResolveGet
+// lists it in GetPlan.Absent, DenormalizeSet rejects it with sdk.RejectAbsent or
+// sdk.RejectReadOnlyHere. Such claims are checked against the case's own Normalize: a key
+// called absent must not be in the state the same device's parameters give.
+//
 // Where it sits: beside the SDK, for vendors; it drives the gateway's plugins/host, so what
 // passes here passes in the gateway.
 package sdktest
@@ -24,6 +30,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -41,6 +48,9 @@ type Config struct {
 	// Main is the translator's main package, as given to `go build` from the test's directory
 	// ("./cmd/acme-translator" or an import path). Empty skips the plugin half of Run.
 	Main string
+	// Args are the plugin's command-line arguments (plugins.translators.<name>.args), e.g.
+	// ["plugin", "standard"] for the gateway binary serving its built-in translator.
+	Args []string
 	// Options are the plugin options the gateway would pass (sdk.Options in the process).
 	Options map[string]string
 	// SetValues are the values DenormalizeSet is probed with, by concrete key. A writable key
@@ -61,6 +71,17 @@ type Case struct {
 	Want sdk.State
 }
 
+// device is one device keys are probed on, with what its first case's parameters give: the
+// yardstick for the translator's claims that the device lacks a key.
+type device struct {
+	info   sdk.DeviceInfo
+	params map[string]sdk.Value
+	label  string    // " on <case>" when several devices are probed, else ""
+	state  sdk.State // Normalize of the case's parameters
+	// constant is what Normalize returns from no parameters: keys that need nothing read.
+	constant sdk.State
+}
+
 // unknownKey is asked of ResolveGet to check unknown keys are reported, not dropped.
 const unknownKey = "sdktest.no_such_key"
 
@@ -74,8 +95,6 @@ func Run(t *testing.T, impl sdk.Translator, cfg Config, cases ...Case) {
 	if !t.Run("Describe", func(t *testing.T) { desc = checkDescribe(t, impl) }) {
 		return // nothing below means anything with a broken description
 	}
-	probes := buildProbes(desc, cfg, cases)
-
 	local, err := host.New(host.Config{CallTimeout: cfg.CallTimeout}, zaptest.NewLogger(t), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +103,7 @@ func Run(t *testing.T, impl sdk.Translator, cfg Config, cases ...Case) {
 		t.Fatalf("the gateway refuses the translator: %v", err)
 	}
 	tr, _ := local.Get(desc.Name)
+	probes := buildProbes(desc, cfg, cases, devices(tr, cfg.CallTimeout, cases))
 	results := make([]outcome, len(probes))
 	t.Run("InProcess", func(t *testing.T) {
 		for i, p := range probes {
@@ -93,8 +113,12 @@ func Run(t *testing.T, impl sdk.Translator, cfg Config, cases ...Case) {
 				continue
 			}
 			if p.check != nil {
-				for _, problem := range p.check(results[i].value) {
+				problems, notes := p.check(results[i].value)
+				for _, problem := range problems {
 					t.Errorf("%s: %s", p.name, problem)
+				}
+				for _, note := range notes {
+					t.Logf("%s: %s", p.name, note)
 				}
 			}
 		}
@@ -183,9 +207,11 @@ func errorKind(err error) error {
 
 // probe is one call made both in-process and over the plugin boundary.
 type probe struct {
-	name    string
-	do      func(ctx context.Context, tr host.Translator) (any, error)
-	check   func(v any) []string // problems with the in-process answer
+	name string
+	do   func(ctx context.Context, tr host.Translator) (any, error)
+	// check returns problems with the in-process answer, and notes worth a log line (keys the
+	// device lacks, so a vendor sees what was not exercised).
+	check   func(v any) (problems, notes []string)
 	mayFail bool
 }
 
@@ -196,28 +222,53 @@ func (p probe) call(tr host.Translator, timeout time.Duration) outcome {
 	return outcome{v, err}
 }
 
-func buildProbes(d sdk.Description, cfg Config, cases []Case) []probe {
-	var dev sdk.DeviceInfo
-	var params map[string]sdk.Value
-	if len(cases) > 0 {
-		dev, params = cases[0].Device, cases[0].Params
+// devices lists the distinct devices of the cases (one without cases), with what the in-process
+// translator, through the gateway's checks, makes of their first case's parameters and of none.
+func devices(tr host.Translator, timeout time.Duration, cases []Case) []*device {
+	var out []*device
+	if len(cases) == 0 {
+		out = append(out, &device{})
 	}
+	for _, c := range cases {
+		if slices.ContainsFunc(out, func(d *device) bool { return d.info == c.Device }) {
+			continue
+		}
+		out = append(out, &device{info: c.Device, params: c.Params, label: " on " + c.Name})
+	}
+	normalize := func(d *device, params map[string]sdk.Value) sdk.State {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		st, _ := tr.Normalize(ctx, sdk.NormalizeRequest{Device: d.info, Params: params}) // a failure is the Normalize probe's to report
+		return st
+	}
+	for _, d := range out {
+		if len(out) == 1 {
+			d.label = ""
+		}
+		d.state, d.constant = normalize(d, d.params), normalize(d, nil)
+	}
+	return out
+}
+
+func buildProbes(d sdk.Description, cfg Config, cases []Case, devs []*device) []probe {
 	var probes []probe
 	for _, c := range cases {
 		probes = append(probes, normalizeProbe(c))
 	}
-	var readable []string
-	for _, e := range d.Exposes {
-		key := concrete(e.Key)
-		if e.Access == sdk.Read || e.Access == sdk.ReadWrite {
-			readable = append(readable, key)
-			probes = append(probes, resolveProbe(dev, key))
+	for _, dev := range devs {
+		var readable []string
+		for _, e := range d.Exposes {
+			key := concrete(e.Key)
+			if e.Access == sdk.Read || e.Access == sdk.ReadWrite {
+				readable = append(readable, key)
+				probes = append(probes, resolveProbe(dev, key))
+			}
+			if e.Access == sdk.Write || e.Access == sdk.ReadWrite {
+				probes = append(probes, setProbe(dev, key, sampleValue(cfg, key, e.Type)))
+			}
 		}
-		if e.Access == sdk.Write || e.Access == sdk.ReadWrite {
-			probes = append(probes, setProbe(dev, params, key, sampleValue(cfg, key, e.Type)))
-		}
+		probes = append(probes, unknownProbe(dev, readable))
 	}
-	probes = append(probes, unknownProbe(dev, readable))
 	for _, c := range cases {
 		events := c.Events
 		if events == nil {
@@ -237,7 +288,7 @@ func normalizeProbe(c Case) probe {
 	return probe{
 		name: "Normalize " + c.Name,
 		do:   func(ctx context.Context, tr host.Translator) (any, error) { return tr.Normalize(ctx, req) },
-		check: func(v any) []string {
+		check: func(v any) (_, _ []string) {
 			st := v.(sdk.State)
 			var problems []string
 			for _, k := range sortedKeys(c.Want) {
@@ -254,7 +305,7 @@ func normalizeProbe(c Case) probe {
 					problems = append(problems, fmt.Sprintf("key %q = %#v, want %#v", k, got, want))
 				}
 			}
-			return problems
+			return problems, nil
 		},
 	}
 }
@@ -267,50 +318,69 @@ func numberOf(v any) any {
 	return v
 }
 
-func resolveProbe(dev sdk.DeviceInfo, key string) probe {
-	req := sdk.GetRequest{Device: dev, Keys: []string{key}}
+// resolveProbe: a readable key is read (names), absent on this device (and then not in its
+// state), or needs nothing read (Normalize gives it from no parameters, like "model").
+func resolveProbe(dev *device, key string) probe {
+	req := sdk.GetRequest{Device: dev.info, Keys: []string{key}}
 	return probe{
-		name: "ResolveGet " + key,
+		name: "ResolveGet " + key + dev.label,
 		do:   func(ctx context.Context, tr host.Translator) (any, error) { return tr.ResolveGet(ctx, req) },
-		check: func(v any) []string {
+		check: func(v any) (_, _ []string) {
 			plan := v.(sdk.GetPlan)
-			if len(plan.Unknown) > 0 || len(plan.Names) == 0 {
-				return []string{fmt.Sprintf("readable key not covered: names %v, unknown %v", plan.Names, plan.Unknown)}
+			_, inState := dev.state[key]
+			_, constant := dev.constant[key]
+			switch {
+			case slices.Contains(plan.Absent, key) && inState:
+				return []string{"listed Absent, yet Normalize of the same device's parameters returns it"}, nil
+			case slices.Contains(plan.Absent, key):
+				return nil, []string{"absent on this device"}
+			case len(plan.Unknown) > 0 || len(plan.Names) == 0 && !constant:
+				return []string{fmt.Sprintf("readable key not covered: names %v, unknown %v (a key this device lacks goes in Absent)", plan.Names, plan.Unknown)}, nil
 			}
-			return nil
+			return nil, nil
 		},
 	}
 }
 
-func unknownProbe(dev sdk.DeviceInfo, readable []string) probe {
-	req := sdk.GetRequest{Device: dev, Keys: append(append([]string(nil), readable...), unknownKey)}
+func unknownProbe(dev *device, readable []string) probe {
+	req := sdk.GetRequest{Device: dev.info, Keys: append(append([]string(nil), readable...), unknownKey)}
 	return probe{
-		name: "ResolveGet of an unknown key",
+		name: "ResolveGet of an unknown key" + dev.label,
 		do:   func(ctx context.Context, tr host.Translator) (any, error) { return tr.ResolveGet(ctx, req) },
-		check: func(v any) []string {
+		check: func(v any) (_, _ []string) {
 			plan := v.(sdk.GetPlan)
 			if !reflect.DeepEqual(plan.Unknown, []string{unknownKey}) {
-				return []string{fmt.Sprintf("Unknown = %v, want exactly [%s] (unknown keys are listed, never dropped)", plan.Unknown, unknownKey)}
+				return []string{fmt.Sprintf("Unknown = %v, want exactly [%s] (unknown keys are listed, never dropped)", plan.Unknown, unknownKey)}, nil
 			}
-			return nil
+			return nil, nil
 		},
 	}
 }
 
-func setProbe(dev sdk.DeviceInfo, params map[string]sdk.Value, key string, value any) probe {
-	req := sdk.SetRequest{Device: dev, Values: map[string]any{key: value}, Params: params}
+// setProbe: a writable key gives RPCs, or is rejected as absent on this device (and then not
+// in its state) or read-only in its data model. Any other rejection is a finding.
+func setProbe(dev *device, key string, value any) probe {
+	req := sdk.SetRequest{Device: dev.info, Values: map[string]any{key: value}, Params: dev.params}
 	return probe{
-		name: "DenormalizeSet " + key,
+		name: "DenormalizeSet " + key + dev.label,
 		do:   func(ctx context.Context, tr host.Translator) (any, error) { return tr.DenormalizeSet(ctx, req) },
-		check: func(v any) []string {
+		check: func(v any) (_, _ []string) {
 			plan := v.(sdk.SetPlan)
-			if reason, ok := plan.Rejected[key]; ok {
-				return []string{fmt.Sprintf("writable key rejected with %#v: %s (give a valid sample in Config.SetValues)", value, reason)}
+			reason, rejected := plan.Rejected[key]
+			_, inState := dev.state[key]
+			switch code := plan.Codes[key]; {
+			case !rejected && len(plan.RPCs) == 0:
+				return []string{"writable key produces no RPC"}, nil
+			case !rejected:
+				return nil, nil
+			case code == sdk.RejectAbsent && inState:
+				return []string{fmt.Sprintf("rejected as absent (%s), yet Normalize of the same device's parameters returns it", reason)}, nil
+			case code == sdk.RejectAbsent || code == sdk.RejectReadOnlyHere:
+				return nil, []string{fmt.Sprintf("not writable on this device (%s): %s", code, reason)}
+			case code == sdk.RejectInvalid || code == "":
+				return []string{fmt.Sprintf("writable key rejected with %#v: %s (give a valid sample in Config.SetValues)", value, reason)}, nil
 			}
-			if len(plan.RPCs) == 0 {
-				return []string{"writable key produces no RPC"}
-			}
-			return nil
+			return []string{fmt.Sprintf("writable key rejected as %s: %s", plan.Codes[key], reason)}, nil
 		},
 	}
 }
@@ -364,7 +434,7 @@ func startPlugin(t *testing.T, cfg Config) host.Translator {
 	}
 	const name = "under-test"
 	h, err := host.New(host.Config{
-		Plugins:     map[string]host.PluginConfig{name: {Path: bin, Options: cfg.Options}},
+		Plugins:     map[string]host.PluginConfig{name: {Path: bin, Args: cfg.Args, Options: cfg.Options}},
 		CallTimeout: cfg.CallTimeout,
 	}, zaptest.NewLogger(t), nil)
 	if err != nil {
