@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap/zaptest"
 )
@@ -618,5 +620,44 @@ func TestTimedOutTaskNotRerunAfterBrokenSession(t *testing.T) {
 	s2 := f.inform("2 PERIODIC")
 	if again := f.next(s2); again != nil {
 		t.Fatalf("timed-out Reboot sent again: %#v", again.Request)
+	}
+}
+
+// fakeTranslators stands in for the plugin host (this package's unit tests only).
+type fakeTranslators struct{ plan sdk.GetPlan }
+
+func (f fakeTranslators) Normalize(ctx context.Context, dev sdk.DeviceInfo, params map[string]sdk.Value) (string, sdk.State, error) {
+	return "fake", sdk.State{"model": "1", "device.firmware": params["InternetGatewayDevice.DeviceInfo.SoftwareVersion"].Value}, nil
+}
+func (f fakeTranslators) ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string) (string, sdk.GetPlan, error) {
+	if keys == nil { // the full-state read at boot
+		return "fake", sdk.GetPlan{}, nil
+	}
+	return "fake", f.plan, nil
+}
+func (f fakeTranslators) DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value) (string, sdk.SetPlan, error) {
+	return "fake", sdk.SetPlan{}, nil
+}
+func (f fakeTranslators) Provision(ctx context.Context, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) (string, []sdk.RPC, error) {
+	return "fake", nil, nil
+}
+func (f fakeTranslators) List() []api.TranslatorInfo { return nil }
+
+// A get whose keys the device lacks (sdk.GetPlan.Absent) is answered from the last state at
+// once, with no RPC: absent keys simply have no value.
+func TestGetOfAbsentKeysAnsweredFromState(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.b.tr = fakeTranslators{plan: sdk.GetPlan{Absent: []string{"wan.ipv6_address"}}}
+	s := f.inform("2 PERIODIC")
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/"+devID+"/get", []byte(`{"id":"g","keys":["wan.ipv6_address","device.firmware"]}`), false); err != nil {
+		t.Fatal(err)
+	}
+	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "g", "status": "done"})
+	vals := r["result"].(map[string]any)["values"].(map[string]any)
+	if vals["device.firmware"] != "V1R2" || vals["wan.ipv6_address"] != nil {
+		t.Fatalf("values %v", vals)
+	}
+	if task := f.next(s); task != nil {
+		t.Fatalf("an RPC was queued: %#v", task.Request)
 	}
 }

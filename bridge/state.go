@@ -258,7 +258,14 @@ func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, d
 		return nil
 	}
 	if len(plan.Names) == 0 {
-		b.publishResult(t, statusRejected, nil, nil, "nothing to read")
+		if len(req.Keys) == 0 {
+			b.publishResult(t, statusRejected, nil, nil, "nothing to read")
+			return nil
+		}
+		// Every key is absent on this device or needs no read ("model"): answer from the last
+		// state, where absent keys simply have no value (sdk.GetPlan.Absent).
+		t.Keys = req.Keys
+		b.publishResult(t, statusDone, b.result(t, nil), nil, "")
 		return nil
 	}
 	rpc := sdk.RPC{Method: "GetParameterValues", Args: map[string]any{"names": plan.Names}}
