@@ -6,14 +6,19 @@ package main
 //
 //	go test ./cmd/cwmp2mqtt -run '^$' -bench RPCRoundTrip -benchtime 300x -count 3
 //	go test ./cmd/cwmp2mqtt -run '^$' -bench InformToMQTT -benchtime 300x -count 3
+//	go test ./cmd/cwmp2mqtt -run '^$' -bench RegistryMemory -benchtime 1x -count 3
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,8 +53,9 @@ type benchRig struct {
 	base string // cwmp2mqtt/<device id>
 }
 
-// newBenchRig starts the rig; tune, when set, adjusts the started gateway before any CPE exists.
-func newBenchRig(b *testing.B, tune func(*gateway)) *benchRig {
+// startBenchGateway starts a gateway with its defaults on loopback ports and a store in a
+// temporary directory; it stops with the benchmark.
+func startBenchGateway(b *testing.B) *gateway {
 	b.Helper()
 	env := map[string]string{
 		"CWMP2MQTT_CWMP_LISTEN":          "127.0.0.1:0",
@@ -69,10 +75,13 @@ func newBenchRig(b *testing.B, tune func(*gateway)) *benchRig {
 	if err := g.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	if tune != nil {
-		tune(g)
-	}
+	return g
+}
 
+// newBenchRig starts the rig.
+func newBenchRig(b *testing.B) *benchRig {
+	b.Helper()
+	g := startBenchGateway(b)
 	r := &benchRig{b: b, msgs: make(chan benchMsg, 1024)}
 	opts := paho.NewClientOptions().AddBroker(g.broker.URL()).SetClientID("bench-platform").SetCleanSession(true)
 	r.pf = paho.NewClient(opts)
@@ -170,21 +179,11 @@ func reportPercentiles(b *testing.B, prefix string, samples []time.Duration) {
 // CPE session (6 CONNECTION REQUEST Inform, GPV, response) → result through the outbox → MQTT
 // out (checklist 47: a request for an idle device wakes it). It also splits the latency:
 // wake- is publish → the CPE's session start (MQTT in, queue, connection request), session- is
-// the CPE's whole session (Inform to 204, as the CPE sees it).
-//
-// The bridge's store writes go through bbolt's DB.Batch, which holds a lone write for
-// MaxBatchDelay (10 ms by default) hoping for company; a request makes three such writes in
-// sequence. The second sub-benchmark shows the latency with that delay at 1 ms: a what-if for
-// the lead, the gateway itself is unchanged.
+// the CPE's whole session (Inform to 204, as the CPE sees it). A request makes three store
+// writes in sequence (queued, sent, done), each waiting up to bbolt's MaxBatchDelay (1 ms in
+// the gateway since 78276e6, 10 ms before: 36 ms per request then, docs/performance.md).
 func BenchmarkRPCRoundTrip(b *testing.B) {
-	b.Run("default", func(b *testing.B) { benchRPCRoundTrip(b, nil) })
-	b.Run("bolt-batch-delay=1ms", func(b *testing.B) {
-		benchRPCRoundTrip(b, func(g *gateway) { g.db.MaxBatchDelay = time.Millisecond })
-	})
-}
-
-func benchRPCRoundTrip(b *testing.B, tune func(*gateway)) {
-	r := newBenchRig(b, tune)
+	r := newBenchRig(b)
 	const name = "InternetGatewayDevice.DeviceInfo.SoftwareVersion"
 	pv, err := r.cpe.Model().Get(name)
 	if err != nil {
@@ -236,7 +235,7 @@ func benchRPCRoundTrip(b *testing.B, tune func(*gateway)) {
 // message on B/D/inform. The latency is the CPE's session start to the message's arrival; an
 // operation also waits for the session's end so sessions never overlap.
 func BenchmarkInformToMQTT(b *testing.B) {
-	r := newBenchRig(b, nil)
+	r := newBenchRig(b)
 	r.drain()
 	ctx := context.Background()
 	var samples []time.Duration
@@ -256,4 +255,98 @@ func BenchmarkInformToMQTT(b *testing.B) {
 		}
 	}
 	reportPercentiles(b, "", samples)
+}
+
+// registryDevices is the fleet of BenchmarkRegistryMemory, the size of the load in
+// docs/performance.md.
+const registryDevices = 1000
+
+// BenchmarkRegistryMemory: what each known device costs the gateway in memory. A fleet of
+// 1,000 Huawei BM632w CPEs (TR-098, 792 parameters) boots against an in-process gateway (BOOT:
+// registration, credential provisioning, the translator's full state read); the fleet is then
+// stopped and its connections closed, so the live heap that remains above the idle gateway's is
+// the registry: device records with every raw parameter, translator state, queues. Reported:
+// heap-B/device (live heap after a GC, the floor of RSS: the Go runtime lets the heap grow to
+// about twice the live heap between collections), store-B/device (the bbolt file, which the
+// gateway maps: its touched pages count in RSS too).
+func BenchmarkRegistryMemory(b *testing.B) {
+	model, err := datamodel.LoadTR098Huawei()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		g := startBenchGateway(b)
+		before := liveHeap()
+
+		var mu sync.Mutex
+		booted := map[string]bool{}
+		all := make(chan struct{})
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = registryDevices
+		fleet, err := sim.NewFleet(sim.FleetConfig{
+			N: registryDevices, Model: func(int) (*datamodel.Model, error) { return model.Clone(), nil },
+			StartSpread: 5 * time.Second,
+			CPE: sim.Config{ACSURL: "http://" + g.acs.Addr().String() + "/", PeriodicInterval: time.Hour,
+				Bootstrapped: true, Transport: tr,
+				Hooks: sim.Hooks{OnSession: func(s sim.SessionResult) {
+					// A registered device: its BOOT session ended well and carried the state read.
+					if s.Err != nil || !s.HasEvent(sim.EventBoot) || !slices.Contains(s.RPCs, "GetParameterValues") {
+						return
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					booted[s.Serial] = true
+					if len(booted) == registryDevices {
+						close(all)
+					}
+				}}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := fleet.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-all:
+		case <-time.After(120 * time.Second):
+			mu.Lock()
+			n := len(booted)
+			mu.Unlock()
+			b.Fatalf("%d of %d CPEs registered within 120 s", n, registryDevices)
+		}
+		cancel()
+		fleet.Stop()
+		tr.CloseIdleConnections()
+		if h := g.bridge.Health(); h.Devices != registryDevices {
+			b.Fatalf("gateway knows %d devices, want %d", h.Devices, registryDevices)
+		}
+		// Settled: the outbox delivered the fleet's publications, the server closed the fleet's
+		// connections (their buffers are not the registry's).
+		deadline := time.Now().Add(benchPatience)
+		for g.outbox.Stats().Queued > 0 || g.acs.Stats().Open > 0 {
+			if time.Now().After(deadline) {
+				b.Fatalf("not settled within %s: outbox %d", benchPatience, g.outbox.Stats().Queued)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		after := liveHeap()
+
+		b.ReportMetric(float64(int64(after)-int64(before))/registryDevices, "heap-B/device")
+		st, err := os.Stat(g.cfg.StorePath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(st.Size())/registryDevices, "store-B/device")
+	}
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC() // objects freed by finalizers of the first round
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
