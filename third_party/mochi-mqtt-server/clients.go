@@ -92,7 +92,10 @@ func (cl *Clients) Delete(id string) {
 func (cl *Clients) GetByListener(id string) []*Client {
 	cl.RLock()
 	defer cl.RUnlock()
-	clients := make([]*Client, 0, cl.Len())
+	// cwmp2mqtt patch: len(cl.internal), not cl.Len(): a second RLock while a writer waits
+	// (Delete from a connecting client) deadlocks (sync.RWMutex forbids recursive read locking);
+	// it hung the broker's Close.
+	clients := make([]*Client, 0, len(cl.internal))
 	for _, client := range cl.internal {
 		if client.Net.Listener == id && !client.Closed() {
 			clients = append(clients, client)
