@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -207,9 +208,6 @@ func (b *Bridge) Start(ctx context.Context) error {
 	return nil
 }
 
-// republishRetained publishes every device's availability and state once at start: the
-// embedded broker keeps no retained messages across a restart, and a platform must find the
-// current picture there (with an external broker it is a harmless refresh).
 // knownAtStart lists the devices loaded from the store, taken before any Inform can arrive.
 func (b *Bridge) knownAtStart() []string {
 	b.mu.Lock()
@@ -221,8 +219,10 @@ func (b *Bridge) knownAtStart() []string {
 	return ids
 }
 
-// republishRetained publishes the availability and state of the devices known at start. A
-// device that informed since start published its own, newer ones: it is skipped.
+// republishRetained publishes the availability and state of the devices known at start: the
+// embedded broker keeps no retained messages across a restart, and a platform must find the
+// current picture there (with an external broker it is a harmless refresh). A device that
+// informed since start published its own, newer ones: it is skipped.
 func (b *Bridge) republishRetained(ids []string) {
 	defer b.wg.Done()
 	for _, id := range ids {
@@ -314,13 +314,7 @@ func (b *Bridge) flush() {
 	var recs []*deviceRecord
 	for _, d := range b.devices {
 		if d.dirty || d.paramsDirty {
-			r := d.rec
-			r.Params = nil
-			if d.paramsDirty {
-				r.Params = cloneParams(d.rec.Params)
-			}
-			recs = append(recs, &r)
-			d.dirty, d.paramsDirty = false, false
+			recs = append(recs, d.snapshotLocked(d.paramsDirty))
 		}
 	}
 	b.mu.Unlock()
@@ -329,14 +323,16 @@ func (b *Bridge) flush() {
 	}
 }
 
-// persistDevice writes one record now (registration, credentials): data that must survive.
-func (b *Bridge) persistDevice(d *device) {
+// snapshotLocked copies the record for a write outside the lock, with its parameters when
+// withParams (nil Params leave the stored ones as they are), and marks the device clean.
+func (d *device) snapshotLocked(withParams bool) *deviceRecord {
 	r := d.rec
-	r.Params = cloneParams(d.rec.Params)
-	d.dirty, d.paramsDirty = false, false
-	if err := b.st.putDevices([]*deviceRecord{&r}); err != nil {
-		b.log.Error("registry write failed", zap.String("device", r.ID), zap.Error(err))
+	r.Params = nil
+	if withParams {
+		r.Params = maps.Clone(d.rec.Params)
 	}
+	d.dirty, d.paramsDirty = false, false
+	return &r
 }
 
 // setParams records raw values, marking the parameters for the next flush only when one of them
@@ -352,17 +348,6 @@ func (d *device) setParams(params []soap.ParameterValue) {
 			d.paramsDirty = true
 		}
 	}
-}
-
-func cloneParams(p map[string]paramValue) map[string]paramValue {
-	if p == nil {
-		return nil
-	}
-	c := make(map[string]paramValue, len(p))
-	for k, v := range p {
-		c[k] = v
-	}
-	return c
 }
 
 func sortedStrings(s []string) []string {

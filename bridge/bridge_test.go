@@ -624,7 +624,10 @@ func TestTimedOutTaskNotRerunAfterBrokenSession(t *testing.T) {
 }
 
 // fakeTranslators stands in for the plugin host (this package's unit tests only).
-type fakeTranslators struct{ plan sdk.GetPlan }
+type fakeTranslators struct {
+	plan    sdk.GetPlan
+	setPlan sdk.SetPlan
+}
 
 func (f fakeTranslators) Normalize(ctx context.Context, dev sdk.DeviceInfo, params map[string]sdk.Value) (string, sdk.State, error) {
 	return "fake", sdk.State{"model": "1", "device.firmware": params["InternetGatewayDevice.DeviceInfo.SoftwareVersion"].Value}, nil
@@ -636,7 +639,7 @@ func (f fakeTranslators) ResolveGet(ctx context.Context, dev sdk.DeviceInfo, key
 	return "fake", f.plan, nil
 }
 func (f fakeTranslators) DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value) (string, sdk.SetPlan, error) {
-	return "fake", sdk.SetPlan{}, nil
+	return "fake", f.setPlan, nil
 }
 func (f fakeTranslators) Provision(ctx context.Context, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) (string, []sdk.RPC, error) {
 	return "fake", nil, nil
@@ -659,5 +662,44 @@ func TestGetOfAbsentKeysAnsweredFromState(t *testing.T) {
 	}
 	if task := f.next(s); task != nil {
 		t.Fatalf("an RPC was queued: %#v", task.Request)
+	}
+}
+
+// A SetParameterValues in the object form with a JSON boolean updates the recorded values (and
+// so the raw state) once the CPE accepted it.
+func TestSPVObjectFormUpdatesState(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"o","method":"SetParameterValues","args":{"parameters":{"InternetGatewayDevice.X.Enable":true}},"expires":60}`)
+	task := f.next(s)
+	f.b.TaskDone(context.Background(), s, task, &soap.SetParameterValuesResponse{}, nil)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "o", "status": "done"})
+	f.b.mu.Lock()
+	got := f.b.devices[devID].rec.Params["InternetGatewayDevice.X.Enable"]
+	f.b.mu.Unlock()
+	if got.Value != "true" || got.Type != "boolean" {
+		t.Fatalf("recorded %+v", got)
+	}
+}
+
+// A translator plan whose later step is invalid is rejected as a whole: its earlier AddObject
+// must not be left queued to run.
+func TestInvalidPlanLeavesNothingQueued(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.b.tr = fakeTranslators{setPlan: sdk.SetPlan{RPCs: []sdk.RPC{
+		{Method: "AddObject", Args: map[string]any{"object": "InternetGatewayDevice.X."}},
+		{Method: "SetParameterValues", Args: map[string]any{"parameters": "not a list"}},
+	}}}
+	s := f.inform("2 PERIODIC")
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/"+devID+"/set", []byte(`{"id":"p","values":{"x.y":1},"expires":60}`), false); err != nil {
+		t.Fatal(err)
+	}
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "p", "status": "rejected"})
+	// NextTask itself, not f.next: plan steps are internal tasks, which f.next drains.
+	for task, _ := f.b.NextTask(context.Background(), s); task != nil; task, _ = f.b.NextTask(context.Background(), s) {
+		if _, ok := task.Request.(*soap.AddObject); ok {
+			t.Fatal("the AddObject of the rejected plan was queued")
+		}
+		f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{}, nil)
 	}
 }

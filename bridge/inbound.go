@@ -91,7 +91,7 @@ func (b *Bridge) accept(t *taskRecord, r *api.Request) error {
 			b.publishResult(t, statusAccepted, nil, nil, "")
 			return nil
 		}
-		if errors.Is(err, errUnknownDevice) || errors.Is(err, errQueueFull) {
+		if rejectable(err) {
 			b.log.Info("request rejected", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
 			b.publishResult(t, statusRejected, nil, nil, err.Error())
 			return nil
@@ -101,6 +101,12 @@ func (b *Bridge) accept(t *taskRecord, r *api.Request) error {
 	}
 	b.publishResult(t, statusAccepted, nil, nil, "")
 	return nil
+}
+
+// rejectable errors end a request with `rejected`; any other (a store failure) leaves the MQTT
+// message unacked so the broker redelivers it.
+func rejectable(err error) bool {
+	return errors.Is(err, errUnknownDevice) || errors.Is(err, errQueueFull)
 }
 
 // reject answers a request that failed validation. The id and reply_to are taken from the

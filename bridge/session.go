@@ -53,19 +53,15 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	if isNew || wasOnline != r.Online || boot {
 		b.listDirty = true
 	}
-	rec := *r
-	rec.Params = nil
-	var persist []*deviceRecord
-	if isNew {
-		rec.Params = cloneParams(r.Params)
-		persist = append(persist, &rec)
-		d.dirty, d.paramsDirty = false, false
+	var registered *deviceRecord
+	if isNew { // a new device must survive a crash: written now, not behind
+		registered = d.snapshotLocked(true)
 	}
 	b.mu.Unlock()
 
 	var out batch
-	if len(persist) > 0 {
-		if err := b.st.putDevices(persist); err != nil {
+	if registered != nil {
+		if err := b.st.putDevices([]*deviceRecord{registered}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", s.DeviceID), zap.Error(err))
 		}
 		b.emitBridgeEvent(&out, api.BridgeDeviceRegistered, s.DeviceID, "")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -143,18 +142,25 @@ func (b *Bridge) provision(ctx context.Context, id string, dev sdk.DeviceInfo, e
 		return
 	}
 	for _, r := range rpcs {
-		args, err := json.Marshal(r.Args)
-		if err == nil {
-			_, err = api.BuildRPC(r.Method, args)
-		}
-		if err != nil {
+		if _, err := rpcArgs(r); err != nil {
 			b.log.Warn("translator asked for an invalid RPC", zap.String("device", id), zap.String("translator", name), zap.String("method", r.Method), zap.Error(err))
 			continue
 		}
-		var m map[string]any
-		_ = json.Unmarshal(args, &m)
-		b.queueInternalLocked(d, r.Method, purposeTranslator, m)
+		b.queueInternalLocked(d, r.Method, purposeTranslator, r.Args)
 	}
+}
+
+// rpcArgs encodes a translator's RPC arguments and checks them with the same parser as a
+// platform's request, so a translator cannot queue what a platform could not.
+func rpcArgs(r sdk.RPC) (json.RawMessage, error) {
+	args, err := json.Marshal(r.Args)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := api.BuildRPC(r.Method, args); err != nil {
+		return nil, err
+	}
+	return args, nil
 }
 
 // rawValues is the state before translators: parameter name → typed JSON value.
@@ -274,41 +280,36 @@ func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, d
 
 // acceptPlan queues a translator plan. A one-RPC plan is one task; a longer plan (AddObject then
 // SetParameterValues) is queued in order, the platform's id on the last, whose result is the
-// request's; earlier steps are internal and their faults are logged.
+// request's; earlier steps are internal and their faults are logged. Every step is checked
+// before any is queued, so an invalid plan leaves nothing behind.
 func (b *Bridge) acceptPlan(t *taskRecord, r *api.Request, rpcs []sdk.RPC, keys []string) error {
 	if len(rpcs) == 0 {
 		b.publishResult(t, statusRejected, nil, nil, "the translator produced nothing to do")
 		return nil
 	}
+	args := make([]json.RawMessage, len(rpcs))
 	for i, rpc := range rpcs {
-		args, err := json.Marshal(rpc.Args)
-		if err == nil {
-			_, err = api.BuildRPC(rpc.Method, args)
-		}
-		if err != nil {
+		var err error
+		if args[i], err = rpcArgs(rpc); err != nil {
 			b.publishResult(t, statusRejected, nil, nil, "translator produced an invalid "+rpc.Method+": "+err.Error())
 			return nil
 		}
+	}
+	last := len(rpcs) - 1
+	for i, rpc := range rpcs[:last] {
 		step := *t
-		step.Method, step.Args, step.Keys = rpc.Method, args, keys
-		if i < len(rpcs)-1 {
-			step.Origin, step.Purpose, step.ID = originProvision, purposeTranslator, t.ID+"#"+strconv.Itoa(i)
-			if err := b.enqueue(&step); err != nil {
-				return b.acceptErr(t, err)
+		step.Method, step.Args, step.Keys = rpc.Method, args[i], keys
+		step.Origin, step.Purpose, step.ID = originProvision, purposeTranslator, t.ID+"#"+strconv.Itoa(i)
+		if err := b.enqueue(&step); err != nil {
+			if rejectable(err) {
+				b.publishResult(t, statusRejected, nil, nil, err.Error())
+				return nil
 			}
-			continue
+			return err
 		}
-		*t = step
 	}
+	t.Method, t.Args, t.Keys = rpcs[last].Method, args[last], keys
 	return b.accept(t, r)
-}
-
-func (b *Bridge) acceptErr(t *taskRecord, err error) error {
-	if errors.Is(err, errUnknownDevice) || errors.Is(err, errQueueFull) || errors.Is(err, errDuplicateID) {
-		b.publishResult(t, statusRejected, nil, nil, err.Error())
-		return nil
-	}
-	return err
 }
 
 func keysOf(m map[string]any) []string {

@@ -325,7 +325,7 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 		}
 	}
 	if t.Ended {
-		b.log.Info("late answer to a timed-out request dropped", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("status", status))
+		b.log.Info("timed-out request removed; its outcome is not published again", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("status", status))
 		return
 	}
 	if t.Origin == originProvision {
@@ -411,46 +411,38 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 		b.mu.Unlock()
 		b.updateState(ctx, nil, t.Device, false, nil)
 	case *soap.SetParameterValuesResponse:
-		var args struct {
-			Parameters [][]string `json:"parameters"`
+		// The values written, read back from the stored request with the same parser that
+		// accepted it (every args form: pairs, triples, objects, JSON booleans and numbers).
+		var pl []soap.ParameterValue
+		if msg, err := b.buildMessage(t); err == nil {
+			if spv, ok := msg.(*soap.SetParameterValues); ok {
+				pl = spv.ParameterList
+			}
 		}
-		_ = json.Unmarshal(t.Args, &args)
 		b.mu.Lock()
 		d := b.devices[t.Device]
-		if d != nil {
-			if t.Purpose == purposeCredentials && d.rec.PendingUser != "" {
-				d.rec.ConnReqUser, d.rec.ConnReqPass = d.rec.PendingUser, d.rec.PendingPass
-				d.rec.PendingUser, d.rec.PendingPass = "", ""
-				b.log.Info("connection-request credentials provisioned", zap.String("device", t.Device))
-			}
-			var pl []soap.ParameterValue
-			for _, p := range args.Parameters {
-				if len(p) >= 2 {
-					typ := ""
-					if len(p) >= 3 {
-						typ = p[2]
-					}
-					pl = append(pl, soap.ParameterValue{Name: p[0], Value: soap.Value{Raw: p[1], Type: typ}})
-				}
-			}
-			if t.Purpose != purposeCredentials { // never keep passwords in the published state
-				d.setParams(pl)
-			}
-			b.applyKnownParamsLocked(d, pl)
-			rec := d.rec
-			rec.Params = cloneParams(d.rec.Params)
-			d.dirty, d.paramsDirty = false, false
+		if d == nil {
 			b.mu.Unlock()
-			// Credentials must survive: write now.
-			if err := b.st.putDevices([]*deviceRecord{&rec}); err != nil {
-				b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
-			}
-			if t.Purpose != purposeCredentials {
-				b.updateState(ctx, nil, t.Device, false, nil)
-			}
 			return
 		}
+		if t.Purpose == purposeCredentials && d.rec.PendingUser != "" {
+			d.rec.ConnReqUser, d.rec.ConnReqPass = d.rec.PendingUser, d.rec.PendingPass
+			d.rec.PendingUser, d.rec.PendingPass = "", ""
+			b.log.Info("connection-request credentials provisioned", zap.String("device", t.Device))
+		}
+		if t.Purpose != purposeCredentials { // never keep passwords in the published state
+			d.setParams(pl)
+		}
+		b.applyKnownParamsLocked(d, pl)
+		rec := d.snapshotLocked(true)
 		b.mu.Unlock()
+		// Credentials must survive: write now.
+		if err := b.st.putDevices([]*deviceRecord{rec}); err != nil {
+			b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
+		}
+		if t.Purpose != purposeCredentials {
+			b.updateState(ctx, nil, t.Device, false, nil)
+		}
 	}
 }
 
