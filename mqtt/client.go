@@ -247,7 +247,7 @@ func (c *Client) run() {
 			// First failure of an outage at warn, then every tenth, to keep a
 			// long outage from flooding the log.
 			if failures == 1 || failures%10 == 0 {
-				c.log.Warn("connect failed", zap.String("url", redactedURL(c.cfg.URL)), zap.Int("attempt", failures),
+				c.log.Warn("connect failed", zap.String("url", RedactURL(c.cfg.URL)), zap.Int("attempt", failures),
 					zap.Duration("retry_in", delay), zap.Error(err))
 			}
 			if !c.sleep(delay) {
@@ -286,7 +286,7 @@ func (c *Client) serve(s *session) {
 		}
 	}
 	c.setReady(s)
-	c.log.Info("connected", zap.String("url", redactedURL(c.cfg.URL)), zap.String("client_id", c.cfg.ClientID),
+	c.log.Info("connected", zap.String("url", RedactURL(c.cfg.URL)), zap.String("client_id", c.cfg.ClientID),
 		zap.Int("subscriptions", len(subs)))
 	if onConnect != nil {
 		onConnect()
@@ -295,10 +295,10 @@ func (c *Client) serve(s *session) {
 	select {
 	case <-s.lost:
 		c.setReady(nil)
-		c.log.Warn("connection lost", zap.String("url", redactedURL(c.cfg.URL)), zap.Error(s.lostErr))
+		c.log.Warn("connection lost", zap.String("url", RedactURL(c.cfg.URL)), zap.Error(s.lostErr))
 	case <-s.abort:
 		c.setReady(nil)
-		c.log.Warn("reconnecting", zap.String("url", redactedURL(c.cfg.URL)), zap.String("reason", s.abortWhy))
+		c.log.Warn("reconnecting", zap.String("url", RedactURL(c.cfg.URL)), zap.String("reason", s.abortWhy))
 		s.pc.Disconnect(0)
 	case <-c.ctx.Done():
 		c.setReady(nil)
@@ -314,7 +314,7 @@ func (c *Client) shutdown(s *session) {
 		c.log.Warn("offline state not published", zap.Error(tok.Error()))
 	}
 	s.pc.Disconnect(uint(quiesce / time.Millisecond / 4))
-	c.log.Info("disconnected", zap.String("url", redactedURL(c.cfg.URL)))
+	c.log.Info("disconnected", zap.String("url", RedactURL(c.cfg.URL)))
 }
 
 // connect makes one connection attempt with a fresh paho client.
@@ -398,8 +398,8 @@ func (c *Client) subscribeOn(s *session, filter string) error {
 	return nil
 }
 
-// redactedURL drops user:password from a broker URL before it is logged.
-func redactedURL(raw string) string {
+// RedactURL drops user:password from a broker URL before it is logged or published.
+func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw

@@ -180,7 +180,7 @@ func (g *gateway) Start(ctx context.Context) error {
 	g.bridge.SetInfo(g.info(brokerURL))
 	g.watchOutbox()
 	log.Info("gateway started", zap.String("version", version), zap.String("cwmp", g.acs.Addr().String()),
-		zap.String("broker", redactURL(brokerURL)), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
+		zap.String("broker", mqtt.RedactURL(brokerURL)), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
 	return nil
 }
 
@@ -225,7 +225,7 @@ func (g *gateway) info(brokerURL string) *api.BridgeInfo {
 		Version: version, Started: g.started.UTC(), BaseTopic: c.MQTT.BaseTopic,
 		Listeners: []api.Listener{{Name: "acs", Address: g.acs.Addr().String(), TLS: c.CWMP.TLS.CertFile != "", Path: c.CWMP.Path}},
 		// Connected: a retained info only ever reaches a subscriber through a live connection.
-		Broker: api.Broker{URL: redactURL(brokerURL), Embedded: g.broker != nil, ClientID: g.clientID, Connected: true},
+		Broker: api.Broker{URL: mqtt.RedactURL(brokerURL), Embedded: g.broker != nil, ClientID: g.clientID, Connected: true},
 		Config: map[string]any{
 			"cwmp.auth.mode": c.CWMP.Auth.Mode, "cwmp.session.idle_timeout": c.CWMP.Session.IdleTimeout.String(),
 			"cwmp.session.max_concurrent": c.CWMP.Session.MaxConcurrent, "cwmp.connreq.provision": c.CWMP.ConnReq.Provision,

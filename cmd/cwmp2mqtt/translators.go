@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
@@ -110,14 +109,4 @@ func runPlugin(args []string, stderr io.Writer) int {
 	}
 	sdk.Serve(standard.New(opts))
 	return 0
-}
-
-// redactURL drops credentials from a URL before it is logged or published.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
 }
