@@ -66,6 +66,12 @@ type Config struct {
 	ConfigFileUsed  string
 }
 
+// argsError is a command-line mistake (unknown flag, stray word): usage and exit 2, never a start.
+type argsError struct{ error }
+
+// errVersion asks for the version instead of a start.
+var errVersion = errors.New("version requested")
+
 // configError collects every invalid key so one start-up shows them all.
 type configError []string
 
@@ -77,6 +83,7 @@ func (e configError) Error() string {
 func newFlagSet(name string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.String("config", "", "configuration file (YAML); see configs/cwmp2mqtt.yaml")
+	fs.Bool("version", false, "print the version and exit")
 	for _, s := range settings {
 		switch d := s.def.(type) {
 		case string:
@@ -99,7 +106,16 @@ func newFlagSet(name string) *pflag.FlagSet {
 // loadConfig reads defaults ← file ← environment ← flags (later wins) and validates.
 func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*Config, error) {
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, err
+		}
+		return nil, argsError{err}
+	}
+	if v, _ := fs.GetBool("version"); v {
+		return nil, errVersion
+	}
+	if fs.NArg() > 0 {
+		return nil, argsError{fmt.Errorf("unknown command or argument %q", fs.Arg(0))}
 	}
 	v := viper.New()
 	for _, s := range settings {
@@ -151,7 +167,7 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*
 		}
 	}
 	fs.Visit(func(f *pflag.Flag) {
-		if f.Name != "config" {
+		if f.Name != "config" && f.Name != "version" {
 			v.Set(f.Name, f.Value.String())
 		}
 	})

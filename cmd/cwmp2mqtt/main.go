@@ -4,7 +4,10 @@
 //
 //	cwmp2mqtt [--config FILE] [--<key> value …]   run the gateway
 //	cwmp2mqtt plugin standard                      serve the built-in translator as a plugin
-//	cwmp2mqtt version                              print the version
+//	cwmp2mqtt version | --version                  print the version
+//	cwmp2mqtt help | --help                        list the subcommands and the settings
+//
+// Any other word or stray argument is a usage error (exit 2): a typo must never start a gateway.
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -28,21 +32,49 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stderr))
 }
 
+// usageHead lists the subcommands; --help adds every setting's flag below it.
+const usageHead = `usage:
+  cwmp2mqtt [--config FILE] [--<key> value ...]   run the gateway
+  cwmp2mqtt plugin standard                       serve the built-in translator as a plugin
+  cwmp2mqtt version                               print the version (also --version)
+  cwmp2mqtt help                                  this text (also --help, -h)
+
+settings (file key, env CWMP2MQTT_<KEY>, or flag):
+`
+
 func run(args []string, getenv func(string) string, stderr io.Writer) int {
+	fs := newFlagSet("cwmp2mqtt")
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageHead)
+		fs.PrintDefaults()
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "version":
+			if len(args) > 1 {
+				return usageError(stderr, "version takes no arguments")
+			}
 			fmt.Fprintln(stderr, "cwmp2mqtt", version)
+			return 0
+		case "help":
+			fs.Usage()
 			return 0
 		case "plugin":
 			return runPlugin(args[1:], stderr)
 		}
 	}
-	fs := newFlagSet("cwmp2mqtt")
-	fs.SetOutput(stderr)
 	cfg, err := loadConfig(fs, args, getenv)
 	if errors.Is(err, pflag.ErrHelp) {
 		return 0
+	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stderr, "cwmp2mqtt", version)
+		return 0
+	}
+	var argErr argsError
+	if errors.As(err, &argErr) {
+		return usageError(stderr, err.Error())
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "cwmp2mqtt:", err)
@@ -72,6 +104,13 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	gw.Stop()
 	log.Info("stopped")
 	return 0
+}
+
+// usageError reports a command-line mistake with the usage and exit status 2.
+func usageError(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "cwmp2mqtt: %s\n%s", msg, usageHead[:strings.Index(usageHead, "\n\n")+1])
+	fmt.Fprintln(stderr, "run 'cwmp2mqtt --help' for the settings")
+	return 2
 }
 
 func newLogger(cfg *Config, w io.Writer) (*zap.Logger, error) {
