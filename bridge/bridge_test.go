@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
@@ -54,6 +55,13 @@ func (r *recorder) Enqueue(topic string, payload []byte, retained bool, qos byte
 	r.mu.Unlock()
 	r.ch <- p
 	return nil
+}
+
+// all returns a copy of everything published so far.
+func (r *recorder) all() []published {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]published(nil), r.msgs...)
 }
 
 // waitFor returns the next message on topic whose JSON matches all fields of want.
@@ -701,5 +709,58 @@ func TestInvalidPlanLeavesNothingQueued(t *testing.T) {
 			t.Fatal("the AddObject of the rejected plan was queued")
 		}
 		f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{}, nil)
+	}
+}
+
+// An unknown op is answered with the request's transaction and a response the schema accepts.
+func TestUnknownBridgeOpEchoesTransactionSchemaValid(t *testing.T) {
+	f := newFixture(t, Options{})
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/reboot_all", []byte(`{"transaction":"t9"}`), false); err != nil {
+		t.Fatal(err)
+	}
+	r := f.pub.waitFor(t, "cwmp2mqtt/bridge/response/reboot_all", map[string]any{"status": "error"})
+	if r["transaction"] != "t9" || r["op"] != "reboot_all" || !strings.Contains(fmt.Sprint(r["error"]), "unknown operation") {
+		t.Fatalf("response %v: want transaction t9, op reboot_all and the reason", r)
+	}
+	if err := apitest.ValidatePayload("bridge-response", []byte(mustJSON(r))); err != nil {
+		t.Fatalf("response fails its schema: %v", err)
+	}
+}
+
+// remove_device: a request accepted but not yet sent ends `cancelled`, not `rejected` ("nothing
+// was queued"); one in flight ends `timeout`, and the CPE's late answer is not published again.
+func TestRemoveDeviceEndsQueuedRequestsCancelled(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"sent","method":"Reboot","expires":600}`)
+	f.rpc(`{"id":"waiting","method":"GetRPCMethods","expires":600}`)
+	inflight := f.next(s)
+	if inflight == nil || inflight.Ref.(*taskRecord).ID != "sent" {
+		t.Fatalf("first task %v, want the Reboot", inflight)
+	}
+	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/remove_device", []byte(`{"device":"`+devID+`"}`), false); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.pub.waitFor(t, "cwmp2mqtt/bridge/response/remove_device", map[string]any{"status": "ok"})
+	if n := resp["data"].(map[string]any)["dropped_requests"]; n != float64(2) {
+		t.Fatalf("dropped_requests %v, want 2", n)
+	}
+	f.b.TaskDone(context.Background(), s, inflight, &soap.RebootResponse{}, nil)
+	got := map[string][]string{}
+	for _, m := range f.pub.all() {
+		if m.Topic != resultTopic {
+			continue
+		}
+		if err := apitest.ValidatePayload("rpc-result", m.Payload); err != nil {
+			t.Errorf("result fails its schema: %v: %s", err, m.Payload)
+		}
+		var r api.RPCResult
+		_ = json.Unmarshal(m.Payload, &r)
+		if r.Status != api.StatusAccepted {
+			got[r.ID] = append(got[r.ID], string(r.Status))
+		}
+	}
+	if fmt.Sprint(got["waiting"]) != "[cancelled]" || fmt.Sprint(got["sent"]) != "[timeout]" {
+		t.Fatalf("terminal results %v: want waiting → [cancelled], sent → [timeout]", got)
 	}
 }

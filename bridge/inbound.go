@@ -133,7 +133,7 @@ func (b *Bridge) reject(device string, req *api.RPCRequest, method string, paylo
 
 // handleBridgeRequest answers gateway operations on B/bridge/request/<op>.
 func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
-	resp := api.BridgeResponse{Op: op, Status: api.BridgeOK, Time: b.opts.Now().UTC()}
+	resp := api.BridgeResponse{Op: api.EchoOp(op), Status: api.BridgeOK, Time: b.opts.Now().UTC()}
 	req, err := api.ParseBridgeRequest(op, payload)
 	if req != nil {
 		resp.Transaction = req.Transaction
@@ -163,8 +163,9 @@ func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
 	b.publishJSON(b.topic("bridge", "response", op), resp, false)
 }
 
-// RemoveDevice forgets a device, its queue (each queued request ends `rejected`) and its
-// retained topics.
+// RemoveDevice forgets a device, its queue and its retained topics. A request not yet sent ends
+// `cancelled` (it was accepted, so `rejected`, "nothing was queued", would be false); one in
+// flight ends `timeout`, since the CPE may have run it. Internal tasks end silently.
 func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 	b.mu.Lock()
 	d := b.devices[id]
@@ -180,10 +181,20 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 		return 0, err
 	}
 	for _, t := range queue {
-		if t.Origin != originProvision && !t.Ended {
-			b.publishResult(t, statusRejected, nil, nil, "the device was removed")
-			dropped++
+		b.mu.Lock()
+		skip := t.Origin == originProvision || t.Ended
+		sent := t.State == taskInflight
+		t.Ended = true // a late answer from a session still open is not published again
+		b.mu.Unlock()
+		if skip {
+			continue
 		}
+		if sent {
+			b.publishResult(t, statusTimeout, nil, nil, "the device was removed while the request was in flight; its outcome is unknown")
+		} else {
+			b.publishResult(t, statusCancelled, nil, nil, "the device was removed before the request was sent")
+		}
+		dropped++
 	}
 	// An empty retained payload clears the retained state and availability.
 	for _, sub := range []string{"state", "availability"} {

@@ -31,7 +31,8 @@ const (
 	statusTimeout  = "timeout"
 	statusExpired  = "expired"
 	statusOffline  = "offline"
-	statusRejected = "rejected"
+	statusRejected  = "rejected"
+	statusCancelled = "cancelled"
 )
 
 // errQueueFull and friends are the readable reasons of `rejected` results.

@@ -163,7 +163,8 @@ type BridgeResponse struct {
 	Time        time.Time `json:"time"`
 }
 
-// RemovedDevice is the data of remove_device: its queued requests end "rejected".
+// RemovedDevice is the data of remove_device: DroppedRequests counts its requests that ended
+// "cancelled" (not sent) or "timeout" (in flight).
 type RemovedDevice struct {
 	Device          string `json:"device"`
 	DroppedRequests int    `json:"dropped_requests"`
@@ -184,24 +185,40 @@ type Health struct {
 	Problems        []string          `json:"problems,omitempty"`
 }
 
+// maxOpLength bounds the op echoed in a response (bridge-response.json): an unknown op is
+// echoed as the topic named it, cut to this many characters.
+const maxOpLength = 64
+
+// EchoOp is the op a response carries for the topic level op.
+func EchoOp(op string) string {
+	if r := []rune(op); len(r) > maxOpLength {
+		return string(r[:maxOpLength])
+	}
+	return op
+}
+
 // ParseBridgeRequest validates a B/bridge/request/<op> payload for the op of its topic. On
 // error the request is still returned, with the transaction when it was readable.
 func ParseBridgeRequest(op string, payload []byte) (*BridgeRequest, error) {
 	req := &BridgeRequest{Op: op}
+	var v any
+	if len(bytes.TrimSpace(payload)) > 0 {
+		var err error
+		if v, err = decodeJSON(payload); err != nil {
+			return req, err
+		}
+		// The transaction is read first so that every error, an unknown op's too, echoes it.
+		if m, ok := v.(map[string]any); ok {
+			if t, ok := m["transaction"].(string); ok && len(t) <= MaxIDLength {
+				req.Transaction = t
+			}
+		}
+	}
 	if !slices.Contains(bridgeOps, op) {
 		return req, fieldErr("", "unknown operation %q (known: %s)", op, strings.Join(bridgeOps, ", "))
 	}
-	if len(bytes.TrimSpace(payload)) == 0 {
+	if v == nil {
 		return req, checkBridgeArgs(req)
-	}
-	v, err := decodeJSON(payload)
-	if err != nil {
-		return req, err
-	}
-	if m, ok := v.(map[string]any); ok {
-		if t, ok := m["transaction"].(string); ok && len(t) <= MaxIDLength {
-			req.Transaction = t
-		}
 	}
 	o, err := newObject("", v, "transaction", "op", "device")
 	if err != nil {

@@ -76,6 +76,9 @@ const (
 	StatusExpired  Status = "expired"  // not sent within Expires
 	StatusOffline  Status = "offline"  // no Expires given and the connection request failed
 	StatusRejected Status = "rejected" // bad request or refused; Error says why
+	// StatusCancelled: accepted, then dropped before it was sent because remove_device forgot
+	// the device; Error says why.
+	StatusCancelled Status = "cancelled"
 )
 
 // Terminal reports whether s ends a request.
