@@ -76,6 +76,8 @@ type loadFlags struct {
 	n, pid                                                         int
 	duration, interval, jitter, spread                             time.Duration
 	jsonOut, fetch, bootstrapped                                   bool
+	quirks                                                         sim.Quirks
+	crashSilence, busyAfterReset                                   time.Duration
 }
 
 func parseLoadFlags(args []string) (*loadFlags, error) {
@@ -99,8 +101,15 @@ func parseLoadFlags(args []string) (*loadFlags, error) {
 	fs.BoolVar(&f.fetch, "fetch", false, "really GET the URLs of Downloads")
 	fs.BoolVar(&f.bootstrapped, "bootstrapped", false, "CPEs start known to the ACS (BOOT, no BOOTSTRAP)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	quirks := fs.String("quirks", "", "comma-separated quirks of every CPE (see README.md): "+sim.Quirks(sim.AllQuirks).String())
+	fs.DurationVar(&f.crashSilence, "crash-silence", 2*time.Second, "crash-on-unknown-name: how long a crashed CPE stays down")
+	fs.DurationVar(&f.busyAfterReset, "busy-after-reset", 3*time.Second, "busy-after-reset: how long CRs get 503 after a Reboot/FactoryReset")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	var err error
+	if f.quirks, err = sim.ParseQuirks(*quirks); err != nil {
+		return nil, fmt.Errorf("-quirks: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -183,6 +192,7 @@ func runLoad(ctx context.Context, args []string, out io.Writer) error {
 		CPE: sim.Config{
 			ACSURL: f.acs, NS: ns, Auth: sim.AuthMode(f.auth), Username: f.user, Password: f.pass,
 			PeriodicInterval: f.interval, Jitter: f.jitter, FetchDownloads: f.fetch, Bootstrapped: f.bootstrapped,
+			Quirks: f.quirks, CrashSilence: f.crashSilence, BusyAfterReset: f.busyAfterReset,
 			Logger: log.Named("cpesim"),
 		},
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/floor"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
 )
 
 func TestPercentile(t *testing.T) {
@@ -45,8 +46,18 @@ func TestReadProcSelf(t *testing.T) {
 	}
 }
 
+func TestParseLoadFlagsQuirks(t *testing.T) {
+	f, err := parseLoadFlags([]string{"-quirks", "crash-on-unknown-name,short-gpv", "-crash-silence", "5s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.quirks.Has(sim.QuirkCrashOnUnknownName) || !f.quirks.Has(sim.QuirkShortGPV) || len(f.quirks) != 2 || f.crashSilence != 5*time.Second {
+		t.Errorf("quirks %v, crash silence %v", f.quirks, f.crashSilence)
+	}
+}
+
 func TestParseLoadFlagsErrors(t *testing.T) {
-	for _, args := range [][]string{{"-n", "0"}, {"-interval", "0s"}, {"extra"}, {"-n", "x"}} {
+	for _, args := range [][]string{{"-n", "0"}, {"-interval", "0s"}, {"extra"}, {"-n", "x"}, {"-quirks", "short-gpv,nope"}} {
 		if _, err := parseLoadFlags(args); err == nil {
 			t.Errorf("%v accepted", args)
 		}

@@ -26,6 +26,7 @@ type scriptedACS struct {
 	informs    []*soap.Inform
 	cpeReqs    []soap.Message
 	responses  []soap.Message // CPE answers to script entries, in order
+	rawAnswers []string       // the bytes of those answers
 	namespaces []string
 	sent       string // cwmp:ID of the outstanding request
 	badIDs     int    // responses whose ID did not match (checklist 25)
@@ -108,6 +109,7 @@ func (a *scriptedACS) serve(w http.ResponseWriter, r *http.Request) {
 	case nil:
 	default:
 		a.responses = append(a.responses, m)
+		a.rawAnswers = append(a.rawAnswers, string(data))
 		if env.ID != a.sent {
 			a.badIDs++
 		}
@@ -136,6 +138,12 @@ func (a *scriptedACS) allResponses() []soap.Message {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]soap.Message(nil), a.responses...)
+}
+
+func (a *scriptedACS) rawResponses() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.rawAnswers...)
 }
 
 func (a *scriptedACS) cpeRequests() []soap.Message {

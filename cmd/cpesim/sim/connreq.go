@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -40,10 +41,17 @@ func (cc crCredentials) Password(username string) (string, bool) {
 // CRHandler is the CPE's connection-request endpoint (TR-069 §3.2.2): an HTTP GET with Digest
 // authentication; on success it answers 200 and the CPE opens a session with
 // "6 CONNECTION REQUEST". A request during a session is answered and the session is opened after
-// the current one (checklist 50). Muted, it drops the connection without a response.
+// the current one (checklist 50). Muted, or down after a crash, it drops the connection without a
+// response. Quirks: busy after a reset it answers 503 with Retry-After; with QuirkCRNoSession it
+// answers 200 and only restarts its periodic timer.
 func (c *CPE) CRHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.muted.Load() {
+		ev := CREvent{Serial: c.Serial()}
+		if c.muted.Load() || c.silent() {
+			if c.silent() {
+				ev.Quirk = QuirkCrashOnUnknownName
+			}
+			c.recordCR(ev)
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
 					conn.Close()
@@ -57,6 +65,13 @@ func (c *CPE) CRHandler() http.Handler {
 			http.Error(w, "connection request must be GET", http.StatusMethodNotAllowed)
 			return
 		}
+		if d := c.busyFor(); d > 0 { // rebooting: the firmware's web server answers before any auth
+			w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+			w.WriteHeader(http.StatusServiceUnavailable)
+			ev.Status, ev.Quirk = http.StatusServiceUnavailable, QuirkBusyAfterReset
+			c.recordCR(ev)
+			return
+		}
 		if _, err := c.crAuth.Check(r); err != nil {
 			c.log.Debug("connection request refused", zap.Error(err))
 			c.crAuth.Challenge(w, errors.Is(err, auth.ErrStaleNonce))
@@ -64,9 +79,27 @@ func (c *CPE) CRHandler() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
+		ev.Status = http.StatusOK
+		if c.cfg.Quirks.Has(QuirkCRNoSession) {
+			c.log.Debug("connection request: no session (quirk)")
+			ev.Quirk = QuirkCRNoSession
+			c.recordCR(ev)
+			select {
+			case c.restartPeriodic <- struct{}{}:
+			default:
+			}
+			return
+		}
 		c.log.Debug("connection request")
+		c.recordCR(ev)
 		c.Inform(EventConnectionRequest, "")
 	})
+}
+
+func (c *CPE) recordCR(ev CREvent) {
+	if h := c.cfg.Hooks.OnCR; h != nil {
+		h(ev)
+	}
 }
 
 // ListenCR serves the CPE's connection requests on its own listener at addr ("127.0.0.1:0"

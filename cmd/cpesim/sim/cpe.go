@@ -66,8 +66,14 @@ type Config struct {
 	FetchDownloads bool
 	// Bootstrapped starts the CPE as already known to the ACS (first session "1 BOOT" only).
 	Bootstrapped bool
-	Hooks        Hooks
-	Logger       *zap.Logger
+	// Quirks are the deviations from TR-069 this CPE shows (see Quirk).
+	Quirks Quirks
+	// CrashSilence is how long a CPE with QuirkCrashOnUnknownName stays down after a crash
+	// (default 2 s); BusyAfterReset how long one with QuirkBusyAfterReset answers connection
+	// requests 503 after a Reboot or FactoryReset (default 3 s).
+	CrashSilence, BusyAfterReset time.Duration
+	Hooks                        Hooks
+	Logger                       *zap.Logger
 }
 
 // CPE is one simulated device. Its methods are safe for concurrent use.
@@ -93,6 +99,11 @@ type CPE struct {
 	afterSession  []func()                      // effects of RPCs that take place when the session ends
 	resetPeriodic bool                          // the periodic schedule changed (SPV, reboot)
 	timers        []*time.Timer
+	silentUntil   time.Time // down after a crash (QuirkCrashOnUnknownName)
+	busyUntil     time.Time // rebooting (QuirkBusyAfterReset)
+
+	ownTransport    *http.Transport // closed on a crash; nil when shared
+	restartPeriodic chan struct{}   // QuirkCRNoSession: a connection request restarts the periodic timer
 }
 
 // transfer is a Download, Upload or ScheduleDownload in the CPE's queue (TR-069 §A.4.1.2).
@@ -130,8 +141,23 @@ func NewCPE(cfg Config) (*CPE, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
+	if err := cfg.Quirks.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.CrashSilence <= 0 {
+		cfg.CrashSilence = defaultCrashSilence
+	}
+	if cfg.BusyAfterReset <= 0 {
+		cfg.BusyAfterReset = defaultBusyAfterReset
+	}
+	var own *http.Transport
+	if t, ok := cfg.Transport.(*http.Transport); ok && cfg.Quirks.Has(QuirkCrashOnUnknownName) {
+		own = t.Clone() // its own connections, so a crash closes only them
+		cfg.Transport = own
+	}
 	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport.(*http.Transport).Clone()
+		own = http.DefaultTransport.(*http.Transport).Clone()
+		cfg.Transport = own
 	}
 	rt := cfg.Transport
 	switch cfg.Auth {
@@ -161,6 +187,9 @@ func NewCPE(cfg Config) (*CPE, error) {
 		wake:         make(chan struct{}, 1),
 		model:        m,
 		bootstrapped: cfg.Bootstrapped,
+		ownTransport: own,
+
+		restartPeriodic: make(chan struct{}, 1),
 	}
 	v, err := auth.NewVerifier(auth.ModeDigest, "cpesim", crCredentials{c}, crSecret)
 	if err != nil {
@@ -203,6 +232,9 @@ func (c *CPE) kick() {
 
 // addEvent queues an event once (TR-069 §3.7.1.5: single events are not repeated).
 func (c *CPE) addEvent(e soap.Event) {
+	if (e.Code == EventBootstrap || e.Code == EventBoot) && c.cfg.Quirks.Has(QuirkPeriodicOnly) {
+		e.Code = EventPeriodic
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, have := range c.events {
@@ -263,11 +295,18 @@ func (c *CPE) Run(ctx context.Context) {
 		case <-periodic.C:
 			c.addEvent(soap.Event{Code: EventPeriodic})
 			periodic.Reset(c.periodicWait())
+		case <-c.restartPeriodic:
+			periodic.Reset(c.periodicWait())
+			continue
 		}
 		c.mu.Lock()
 		nothing := len(c.events) == 0 && c.retry == 0
 		c.mu.Unlock()
 		if nothing {
+			continue
+		}
+		if d := c.hold(); d > 0 { // down or rebooting: the events wait
+			retry.Reset(d)
 			continue
 		}
 		err := c.session(ctx)
@@ -323,6 +362,9 @@ func (c *CPE) retryWait(err error) time.Duration {
 	var se *SessionError
 	if errors.As(err, &se) && se.RetryAfter > 0 {
 		return se.RetryAfter
+	}
+	if d := c.hold(); d > 0 {
+		return d
 	}
 	c.mu.Lock()
 	n := c.retry

@@ -18,6 +18,10 @@
 // SPV of new credentials takes effect at once. ListenCR gives a CPE its own port; a Fleet serves
 // all its CPEs on one listener under /cr/<serial>.
 //
+// Quirks (quirks.go) reproduce real firmware deviations: periodic-only, crash-on-unknown-name,
+// short-gpv, malformed-reboot-response, cr-no-session, busy-after-reset, undeclared-fault-prefix,
+// ignore-nextlevel.
+//
 // Tests steer a CPE with Faults (a FaultPlan: fail a method or a parameter name with any code)
 // and SetMuted (the CR listener drops requests unanswered), and wait on a Recorder (sessions and
 // RPCs as they happen) instead of sleeping.

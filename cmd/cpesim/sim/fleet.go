@@ -30,6 +30,8 @@ type FleetConfig struct {
 	// StartSpread spreads the CPEs' first sessions evenly over this duration (a power-on storm
 	// with 0).
 	StartSpread time.Duration
+	// Quirks, when set, gives CPE i its own quirks instead of CPE.Quirks.
+	Quirks func(i int) Quirks
 }
 
 // Fleet runs many CPEs against one ACS.
@@ -98,6 +100,10 @@ func NewFleet(cfg FleetConfig) (*Fleet, error) {
 				}
 			},
 			OnRPC: user.OnRPC,
+			OnCR:  user.OnCR,
+		}
+		if cfg.Quirks != nil {
+			c.Quirks = cfg.Quirks(i)
 		}
 		cpe, err := NewCPE(c)
 		if err != nil {

@@ -56,22 +56,41 @@ func requestNames(req soap.Message) []string {
 	return nil
 }
 
-// execute answers one ACS request with its response or a CPE fault (never nil).
-func (c *CPE) execute(req soap.Message) soap.Message {
+// execute answers one ACS request with its response or a CPE fault; crashed (no answer) when
+// QuirkCrashOnUnknownName fires.
+func (c *CPE) execute(req soap.Message) (resp soap.Message, crashed bool) {
 	names := requestNames(req)
-	resp := c.planned(req, names)
+	ev := RPCEvent{Serial: c.Serial(), Method: req.MethodName(), Names: names}
+	defer func() {
+		if h := c.cfg.Hooks.OnRPC; h != nil {
+			h(ev)
+		}
+	}()
+	if c.cfg.Quirks.Has(QuirkCrashOnUnknownName) {
+		if name, ok := c.unknownName(req, names); ok {
+			c.log.Debug("crash on unknown name", zap.String("method", ev.Method), zap.String("name", name))
+			ev.Quirk, ev.Crashed = QuirkCrashOnUnknownName, true
+			c.crash()
+			return nil, true
+		}
+	}
+	if g, ok := req.(*soap.GetParameterNames); ok && g.NextLevel && c.cfg.Quirks.Has(QuirkIgnoreNextLevel) {
+		whole := *g
+		whole.NextLevel = false
+		req, ev.Quirk = &whole, QuirkIgnoreNextLevel
+	}
+	resp = c.planned(req, names)
 	if resp == nil {
 		resp = c.dispatch(req)
 	}
-	ev := RPCEvent{Serial: c.Serial(), Method: req.MethodName(), Names: names}
 	if f, ok := resp.(*soap.Fault); ok {
 		ev.Fault = f
 		c.log.Debug("rpc fault", zap.String("method", ev.Method), zap.Int("code", f.Code))
 	}
-	if h := c.cfg.Hooks.OnRPC; h != nil {
-		h(ev)
+	if out, q := c.quirkAnswer(req, resp); q != "" {
+		resp, ev.Quirk = out, q
 	}
-	return resp
+	return resp, false
 }
 
 // planned returns the FaultPlan's answer to req, or nil.
@@ -166,10 +185,10 @@ func (c *CPE) dispatch(req soap.Message) soap.Message {
 		c.setParameterKey(r.ParameterKey)
 		return &soap.DeleteObjectResponse{Status: 0}
 	case *soap.Reboot:
-		c.atSessionEnd(func() { c.reboot(r.CommandKey) })
+		c.atSessionEnd(func() { c.startBusy(); c.reboot(r.CommandKey) })
 		return &soap.RebootResponse{}
 	case *soap.FactoryReset:
-		c.atSessionEnd(c.factoryReset)
+		c.atSessionEnd(func() { c.startBusy(); c.factoryReset() })
 		return &soap.FactoryResetResponse{}
 	case *soap.Download:
 		c.queueTransfer(&transfer{method: "Download", key: r.CommandKey, fileType: r.FileType, url: r.URL,

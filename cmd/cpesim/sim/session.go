@@ -28,6 +28,7 @@ const (
 	KindProtocol  ErrorKind = "protocol"    // undecodable or unexpected SOAP
 	KindACSFault  ErrorKind = "acs-fault"   // the ACS answered a CPE request with a Fault
 	KindLimit     ErrorKind = "rpc-limit"   // the ACS sent more requests than a session allows
+	KindCrash     ErrorKind = "cpe-crash"   // the CPE crashed on a request (QuirkCrashOnUnknownName)
 )
 
 // SessionError is a failed session.
@@ -60,7 +61,8 @@ func (c *CPE) session(ctx context.Context) (err error) {
 			c.events = mergeEvents(events, c.events)
 			c.changed = append(changed, c.changed...)
 		}
-		if err != nil {
+		var se *SessionError
+		if err != nil && !(errors.As(err, &se) && se.Kind == KindCrash) { // a crashed device starts afresh
 			c.retry++
 		} else {
 			c.retry = 0
@@ -114,7 +116,10 @@ func (c *CPE) session(ctx context.Context) (err error) {
 			return &SessionError{Kind: KindACSFault, Err: f}
 		}
 		res.RPCs = append(res.RPCs, env.Body.MethodName())
-		resp := c.execute(env.Body)
+		resp, crashed := c.execute(env.Body)
+		if crashed {
+			return &SessionError{Kind: KindCrash, Err: fmt.Errorf("crashed on %s naming a parameter it lacks", env.Body.MethodName())}
+		}
 		env, err = c.post(ctx, &soap.Envelope{ID: env.ID, HasID: env.HasID, Body: resp})
 	}
 	return err
@@ -141,9 +146,13 @@ func (c *CPE) post(ctx context.Context, env *soap.Envelope) (*soap.Envelope, err
 		if !env.HasID {
 			env.ID, env.HasID = strconv.FormatUint(c.nextID.Add(1), 10), true
 		}
-		var err error
-		if body, err = soap.Encode(env); err != nil {
-			return nil, &SessionError{Kind: KindProtocol, Err: err}
+		if raw, ok := env.Body.(*rawBody); ok {
+			body = encodeRaw(env.NS, env.ID, raw)
+		} else {
+			var err error
+			if body, err = soap.Encode(env); err != nil {
+				return nil, &SessionError{Kind: KindProtocol, Err: err}
+			}
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.ACSURL, bytes.NewReader(body))
