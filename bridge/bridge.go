@@ -118,7 +118,10 @@ type Bridge struct {
 	started time.Time
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// wg tracks every goroutine of the bridge, connection requests included; stopping (under mu)
+	// refuses new ones once Stop began, so Stop's Wait cannot race an Add.
+	wg       sync.WaitGroup
+	stopping bool
 }
 
 var _ acs.Handler = (*Bridge)(nil)
@@ -253,6 +256,9 @@ func (b *Bridge) Stop() {
 	if b.cancel == nil {
 		return
 	}
+	b.mu.Lock()
+	b.stopping = true
+	b.mu.Unlock()
 	b.cancel()
 	b.wg.Wait()
 	b.flush()

@@ -105,16 +105,22 @@ type fakeWaker struct {
 	err   error
 	calls []connreq.Target
 	woke  chan connreq.Target
+	// hang makes Wake wait for its context, like a connection request to a silent CPE.
+	hang bool
 }
 
 func (w *fakeWaker) Wake(ctx context.Context, t connreq.Target) error {
 	w.mu.Lock()
 	w.calls = append(w.calls, t)
-	err := w.err
+	err, hang := w.err, w.hang
 	w.mu.Unlock()
 	select {
 	case w.woke <- t:
 	default:
+	}
+	if hang {
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	return err
 }
@@ -762,5 +768,40 @@ func TestRemoveDeviceEndsQueuedRequestsCancelled(t *testing.T) {
 	}
 	if fmt.Sprint(got["waiting"]) != "[cancelled]" || fmt.Sprint(got["sent"]) != "[timeout]" {
 		t.Fatalf("terminal results %v: want waiting → [cancelled], sent → [timeout]", got)
+	}
+}
+
+// A stop while a connection request is under way leaves the accepted request queued for the next
+// start: it must not end `offline` with "context canceled".
+func TestShutdownLeavesAcceptedRequestQueued(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.waker.mu.Lock()
+	f.waker.hang = true
+	f.waker.mu.Unlock()
+	f.rpc(`{"id":"nowait","method":"GetRPCMethods"}`) // no expires: woken at once
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "nowait", "status": "accepted"})
+	<-f.waker.woke
+	before := f.pub
+	f.stop()
+	for _, m := range before.all() {
+		if m.Topic == resultTopic && strings.Contains(string(m.Payload), `"offline"`) {
+			t.Fatalf("stop ended the request: %s", m.Payload)
+		}
+	}
+	f.waker.mu.Lock()
+	f.waker.hang = false
+	f.waker.mu.Unlock()
+	f.start()
+	s = f.inform("6 CONNECTION REQUEST")
+	task := f.next(s)
+	if task == nil || task.Ref.(*taskRecord).ID != "nowait" {
+		t.Fatalf("the accepted request is not queued after the restart: %#v", task)
+	}
+	for _, m := range before.all() {
+		if m.Topic == resultTopic && strings.Contains(string(m.Payload), `"offline"`) {
+			t.Fatalf("stop ended the request: %s", m.Payload)
+		}
 	}
 }

@@ -98,7 +98,12 @@ func (b *Bridge) enqueue(t *taskRecord) error {
 	sortQueue(d.queue)
 	if d.inSession == "" {
 		if t.NoWait && d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" && b.waker != nil {
-			go b.wakeDone(d.rec.ID, errNoTarget)
+			if b.goLocked() {
+				go func() {
+					defer b.wg.Done()
+					b.wakeDone(d.rec.ID, errNoTarget)
+				}()
+			}
 		} else {
 			b.wakeLocked(d)
 		}
@@ -520,7 +525,7 @@ func (b *Bridge) sweepTasks(now time.Time) {
 
 // wakeLocked sends a connection request in the background (one at a time per device).
 func (b *Bridge) wakeLocked(d *device) {
-	if b.waker == nil || d.waking || d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" {
+	if b.waker == nil || d.waking || d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" || !b.goLocked() {
 		return
 	}
 	d.waking = true
@@ -534,19 +539,31 @@ func (b *Bridge) wakeLocked(d *device) {
 		ctx = context.Background()
 	}
 	go func() {
+		defer b.wg.Done()
 		err := b.waker.Wake(ctx, target)
 		b.wakeDone(target.DeviceID, err)
 	}()
 }
 
-// wakeDone ends the requests that asked not to wait when the device cannot be woken.
+// goLocked counts a new bridge goroutine in wg, unless Stop began (b.mu held).
+func (b *Bridge) goLocked() bool {
+	if b.stopping {
+		return false
+	}
+	b.wg.Add(1)
+	return true
+}
+
+// wakeDone ends the requests that asked not to wait when the device cannot be woken. A wake cut
+// short by Stop says nothing about the device: its requests stay queued for the next start.
 func (b *Bridge) wakeDone(id string, err error) {
 	var offline []*taskRecord
 	b.mu.Lock()
+	stopping := b.stopping
 	d := b.devices[id]
 	if d != nil {
 		d.waking = false
-		if err != nil && d.inSession == "" {
+		if err != nil && d.inSession == "" && !stopping {
 			for _, t := range d.queue {
 				if t.NoWait && t.State == taskQueued {
 					offline = append(offline, t)
@@ -555,7 +572,9 @@ func (b *Bridge) wakeDone(id string, err error) {
 		}
 	}
 	b.mu.Unlock()
-	if err != nil {
+	if err != nil && stopping {
+		b.log.Info("connection request cut short by shutdown; requests stay queued", zap.String("device", id))
+	} else if err != nil {
 		b.log.Warn("connection request failed", zap.String("device", id), zap.Error(err))
 	}
 	for _, t := range offline {
