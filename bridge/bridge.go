@@ -112,6 +112,8 @@ type Bridge struct {
 	// listDirty marks B/bridge/devices for republication.
 	listDirty bool
 
+	authEvents authEventLimiter
+
 	// seq orders tasks across restarts: the highest stored sequence, then +1 per task.
 	seq atomic.Uint64
 

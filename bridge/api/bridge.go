@@ -118,8 +118,13 @@ type BridgeEvent struct {
 	Event  BridgeEventType `json:"event"`
 	Device string          `json:"device,omitempty"`
 	Plugin string          `json:"plugin,omitempty"`
-	Reason string          `json:"reason,omitempty"`
-	// Count is how many messages outbox_dropped dropped.
+	// User and Remote are the user name a refused CPE request claimed and its address
+	// (auth_failed).
+	User   string `json:"user,omitempty"`
+	Remote string `json:"remote,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Count is how many messages outbox_dropped dropped, or how many failures an auth_failed
+	// stands for when the ones before it were rate-limited.
 	Count int       `json:"count,omitempty"`
 	Time  time.Time `json:"time"`
 }

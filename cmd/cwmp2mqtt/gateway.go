@@ -170,6 +170,13 @@ func (g *gateway) Start(ctx context.Context) error {
 		IdleTimeout: cfg.CWMP.Session.IdleTimeout, MaxSessionDuration: cfg.CWMP.Session.MaxDuration,
 		MaxRPCsPerSession: cfg.CWMP.Session.MaxRPCs, MaxConcurrentSessions: cfg.CWMP.Session.MaxConcurrent,
 		MaxBodyBytes: int64(cfg.CWMP.Session.MaxBodyBytes), RetryAfter: cfg.CWMP.Session.RetryAfter,
+		OnAuthFailure: func(f acs.AuthFailure) {
+			remote := ""
+			if f.Remote.IsValid() {
+				remote = f.Remote.String()
+			}
+			g.bridge.AuthFailed(f.Device, f.User, remote, f.Reason)
+		},
 	}, g.bridge, log)
 	if err != nil {
 		return err
@@ -297,11 +304,11 @@ func buildVerifier(cfg *Config) (*auth.Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cwmp.auth.devices_file: %w", err)
 		}
-		m := map[string]string{}
-		if err := yaml.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("cwmp.auth.devices_file %s: want a YAML map of username: password: %w", a.DevicesFile, err)
+		devs, err := parseDevicesFile(raw)
+		if err != nil {
+			return nil, fmt.Errorf("cwmp.auth.devices_file %s: %w", a.DevicesFile, err)
 		}
-		chain = append(chain, auth.Map(m))
+		chain = append(chain, devs)
 	}
 	if a.Username != "" {
 		chain = append(chain, auth.Static{User: a.Username, Pass: a.Password})
@@ -318,6 +325,40 @@ func buildVerifier(cfg *Config) (*auth.Verifier, error) {
 		return nil, fmt.Errorf("cwmp.auth.mode: %w", err)
 	}
 	return v, nil
+}
+
+// parseDevicesFile reads per-device credentials: a YAML map of user name to either a password
+// ("SERIAL: password", the user name names the device) or {password, device} where device is the
+// one device id the user may speak for (docs/operations.md, "CPE authentication").
+func parseDevicesFile(raw []byte) (auth.Devices, error) {
+	var m map[string]yaml.Node
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("want a YAML map of username: password or username: {password, device}: %w", err)
+	}
+	devs := make(auth.Devices, len(m))
+	for user, n := range m {
+		var d auth.Device
+		switch n.Kind {
+		case yaml.ScalarNode:
+			d.Password = n.Value
+		case yaml.MappingNode:
+			var e struct {
+				Password string `yaml:"password"`
+				Device   string `yaml:"device"`
+			}
+			if err := n.Decode(&e); err != nil {
+				return nil, fmt.Errorf("%s: %w", user, err)
+			}
+			d = auth.Device{Password: e.Password, ID: e.Device}
+		default:
+			return nil, fmt.Errorf("%s (line %d): want a password or {password, device}", user, n.Line)
+		}
+		if d.Password == "" {
+			return nil, fmt.Errorf("%s (line %d): empty password", user, n.Line)
+		}
+		devs[user] = d
+	}
+	return devs, nil
 }
 
 func buildACSTLS(cfg *Config) (*tls.Config, error) {

@@ -21,7 +21,7 @@ var settings = []setting{
 	{"cwmp.auth.username", "", "shared CPE user name"},
 	{"cwmp.auth.password", "", "shared CPE password"},
 	{"cwmp.auth.password_file", "", "file holding the shared CPE password"},
-	{"cwmp.auth.devices_file", "", "YAML file of per-device credentials: {username: password}"},
+	{"cwmp.auth.devices_file", "", "YAML file of per-device credentials bound to their device: {serial: password} or {user: {password, device}}"},
 	{"cwmp.auth.nonce_secret", "", "secret for stateless Digest nonces (random per start when empty)"},
 	{"cwmp.tls.cert_file", "", "TLS certificate; with key_file, the ACS serves HTTPS"},
 	{"cwmp.tls.key_file", "", "TLS private key"},

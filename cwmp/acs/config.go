@@ -54,6 +54,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// RetryAfter is the Retry-After of a 503 under overload.
 	RetryAfter time.Duration
+	// OnAuthFailure, when set, is told of every refused request: wrong or replayed credentials,
+	// credentials of another device, a session cookie from a foreign connection. It must not
+	// block (the gateway rate-limits and publishes auth_failed).
+	OnAuthFailure func(AuthFailure)
 }
 
 // withDefaults returns c with zero fields set to their defaults.

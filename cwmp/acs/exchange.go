@@ -43,18 +43,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ss := s.lookup(r)
+	ss, foreign := s.lookup(r)
 	if ss != nil {
 		defer s.touch(ss) // lookup counted the request in flight: no idle reaping while a slow body arrives
 	}
-	user, authed := "", false
-	if ss == nil {
+	var grant auth.Grant
+	authed := false
+	if ss == nil || foreign {
 		// A POST outside a session starts one (or is stray): refuse it cheaply under overload,
-		// before reading the body (checklist 9), and authenticate it (checklist 16–18).
-		if s.refuseOverload(w, r) {
+		// before reading the body (checklist 9), and authenticate it (checklist 16–18). So is a
+		// session cookie from another connection: it is no credential by itself.
+		if ss == nil && s.refuseOverload(w, r) {
 			return
 		}
-		if user, authed = s.authenticate(w, r); !authed {
+		if grant, authed = s.authenticate(w, r); !authed {
 			return
 		}
 	}
@@ -99,11 +101,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// An Inform always starts a new session, cookie or not (checklist 13), and always
 		// authenticates.
 		if !authed {
-			if user, authed = s.authenticate(w, r); !authed {
+			if grant, authed = s.authenticate(w, r); !authed {
 				return
 			}
 		}
-		s.startSession(w, r, env, inf, user)
+		s.startSession(w, r, env, inf, grant)
+		return
+	}
+	if foreign && !s.claim(w, r, ss, grant) {
 		return
 	}
 	if ss == nil || !ss.acquire(r.Context()) {
@@ -125,27 +130,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookup finds the session of a request: by cookie (every value is tried, a CPE may hold a stale
-// one too), else the session last seen on the same TCP connection (checklist 12). It counts the
-// request in flight; the caller calls touch when done.
-func (s *Server) lookup(r *http.Request) *session {
+// one too), else the session last seen on the same TCP connection (checklist 12). foreign is true
+// when the cookie names a session opened on another connection: the caller must claim it (see
+// claim) before using it. It counts the request in flight; the caller calls touch when done.
+func (s *Server) lookup(r *http.Request) (ss *session, foreign bool) {
 	cs, _ := r.Context().Value(connKey{}).(*connState)
 	cookies := r.Header["Cookie"]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for v := range cookieValues(cookies, CookieName) {
 		if ss := s.byID[v]; ss != nil {
-			if cs != nil {
-				cs.sess = ss
-			}
 			ss.inflight++
-			return ss
+			return ss, cs == nil || ss.conn != cs
 		}
 	}
 	if cs != nil && cs.sess != nil && !cs.sess.ended {
 		cs.sess.inflight++
-		return cs.sess
+		return cs.sess, false
 	}
-	return nil
+	return nil, false
 }
 
 // touch marks the end of a request of ss for the idle timer.
@@ -185,25 +188,26 @@ func (s *Server) overloaded(w http.ResponseWriter, r *http.Request, device strin
 
 // authenticate runs the Verifier on a request that starts a session; on failure it answers 401
 // with a challenge (stale=true for an expired Digest nonce, so the CPE retries silently).
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+// A replayed Digest response gets stale=true too (an honest client retries with the new nonce)
+// but counts as a failure.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Grant, bool) {
 	if s.cfg.Auth == nil {
-		return "", true
+		return auth.Grant{}, true
 	}
-	user, err := s.cfg.Auth.Check(r)
+	g, err := s.cfg.Auth.Authenticate(r)
 	if err == nil {
-		return user, true
+		return g, true
 	}
 	// A request without credentials is the normal first leg of Digest (and of most Basic
-	// clients): challenge quietly. Wrong or malformed credentials are worth a warning.
+	// clients): challenge quietly. Wrong, malformed or replayed credentials are worth a warning.
 	if errors.Is(err, auth.ErrNoCredentials) || errors.Is(err, auth.ErrStaleNonce) {
 		s.log.Debug("authentication challenge", zap.String("remote", r.RemoteAddr), zap.Error(err))
 	} else {
-		s.stats.authFailures.Add(1)
-		s.log.Warn("authentication failed", zap.String("remote", r.RemoteAddr), zap.String("user", user), zap.Error(err))
+		s.authFailed(r, "", auth.ClaimedUser(r), http.StatusUnauthorized, err)
 	}
-	s.cfg.Auth.Challenge(w, errors.Is(err, auth.ErrStaleNonce))
+	s.cfg.Auth.Challenge(w, errors.Is(err, auth.ErrStaleNonce) || errors.Is(err, auth.ErrReplayed))
 	http.Error(w, "authentication required", http.StatusUnauthorized)
-	return "", false
+	return auth.Grant{}, false
 }
 
 // decodeFailed answers an undecodable envelope with fault 8003 (checklist 6), echoing cwmp:ID
@@ -259,7 +263,7 @@ func (s *Server) noSession(w http.ResponseWriter, r *http.Request, env *soap.Env
 
 // startSession runs the Inform exchange: version negotiation, overload check, superseding an
 // open session of the same device, Handler.Inform, InformResponse with the session cookie.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.Envelope, inf *soap.Inform, user string) {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.Envelope, inf *soap.Inform, grant auth.Grant) {
 	ns := nsOr(env.NS)
 	version, useVersion := versionForNS(ns), ""
 	if env.SupportedCWMPVersions != "" { // checklist 23
@@ -274,11 +278,18 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 		version, useVersion = v, v
 	}
 
+	deviceID := DeviceIDFor(inf.DeviceID)
+	// Before anything of the device is touched: credentials of another device must not supersede
+	// its session nor reach its queue.
+	if !s.admit(w, r, grant, inf.DeviceID, deviceID) {
+		return
+	}
+	user := grant.User
 	now := time.Now()
 	ss := &session{
 		pub: Session{
 			ID:          rand.Text(),
-			DeviceID:    DeviceIDFor(inf.DeviceID),
+			DeviceID:    deviceID,
 			Device:      inf.DeviceID,
 			NS:          ns,
 			CWMPVersion: version,
@@ -315,6 +326,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 	}
 	s.byID[ss.pub.ID] = ss
 	s.byDevice[ss.pub.DeviceID] = ss
+	ss.conn = cs
 	if cs != nil {
 		cs.sess = ss
 	}

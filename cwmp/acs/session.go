@@ -24,6 +24,7 @@ type session struct {
 	rpcs        int // messages exchanged, CPE requests and tasks (checklist 10)
 
 	// Guarded by Server.mu.
+	conn     *connState // the connection that opened or last proved the session (its cookie is honoured there)
 	ended    bool
 	inflight int           // requests of this session being processed: never idle then
 	lastSeen time.Time     // end of the last request

@@ -27,8 +27,7 @@ var errForeignNonce = errors.New("nonce not issued by this server")
 // of server goroutines or instances sharing the secret (checklist 17: AVM Fritzbox reconnects
 // after the 401).
 //
-// Being stateless, the nonce count (nc) is not tracked: a captured Authorization header can be
-// replayed until the nonce expires. CWMP over plain HTTP has that exposure anyway; TLS closes it.
+// Replays are caught by nonceUses beside it, which tracks nonce counts of verified responses.
 type nonces struct {
 	secret []byte
 	realm  string
@@ -52,19 +51,20 @@ func (n *nonces) issue() string {
 // check verifies the MAC and reports whether the nonce has expired. A nonce from the future
 // beyond one TTL (clock jump, or another instance's clock) is treated as expired too, so the
 // client gets a fresh one rather than a hard failure.
-func (n *nonces) check(nonce string) (expired bool, err error) {
+// It also returns when the nonce stops being fresh.
+func (n *nonces) check(nonce string) (expired bool, until time.Time, err error) {
 	if len(nonce) != nonceLen {
-		return false, errForeignNonce
+		return false, time.Time{}, errForeignNonce
 	}
 	raw, err := hex.DecodeString(nonce)
 	if err != nil {
-		return false, errForeignNonce
+		return false, time.Time{}, errForeignNonce
 	}
 	ts, sum := raw[:nonceTimeLen], raw[nonceTimeLen:]
 	if !hmac.Equal(sum, n.mac(ts)) {
-		return false, errForeignNonce
+		return false, time.Time{}, errForeignNonce
 	}
 	issued := time.Unix(0, int64(binary.BigEndian.Uint64(ts)))
 	age := n.now().Sub(issued)
-	return age > n.ttl || age < -n.ttl, nil
+	return age > n.ttl || age < -n.ttl, issued.Add(n.ttl), nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,13 +28,22 @@ const (
 	ModeAny Mode = "any"
 )
 
-// Verifier authenticates CPE requests on the ACS side. It is safe for concurrent use and keeps
-// no per-client state (see nonces).
+// Verifier authenticates CPE requests on the ACS side. It is safe for concurrent use. Nonces are
+// stateless (see nonces); the uses of verified Digest responses are remembered to refuse replays
+// (see nonceUses).
 type Verifier struct {
 	mode   Mode
 	realm  string
 	creds  Credentials
 	nonces nonces
+	uses   nonceUses
+}
+
+// Grant is what Authenticate proved: the user, and for Digest the nonce use it rode on (which
+// Admit ties to one device).
+type Grant struct {
+	User string
+	use  string
 }
 
 // Option tunes a Verifier.
@@ -82,15 +92,23 @@ func NewVerifier(mode Mode, realm string, creds Credentials, secret []byte, opts
 }
 
 // Check authenticates r. A nil error means authenticated; username is "" in ModeNone.
-// Errors wrap ErrNoCredentials, ErrBadCredentials, ErrStaleNonce or ErrMalformed; for all of them
-// the caller calls Challenge (stale = errors.Is(err, ErrStaleNonce)) and writes 401.
+// Errors wrap ErrNoCredentials, ErrBadCredentials, ErrStaleNonce, ErrReplayed or ErrMalformed; for
+// all of them the caller calls Challenge (stale = errors.Is(err, ErrStaleNonce) ||
+// errors.Is(err, ErrReplayed)) and writes 401.
 func (v *Verifier) Check(r *http.Request) (username string, err error) {
+	g, err := v.Authenticate(r)
+	return g.User, err
+}
+
+// Authenticate is Check returning a Grant, for callers that then learn who the client claims to
+// be and call Admit (the ACS, once it has read the Inform).
+func (v *Verifier) Authenticate(r *http.Request) (Grant, error) {
 	if v.mode == ModeNone {
-		return "", nil // checklist 18: a preemptive Basic header is not an invitation to challenge
+		return Grant{}, nil // checklist 18: a preemptive Basic header is not an invitation to challenge
 	}
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
 	if h == "" {
-		return "", ErrNoCredentials
+		return Grant{}, ErrNoCredentials
 	}
 	scheme, rest := h, ""
 	if i := strings.IndexAny(h, " \t"); i >= 0 {
@@ -98,11 +116,28 @@ func (v *Verifier) Check(r *http.Request) (username string, err error) {
 	}
 	switch {
 	case strings.EqualFold(scheme, "Basic") && v.mode != ModeDigest:
-		return v.checkBasic(strings.TrimSpace(rest))
+		user, err := v.checkBasic(strings.TrimSpace(rest))
+		return Grant{User: user}, err
 	case strings.EqualFold(scheme, "Digest") && v.mode != ModeBasic:
 		return v.checkDigest(r, rest)
 	}
-	return "", fmt.Errorf("%w: scheme %q not accepted in mode %s", ErrNoCredentials, scheme, v.mode)
+	return Grant{}, fmt.Errorf("%w: scheme %q not accepted in mode %s", ErrNoCredentials, scheme, v.mode)
+}
+
+// Admit checks that an authenticated client may speak for the device it named: per-device
+// credentials (Devices) only for their own device, and a Digest nonce never for a second device.
+// Errors wrap ErrWrongDevice (answer 403) or ErrReplayed (challenge with stale=true, 401).
+func (v *Verifier) Admit(g Grant, id Identity) error {
+	if v.mode == ModeNone {
+		return nil
+	}
+	if err := permits(v.creds, g.User, id); err != nil {
+		return err
+	}
+	if g.use != "" {
+		return v.uses.bind(g.use, id.DeviceID)
+	}
+	return nil
 }
 
 // Challenge sets the WWW-Authenticate header for the mode; the caller writes the 401.
@@ -141,18 +176,38 @@ func (v *Verifier) checkBasic(token string) (string, error) {
 	return user, nil
 }
 
-// checkDigest verifies RFC 2617 credentials (checklist 16–17).
-func (v *Verifier) checkDigest(r *http.Request, rest string) (string, error) {
+// checkDigest verifies RFC 2617 credentials (checklist 16–17) and records the use of the nonce.
+func (v *Verifier) checkDigest(r *http.Request, rest string) (Grant, error) {
+	user, d, until, err := v.verifyDigest(r, rest)
+	if err != nil {
+		return Grant{}, err
+	}
+	var nc uint64
+	if d.qop != "" {
+		if nc, err = strconv.ParseUint(d.nc, 16, 64); err != nil {
+			return Grant{}, fmt.Errorf("%w: nonce count %q is not hexadecimal", ErrMalformed, d.nc)
+		}
+	}
+	key := d.nonce + "\x00" + d.cnonce
+	if err := v.uses.record(key, nc, d.qop != "", until, v.nonces.now()); err != nil {
+		return Grant{}, fmt.Errorf("%w (user %q)", err, user)
+	}
+	return Grant{User: user, use: key}, nil
+}
+
+// verifyDigest checks the Digest response; until is when its nonce stops being fresh.
+func (v *Verifier) verifyDigest(r *http.Request, rest string) (user string, d digestParams, until time.Time, err error) {
+	fail := func(err error) (string, digestParams, time.Time, error) { return "", digestParams{}, time.Time{}, err }
 	p, err := parseDigestCredentials(rest)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fail(fmt.Errorf("%w: %v", ErrMalformed, err))
 	}
 	for _, k := range []string{"username", "realm", "nonce", "uri", "response"} {
 		if _, ok := p[k]; !ok {
-			return "", fmt.Errorf("%w: digest without %s", ErrMalformed, k)
+			return fail(fmt.Errorf("%w: digest without %s", ErrMalformed, k))
 		}
 	}
-	d := digestParams{
+	d = digestParams{
 		algorithm: p["algorithm"],
 		username:  p["username"],
 		realm:     p["realm"],
@@ -164,44 +219,44 @@ func (v *Verifier) checkDigest(r *http.Request, rest string) (string, error) {
 		uri:       p["uri"],
 	}
 	if !supportedAlgorithm(d.algorithm) {
-		return "", fmt.Errorf("%w: digest algorithm %q not supported", ErrMalformed, d.algorithm)
+		return fail(fmt.Errorf("%w: digest algorithm %q not supported", ErrMalformed, d.algorithm))
 	}
 	switch d.qop {
 	case "":
 		if strings.EqualFold(d.algorithm, algMD5Sess) {
-			return "", fmt.Errorf("%w: MD5-sess without qop has no cnonce", ErrMalformed)
+			return fail(fmt.Errorf("%w: MD5-sess without qop has no cnonce", ErrMalformed))
 		}
 	case qopAuth:
 		if d.nc == "" || d.cnonce == "" {
-			return "", fmt.Errorf("%w: qop=auth without nc or cnonce", ErrMalformed)
+			return fail(fmt.Errorf("%w: qop=auth without nc or cnonce", ErrMalformed))
 		}
 	default:
-		return "", fmt.Errorf("%w: qop %q not supported", ErrMalformed, d.qop)
+		return fail(fmt.Errorf("%w: qop %q not supported", ErrMalformed, d.qop))
 	}
 	if d.realm != v.realm {
-		return "", fmt.Errorf("%w: realm %q is not %q", ErrBadCredentials, d.realm, v.realm)
+		return fail(fmt.Errorf("%w: realm %q is not %q", ErrBadCredentials, d.realm, v.realm))
 	}
 	if err := uriMatches(d.uri, r.URL); err != nil {
-		return "", err
+		return fail(err)
 	}
-	expired, err := v.nonces.check(d.nonce)
+	expired, until, err := v.nonces.check(d.nonce)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadCredentials, err)
+		return fail(fmt.Errorf("%w: %v", ErrBadCredentials, err))
 	}
 	want, known := v.creds.Password(d.username)
 	if !known {
-		return "", fmt.Errorf("%w: unknown user %q", ErrBadCredentials, d.username)
+		return fail(fmt.Errorf("%w: unknown user %q", ErrBadCredentials, d.username))
 	}
 	d.password = want
 	if !secretEqual(strings.ToLower(p["response"]), d.response()) {
-		return "", fmt.Errorf("%w: wrong digest response for user %q", ErrBadCredentials, d.username)
+		return fail(fmt.Errorf("%w: wrong digest response for user %q", ErrBadCredentials, d.username))
 	}
 	// Stale only once the response proved the password (RFC 7616 §3.3), so a wrong password
 	// never earns a silent retry.
 	if expired {
-		return "", fmt.Errorf("%w: user %q", ErrStaleNonce, d.username)
+		return fail(fmt.Errorf("%w: user %q", ErrStaleNonce, d.username))
 	}
-	return d.username, nil
+	return d.username, d, until, nil
 }
 
 // uriMatches checks the digest uri against the request: same path (either may be escaped
@@ -229,4 +284,30 @@ func uriMatches(digestURI string, req *url.URL) error {
 func secretEqual(got, want string) bool {
 	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// ClaimedUser is the user name an Authorization header claims, unverified, for logs and
+// auth_failed events ("" without one). It is cut to 64 bytes: it comes from anybody.
+func ClaimedUser(r *http.Request) string {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	scheme, rest, _ := strings.Cut(h, " ")
+	var user string
+	switch {
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(rest))
+		if err != nil {
+			return ""
+		}
+		user, _, _ = strings.Cut(string(raw), ":")
+	case strings.EqualFold(scheme, "Digest"):
+		p, err := parseDigestCredentials(rest)
+		if err != nil {
+			return ""
+		}
+		user = p["username"]
+	}
+	if len(user) > 64 {
+		user = user[:64]
+	}
+	return strings.ToValidUTF8(user, "\uFFFD")
 }

@@ -1,0 +1,96 @@
+package acs
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+
+	"go.uber.org/zap"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/auth"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+)
+
+// AuthFailure describes one refused CPE request, for Config.OnAuthFailure (the gateway publishes
+// it as the auth_failed bridge event).
+type AuthFailure struct {
+	// Device is the device id the request claimed, "" when it was refused before the body was
+	// read (wrong password) and no session names it.
+	Device string
+	// User is the user name the request claimed (unverified), "" without credentials.
+	User   string
+	Remote netip.AddrPort
+	// Status is the HTTP status sent: 401, or 403 for credentials of another device.
+	Status int
+	Reason string
+}
+
+// authFailed logs a refused request and reports it.
+func (s *Server) authFailed(r *http.Request, device, user string, status int, err error) {
+	s.stats.authFailures.Add(1)
+	dev := zap.Skip()
+	if device != "" {
+		dev = zap.String("device", device)
+	}
+	s.log.Warn("authentication failed", zap.String("remote", r.RemoteAddr), dev, zap.String("user", user),
+		zap.Int("status", status), zap.Error(err))
+	if s.cfg.OnAuthFailure != nil {
+		f := AuthFailure{Device: device, User: user, Status: status, Reason: err.Error()}
+		f.Remote, _ = netip.ParseAddrPort(r.RemoteAddr)
+		s.cfg.OnAuthFailure(f)
+	}
+}
+
+// identity is what an Inform claims, for auth.Verifier.Admit.
+func identity(d soap.DeviceID, id string) auth.Identity {
+	return auth.Identity{OUI: d.OUI, ProductClass: d.ProductClass, SerialNumber: d.SerialNumber, DeviceID: id}
+}
+
+// admit checks that the authenticated client may speak for the device id (per-device
+// credentials, a Digest nonce never used for another device). On refusal it answers — 403 for
+// credentials of another device, 401 with a fresh challenge otherwise — and reports the failure.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, g auth.Grant, d soap.DeviceID, id string) bool {
+	if s.cfg.Auth == nil {
+		return true
+	}
+	err := s.cfg.Auth.Admit(g, identity(d, id))
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, auth.ErrWrongDevice) {
+		s.authFailed(r, id, g.User, http.StatusForbidden, err)
+		http.Error(w, "these credentials belong to another device", http.StatusForbidden)
+		return false
+	}
+	s.authFailed(r, id, g.User, http.StatusUnauthorized, err)
+	s.cfg.Auth.Challenge(w, true)
+	http.Error(w, "authentication required", http.StatusUnauthorized)
+	return false
+}
+
+// claim decides whether a request that found its session by cookie on another TCP connection
+// than the one that opened (or last proved) it may use it: only with credentials that
+// authenticate the same device (g, from the Authorization header), or, with authentication off,
+// from the same IP address. Anything else is 401 and the session is left as it was. On success the
+// session moves to this connection.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request, ss *session, g auth.Grant) bool {
+	if s.cfg.Auth == nil {
+		remote, _ := netip.ParseAddrPort(r.RemoteAddr)
+		if remote.Addr() != ss.pub.RemoteAddr.Addr() {
+			s.authFailed(r, ss.pub.DeviceID, "", http.StatusUnauthorized,
+				errors.New("session cookie presented from another address than the session's"))
+			http.Error(w, "this session belongs to another client", http.StatusUnauthorized)
+			return false
+		}
+	} else if !s.admit(w, r, g, ss.pub.Device, ss.pub.DeviceID) {
+		return false
+	}
+	cs, _ := r.Context().Value(connKey{}).(*connState)
+	s.mu.Lock()
+	ss.conn = cs
+	if cs != nil {
+		cs.sess = ss
+	}
+	s.mu.Unlock()
+	return true
+}
