@@ -24,6 +24,9 @@ type Publisher interface {
 	Enqueue(topic string, payload []byte, retained bool, qos byte) error
 	// EnqueueBatch commits several messages at once, in order (one fsync).
 	EnqueueBatch(msgs ...mqtt.Publish) error
+	// EnqueueTx adds messages inside the bridge's own write transaction on the shared store
+	// file: a task's end and its result commit together or not at all.
+	EnqueueTx(tx *bolt.Tx, msgs ...mqtt.Publish) error
 }
 
 // Waker sends connection requests (package cwmp/connreq implements it).

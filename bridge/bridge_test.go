@@ -29,6 +29,8 @@ type recorder struct {
 	mu   sync.Mutex
 	msgs []published
 	ch   chan published
+	// failTx, when set, fails every enqueue as a full disk would.
+	failTx error
 }
 
 type published struct {
@@ -46,11 +48,27 @@ func (r *recorder) EnqueueBatch(msgs ...mqtt.Publish) error {
 	return nil
 }
 
+// EnqueueTx records the messages when tx commits, as the outbox delivers only committed entries.
+func (r *recorder) EnqueueTx(tx *bolt.Tx, msgs ...mqtt.Publish) error {
+	r.mu.Lock()
+	err := r.failTx
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	tx.OnCommit(func() { _ = r.EnqueueBatch(msgs...) })
+	return nil
+}
+
 func newRecorder() *recorder { return &recorder{ch: make(chan published, 1024)} }
 
 func (r *recorder) Enqueue(topic string, payload []byte, retained bool, qos byte) error {
 	p := published{topic, append([]byte(nil), payload...), retained}
 	r.mu.Lock()
+	if r.failTx != nil {
+		r.mu.Unlock()
+		return r.failTx
+	}
 	r.msgs = append(r.msgs, p)
 	r.mu.Unlock()
 	r.ch <- p
@@ -804,4 +822,26 @@ func TestShutdownLeavesAcceptedRequestQueued(t *testing.T) {
 			t.Fatalf("stop ended the request: %s", m.Payload)
 		}
 	}
+}
+
+// A result that cannot be stored must not be lost with its task: before, finish deleted the task
+// and then published, only logging a failed publish, so the request never got a terminal result.
+func TestTerminalResultNotLostWhenPublishFails(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"keep","method":"GetRPCMethods","expires":600}`)
+	task := f.next(s)
+	f.pub.mu.Lock()
+	f.pub.failTx = errors.New("disk full")
+	f.pub.mu.Unlock()
+	f.b.TaskDone(context.Background(), s, task, &soap.GetRPCMethodsResponse{MethodList: []string{"Reboot"}}, nil)
+	f.stop() // as a crash after the failure
+	f.start()
+	s = f.inform("6 CONNECTION REQUEST")
+	task = f.next(s)
+	if task == nil || task.Ref.(*taskRecord).ID != "keep" {
+		t.Fatalf("the request whose result was not stored is gone: %#v", task)
+	}
+	f.b.TaskDone(context.Background(), s, task, &soap.GetRPCMethodsResponse{MethodList: []string{"Reboot"}}, nil)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "keep", "status": "done"})
 }

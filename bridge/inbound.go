@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
 
@@ -176,31 +178,31 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 	delete(b.devices, id)
 	queue := d.queue
 	b.listDirty = true
-	b.mu.Unlock()
-	if err := b.st.deleteDevice(id); err != nil {
-		return 0, err
-	}
+	var msgs []mqtt.Publish
 	for _, t := range queue {
-		b.mu.Lock()
 		skip := t.Origin == originProvision || t.Ended
 		sent := t.State == taskInflight
 		t.Ended = true // a late answer from a session still open is not published again
-		b.mu.Unlock()
 		if skip {
 			continue
 		}
+		status, reason := statusCancelled, "the device was removed before the request was sent"
 		if sent {
-			b.publishResult(t, statusTimeout, nil, nil, "the device was removed while the request was in flight; its outcome is unknown")
-		} else {
-			b.publishResult(t, statusCancelled, nil, nil, "the device was removed before the request was sent")
+			status, reason = statusTimeout, "the device was removed while the request was in flight; its outcome is unknown"
+		}
+		if m, ok := b.resultMessage(t, status, nil, nil, reason); ok {
+			msgs = append(msgs, m)
 		}
 		dropped++
 	}
+	b.mu.Unlock()
 	// An empty retained payload clears the retained state and availability.
 	for _, sub := range []string{"state", "availability"} {
-		if err := b.pub.Enqueue(b.topic(id, sub), nil, true, b.opts.QoS); err != nil {
-			b.log.Error("publish failed", zap.String("device", id), zap.Error(err))
-		}
+		msgs = append(msgs, mqtt.Publish{Topic: b.topic(id, sub), Retained: true, QoS: b.opts.QoS})
+	}
+	// The results go with the queue they end, in one commit.
+	if err := b.st.deleteDevice(id, func(tx *bolt.Tx) error { return b.pub.EnqueueTx(tx, msgs...) }); err != nil {
+		return 0, err
 	}
 	b.publishBridgeEvent(api.BridgeDeviceRemoved, id, "")
 	return dropped, nil

@@ -101,6 +101,15 @@ func (b *Bridge) publishAvailability(into *batch, id string, online bool, now ti
 
 // publishResult sends a request's result to reply_to or B/D/rpc/result.
 func (b *Bridge) publishResult(t *taskRecord, status string, result any, fault *soap.Fault, reason string) {
+	if m, ok := b.resultMessage(t, status, result, fault, reason); ok {
+		if err := b.pub.Enqueue(m.Topic, m.Payload, m.Retained, m.QoS); err != nil {
+			b.log.Error("publish failed", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
+		}
+	}
+}
+
+// resultMessage encodes a request's result for reply_to or B/D/rpc/result.
+func (b *Bridge) resultMessage(t *taskRecord, status string, result any, fault *soap.Fault, reason string) (mqtt.Publish, bool) {
 	method := t.Method
 	if t.Origin == originSet || t.Origin == originGet {
 		method = t.Origin
@@ -115,7 +124,12 @@ func (b *Bridge) publishResult(t *taskRecord, status string, result any, fault *
 	if topic == "" {
 		topic = b.topic(t.Device, "rpc", "result")
 	}
-	b.publishJSON(topic, res, false)
+	payload, err := json.Marshal(res)
+	if err != nil {
+		b.log.Error("payload not encoded", zap.String("device", t.Device), zap.String("topic", topic), zap.Error(err))
+		return mqtt.Publish{}, false
+	}
+	return mqtt.Publish{Topic: topic, Payload: payload, QoS: b.opts.QoS}, true
 }
 
 // renderResult turns a CPE response into the documented JSON result.

@@ -72,9 +72,13 @@ func (s *store) putDevices(recs []*deviceRecord) error {
 	})
 }
 
-// deleteDevice removes a device and its queued tasks.
-func (s *store) deleteDevice(id string) error {
+// deleteDevice removes a device and its queued tasks, with also's writes (the outbox entries of
+// the requests' results) in the same transaction.
+func (s *store) deleteDevice(id string, also func(*bolt.Tx) error) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := also(tx); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketDevices).Delete([]byte(id)); err != nil {
 			return err
 		}
@@ -97,6 +101,25 @@ func (s *store) deleteDevice(id string) error {
 func (s *store) putTask(device string, seq uint64, v []byte) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTasks).Put(taskKey(device, seq), v)
+	})
+}
+
+// commitTask writes a task's record v, or deletes it when v is nil, together with also's writes
+// (the outbox entry of its result) in one transaction: a crash or a failed write cannot keep the
+// task's end without its result, nor the reverse.
+func (s *store) commitTask(device string, seq uint64, v []byte, also func(*bolt.Tx) error) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTasks)
+		var err error
+		if v == nil {
+			err = b.Delete(taskKey(device, seq))
+		} else {
+			err = b.Put(taskKey(device, seq), v)
+		}
+		if err != nil {
+			return err
+		}
+		return also(tx)
 	})
 }
 

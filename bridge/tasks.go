@@ -13,6 +13,8 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
 
@@ -325,20 +327,35 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 		}
 	}
 	b.mu.Unlock()
+	var msg mqtt.Publish
+	publish := !t.Ended && t.Origin != originProvision
+	if publish {
+		msg, publish = b.resultMessage(t, status, result, fault, reason)
+	}
 	if !t.volatile {
-		if err := b.st.deleteTask(t.Device, t.Seq); err != nil {
-			b.log.Error("task not removed", zap.String("device", t.Device), zap.Error(err))
+		// The task's end and its result commit together (a crash between the two lost results).
+		err := b.st.commitTask(t.Device, t.Seq, nil, func(tx *bolt.Tx) error {
+			if !publish {
+				return nil
+			}
+			return b.pub.EnqueueTx(tx, msg)
+		})
+		if err != nil {
+			b.log.Error("task end not stored; the task is recovered at the next start", zap.String("device", t.Device),
+				zap.String("id", t.ID), zap.String("status", status), zap.Error(err))
+			return
+		}
+	} else if publish {
+		if err := b.pub.Enqueue(msg.Topic, msg.Payload, msg.Retained, msg.QoS); err != nil {
+			b.log.Error("publish failed", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
 		}
 	}
-	if t.Ended {
+	switch {
+	case t.Ended:
 		b.log.Info("timed-out request removed; its outcome is not published again", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("status", status))
-		return
-	}
-	if t.Origin == originProvision {
+	case t.Origin == originProvision:
 		b.log.Debug("internal task finished", zap.String("device", t.Device), zap.String("purpose", t.Purpose), zap.String("status", status))
-		return
 	}
-	b.publishResult(t, status, result, fault, reason)
 }
 
 // result renders a response: CWMP terms for rpc, device-model terms for set and get.
@@ -516,10 +533,34 @@ func (b *Bridge) sweepTasks(now time.Time) {
 		b.finish(e.t, e.status, nil, nil, e.reason)
 	}
 	for _, t := range timedOut {
-		b.saveTask(t)
-		if t.Origin != originProvision {
-			b.publishResult(t, statusTimeout, nil, nil, "sent to the device, but no answer within the request's timeout")
-		}
+		b.endInflight(t, "sent to the device, but no answer within the request's timeout")
+	}
+}
+
+// endInflight publishes `timeout` for a task still in a session (marked Ended) and stores the mark
+// in the same commit: it stays queued until its session ends, and is never run again.
+func (b *Bridge) endInflight(t *taskRecord, reason string) {
+	b.mu.Lock()
+	v, err := json.Marshal(t)
+	volatile := t.volatile
+	b.mu.Unlock()
+	if volatile {
+		return // internal: nothing to publish, nothing stored
+	}
+	if err == nil {
+		err = b.st.commitTask(t.Device, t.Seq, v, func(tx *bolt.Tx) error {
+			if t.Origin == originProvision {
+				return nil
+			}
+			m, ok := b.resultMessage(t, statusTimeout, nil, nil, reason)
+			if !ok {
+				return nil
+			}
+			return b.pub.EnqueueTx(tx, m)
+		})
+	}
+	if err != nil {
+		b.log.Error("timeout not stored; the task is recovered at the next start", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
 	}
 }
 

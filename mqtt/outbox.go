@@ -111,6 +111,12 @@ type Outbox struct {
 	queued, queuedBytes int64
 	retainedAt          map[string]uint64 // topic → key of its newest queued retained entry
 
+	// joined collects what EnqueueTx committed in callers' transactions, for the writer's
+	// accounting; joinedNote (cap 1) tells the writer.
+	joinedMu   sync.Mutex
+	joined     []joinedTx
+	joinedNote chan struct{}
+
 	tail        atomic.Uint64 // last committed key
 	sentThrough atomic.Uint64 // highest key handed to the broker in this connection
 	inFlight    atomic.Int64
@@ -202,6 +208,7 @@ func OpenOutbox(db *bbolt.DB, opts OutboxOptions, log *zap.Logger) (*Outbox, err
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		wake:       make(chan struct{}, 1),
+		joinedNote: make(chan struct{}, 1),
 		dropped:    make(map[DropReason]DropCount),
 	}
 	err := db.Update(func(tx *bbolt.Tx) error {
@@ -286,6 +293,107 @@ func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
 	return err
 }
 
+// joinedTx is what one committed EnqueueTx added.
+type joinedTx struct {
+	count, bytes int64
+	retained     map[string]uint64 // topic → key
+}
+
+// EnqueueTx appends msgs inside tx, the caller's write transaction on the outbox's own bbolt
+// file: they become durable exactly when the caller's own writes do, or not at all (the bridge
+// ends a task and queues its result in one commit, so a crash or a failure cannot keep one
+// without the other). Delivery starts once tx commits. Unlike Enqueue it neither coalesces
+// retained messages nor makes room: its entries count toward outbox.max_bytes, and the next
+// Enqueue drops the oldest if they overflow it.
+func (o *Outbox) EnqueueTx(tx *bbolt.Tx, msgs ...Publish) error {
+	if tx.DB() != o.db || !tx.Writable() {
+		return errors.New("outbox: EnqueueTx needs a write transaction on the outbox's database")
+	}
+	b := tx.Bucket(outboxBucket)
+	at := o.now()
+	j := joinedTx{}
+	var last uint64
+	for _, m := range msgs {
+		if err := validateTopicName(m.Topic); err != nil {
+			return err
+		}
+		if m.QoS > 2 {
+			return fmt.Errorf("%w (got %d on %s)", ErrQoS, m.QoS, m.Topic)
+		}
+		v := encodeEntry(at, m.Topic, m.Payload, m.Retained, m.QoS)
+		if int64(len(v)+8) > o.opts.MaxBytes {
+			return fmt.Errorf("%w: %d bytes", ErrTooLarge, len(v)+8)
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := b.Put(entryKey(seq), v); err != nil {
+			return err
+		}
+		j.count++
+		j.bytes += int64(len(v) + 8)
+		if m.Retained {
+			if j.retained == nil {
+				j.retained = map[string]uint64{}
+			}
+			j.retained[m.Topic] = seq
+		}
+		last = seq
+	}
+	if j.count == 0 {
+		return nil
+	}
+	tx.OnCommit(func() {
+		o.joinedMu.Lock()
+		o.joined = append(o.joined, j)
+		o.joinedMu.Unlock()
+		o.raiseTail(last)
+		for _, c := range []chan struct{}{o.joinedNote, o.wake} {
+			select {
+			case c <- struct{}{}:
+			default:
+			}
+		}
+	})
+	return nil
+}
+
+// raiseTail advances tail to key unless a later commit moved it further already.
+func (o *Outbox) raiseTail(key uint64) {
+	for {
+		cur := o.tail.Load()
+		if key <= cur || o.tail.CompareAndSwap(cur, key) {
+			return
+		}
+	}
+}
+
+// applyJoined adds the committed EnqueueTx entries to the writer's accounting.
+func (o *Outbox) applyJoined() {
+	o.joinedMu.Lock()
+	js := o.joined
+	o.joined = nil
+	o.joinedMu.Unlock()
+	if len(js) == 0 {
+		return
+	}
+	var d txDelta
+	for _, j := range js {
+		o.queued += j.count
+		o.queuedBytes += j.bytes
+		d.enqueued += uint64(j.count)
+		for t, k := range j.retained {
+			if k > o.retainedAt[t] {
+				o.retainedAt[t] = k
+			}
+		}
+	}
+	o.queuedSnap.Store(o.queued)
+	o.bytesSnap.Store(o.queuedBytes)
+	o.account(&d)
+}
+
 // Stats returns a snapshot of the counters.
 func (o *Outbox) Stats() OutboxStats {
 	o.statsMu.Lock()
@@ -342,6 +450,9 @@ func (o *Outbox) writer() {
 			expire = true
 		case w := <-o.sweeps:
 			expire, waiters = true, append(waiters, w)
+		case <-o.joinedNote:
+			o.applyJoined()
+			continue
 		case <-o.quit:
 			// The deliverer has stopped; apply its last deletes.
 			for len(o.dels) > 0 {
@@ -429,6 +540,7 @@ func (d *txDelta) drop(r DropReason, size int64) {
 // commit runs one write transaction. On failure the in-memory accounting is
 // rebuilt from disk, which the failed transaction left untouched.
 func (o *Outbox) commit(group []*enqueueReq, dels []keyRange, expire bool) error {
+	o.applyJoined() // before deletes: the deliverer may have sent and acked joined entries
 	var d txDelta
 	err := o.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(outboxBucket)
@@ -460,7 +572,7 @@ func (o *Outbox) commit(group []*enqueueReq, dels []keyRange, expire bool) error
 	o.queuedSnap.Store(o.queued)
 	o.bytesSnap.Store(o.queuedBytes)
 	if d.lastKey != 0 {
-		o.tail.Store(d.lastKey)
+		o.raiseTail(d.lastKey)
 		select {
 		case o.wake <- struct{}{}:
 		default:
@@ -606,6 +718,9 @@ func (o *Outbox) deleteRange(b *bbolt.Bucket, r keyRange) error {
 
 // rebuild recomputes the writer's accounting from disk.
 func (o *Outbox) rebuild() error {
+	o.joinedMu.Lock()
+	o.joined = nil // the scan below counts them
+	o.joinedMu.Unlock()
 	o.queued, o.queuedBytes = 0, 0
 	o.retainedAt = make(map[string]uint64)
 	err := o.db.View(func(tx *bbolt.Tx) error {

@@ -379,3 +379,66 @@ func TestOutboxOptionsValidateNamesKey(t *testing.T) {
 		}
 	}
 }
+
+// EnqueueTx joins the caller's transaction: a rolled-back one leaves nothing, a committed one is
+// delivered in key order between the messages Enqueue added before and after it, and counted.
+func TestOutboxEnqueueTxJoinsCallerTransaction(t *testing.T) {
+	url, _, _ := mqtttest.StartEmbedded(t)
+	cfg := testConfig(t, url)
+	topic := cfg.BaseTopic + "/D1/rpc/result"
+	db := openDB(t, "")
+	ob := openOutbox(t, db, mqtt.DefaultOutboxOptions())
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists([]byte("tasks")); err != nil {
+			return err
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Enqueue(topic, []byte("0"), false, 1); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("task not deleted")
+	err := db.Update(func(tx *bbolt.Tx) error {
+		if err := ob.EnqueueTx(tx, mqtt.Publish{Topic: topic, Payload: []byte("lost"), QoS: 1}); err != nil {
+			return err
+		}
+		return boom // the caller's own write failed: the result must go with it
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket([]byte("tasks")).Delete([]byte("t1")); err != nil {
+			return err
+		}
+		return ob.EnqueueTx(tx, mqtt.Publish{Topic: topic, Payload: []byte("1"), QoS: 1}, mqtt.Publish{Topic: topic, Payload: []byte("2"), QoS: 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Enqueue(topic, []byte("3"), false, 1); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := mqtt.OutboxEntries(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, string(e.Payload))
+	}
+	if fmt.Sprint(got) != "[0 1 2 3]" {
+		t.Fatalf("outbox holds %v, want [0 1 2 3]", got)
+	}
+	waitFor(t, "4 counted", func() bool { s := ob.Stats(); return s.Enqueued == 4 && s.Queued == 4 })
+	if err := db.View(func(tx *bbolt.Tx) error { return ob.EnqueueTx(tx, mqtt.Publish{Topic: topic}) }); err == nil {
+		t.Fatal("EnqueueTx accepted a read-only transaction")
+	}
+	sub := mqtttest.Subscribe(t, url, topic)
+	if err := ob.Start(startClient(t, cfg, nil)); err != nil {
+		t.Fatal(err)
+	}
+	collectSeq(t, sub, 4, mqtt.DefaultOutboxOptions().Window)
+	waitFor(t, "outbox empty", func() bool { return ob.Stats().Queued == 0 })
+}
