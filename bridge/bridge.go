@@ -329,8 +329,9 @@ func (b *Bridge) flush() {
 		}
 	}
 	b.mu.Unlock()
-	if err := b.st.putDevices(recs); err != nil {
-		b.log.Error("registry flush failed", zap.Error(err), zap.Int("devices", len(recs)))
+	failed, err := b.st.putDevices(recs)
+	for _, id := range failed { // the others were written (putDevices isolates failures)
+		b.log.Error("registry flush failed", zap.String("device", id), zap.Error(err), zap.Int("devices", len(recs)))
 	}
 }
 

@@ -845,3 +845,44 @@ func TestTerminalResultNotLostWhenPublishFails(t *testing.T) {
 	f.b.TaskDone(context.Background(), s, task, &soap.GetRPCMethodsResponse{MethodList: []string{"Reboot"}}, nil)
 	f.pub.waitFor(t, resultTopic, map[string]any{"id": "keep", "status": "done"})
 }
+
+// TestFailedRegistryWriteOfOneDeviceKeepsOthers is issue 9 point 5: a device whose record cannot
+// be stored (here a key beyond bbolt's limit, as a 22 KB serial made before ids were bounded) no
+// longer takes the other devices of the same write-behind flush down with it: a firmware change
+// of a normal device is on disk after the flush.
+func TestFailedRegistryWriteOfOneDeviceKeepsOthers(t *testing.T) {
+	f := newFixture(t, Options{FlushEvery: 50 * time.Millisecond})
+	f.inform("0 BOOTSTRAP")
+
+	huge := &acs.Session{ID: "huge", DeviceID: "00147F-" + strings.Repeat("%2F", bolt.MaxKeySize/3+1),
+		Device: soap.DeviceID{OUI: "00147F", SerialNumber: "/"}, NS: soap.NSCWMP10}
+	for range 2 { // registered (write fails), then dirty again beside the normal device
+		if err := f.b.Inform(context.Background(), huge, &soap.Inform{DeviceID: huge.Device, MaxEnvelopes: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &acs.Session{ID: "fw", DeviceID: devID, Device: soap.DeviceID{Manufacturer: "Huawei", OUI: "00259E", ProductClass: "HG8245", SerialNumber: "SN0001"}, NS: soap.NSCWMP10}
+	if err := f.b.Inform(context.Background(), s, &soap.Inform{DeviceID: s.Device, MaxEnvelopes: 1, ParameterList: []soap.ParameterValue{
+		{Name: "InternetGatewayDevice.DeviceInfo.SoftwareVersion", Value: soap.Value{Type: "string", Raw: "V2-NEW"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var stored deviceRecord
+		err := f.db.View(func(tx *bolt.Tx) error {
+			v := tx.Bucket(bucketDevices).Get([]byte(devID))
+			if v == nil {
+				return errors.New("no record")
+			}
+			return json.Unmarshal(v, &stored)
+		})
+		if err == nil && stored.SoftwareVersion == "V2-NEW" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the firmware change of %s never reached the store (record %+v, err %v)", devID, stored, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

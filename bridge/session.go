@@ -61,7 +61,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 
 	var out batch
 	if registered != nil {
-		if err := b.st.putDevices([]*deviceRecord{registered}); err != nil {
+		if _, err := b.st.putDevices([]*deviceRecord{registered}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", s.DeviceID), zap.Error(err))
 		}
 		b.emitBridgeEvent(&out, api.BridgeDeviceRegistered, s.DeviceID, "")

@@ -44,32 +44,53 @@ func taskKey(device string, seq uint64) []byte {
 }
 
 // putDevices writes device records in one transaction (write-behind flush and registrations);
-// a record's Params are written too when not nil (nil: unchanged).
-func (s *store) putDevices(recs []*deviceRecord) error {
+// a record's Params are written too when not nil (nil: unchanged). When that transaction fails,
+// each record is written in a transaction of its own, so one record that cannot be stored never
+// costs the others their write (issue 9): failed lists the ids still not written, err the first
+// cause.
+func (s *store) putDevices(recs []*deviceRecord) (failed []string, err error) {
 	if len(recs) == 0 {
-		return nil
+		return nil, nil
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		b, pb := tx.Bucket(bucketDevices), tx.Bucket(bucketParams)
-		for _, r := range recs {
-			v, err := json.Marshal(r)
-			if err != nil {
-				return err
+	if err = s.db.Batch(func(tx *bolt.Tx) error { return putDeviceRecords(tx, recs) }); err == nil || len(recs) == 1 {
+		if err != nil {
+			failed = []string{recs[0].ID}
+		}
+		return failed, err
+	}
+	first := err
+	for _, r := range recs {
+		if err := s.db.Batch(func(tx *bolt.Tx) error { return putDeviceRecords(tx, []*deviceRecord{r}) }); err != nil {
+			failed = append(failed, r.ID)
+			first = err
+		}
+	}
+	if len(failed) == 0 {
+		return nil, nil
+	}
+	return failed, first
+}
+
+func putDeviceRecords(tx *bolt.Tx, recs []*deviceRecord) error {
+	b, pb := tx.Bucket(bucketDevices), tx.Bucket(bucketParams)
+	for _, r := range recs {
+		v, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("device %s: %w", r.ID, err)
+		}
+		if err := b.Put([]byte(r.ID), v); err != nil {
+			return fmt.Errorf("device %.64s: %w", r.ID, err)
+		}
+		if r.Params != nil {
+			if v, err = json.Marshal(r.Params); err != nil {
+				return fmt.Errorf("device %s: %w", r.ID, err)
 			}
-			if err := b.Put([]byte(r.ID), v); err != nil {
-				return err
-			}
-			if r.Params != nil {
-				if v, err = json.Marshal(r.Params); err != nil {
-					return err
-				}
-				if err := pb.Put([]byte(r.ID), v); err != nil {
-					return err
-				}
+			if err := pb.Put([]byte(r.ID), v); err != nil {
+				return fmt.Errorf("device %.64s: %w", r.ID, err)
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // deleteDevice removes a device and its queued tasks, with also's writes (the outbox entries of

@@ -460,7 +460,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 		rec := d.snapshotLocked(true)
 		b.mu.Unlock()
 		// Credentials must survive: write now.
-		if err := b.st.putDevices([]*deviceRecord{rec}); err != nil {
+		if _, err := b.st.putDevices([]*deviceRecord{rec}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
 		}
 		if t.Purpose != purposeCredentials {

@@ -278,6 +278,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 		version, useVersion = v, v
 	}
 
+	if reason := checkIdentity(inf.DeviceID); reason != "" { // never a store key or a topic
+		s.log.Warn("inform with an unusable DeviceId", zap.String("remote", r.RemoteAddr), zap.String("reason", reason),
+			zap.String("serial_prefix", truncate(inf.DeviceID.SerialNumber, 64)))
+		s.writeFault(w, ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments, reason))
+		return
+	}
 	deviceID := DeviceIDFor(inf.DeviceID)
 	// Before anything of the device is touched: credentials of another device must not supersede
 	// its session nor reach its queue.
