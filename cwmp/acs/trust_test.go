@@ -259,3 +259,24 @@ func TestSessionCookieFromAnotherAddressWithAuthOff(t *testing.T) {
 	req.Header.Set("Cookie", cookie)
 	same.do(req).expect(t, "GetParameterValues")
 }
+
+// TestWrongPasswordReportedWithClaimedUser: a wrong password is reported before the body is
+// read, so with the claimed user name and address but no device; a request without credentials
+// (the first leg of Digest) is not reported.
+func TestWrongPasswordReportedWithClaimedUser(t *testing.T) {
+	v, err := auth.NewVerifier(auth.ModeAny, "cwmp", auth.Static{User: "site", Pass: "shared"}, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fails failures
+	acs := startACS(t, Config{Auth: v, OnAuthFailure: fails.add}, newRecHandler())
+	rawPost(t, acs.url, informXML(informOpts{}), nil)
+	c, _ := digestCPE(t, acs.url, "site", "wrong")
+	if r := c.post(informXML(informOpts{})); r.Status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", r.Status)
+	}
+	f := fails.all()
+	if len(f) != 1 || f[0].User != "site" || f[0].Device != "" || f[0].Status != http.StatusUnauthorized || !f[0].Remote.IsValid() {
+		t.Fatalf("auth failures %+v, want one for user site from a known address", f)
+	}
+}
