@@ -52,8 +52,15 @@ type Options struct {
 	// WakeGrace is how long a request without expires waits for the session a successful
 	// connection request should open (tasks.wake_grace).
 	WakeGrace time.Duration
-	// RewakeEvery re-sends a connection request while tasks wait for a device that did not come.
+	// RewakeEvery re-sends a connection request while tasks wait for a device that could not be
+	// reached (never after a CR the CPE accepted: see SessionWait).
 	RewakeEvery time.Duration
+	// MaxAttempts caps the sends of one request to a CPE that drops the session while running
+	// it (tasks.max_attempts): a request that crashes the CPE is not re-sent for ever.
+	MaxAttempts int
+	// SessionWait is how long a CPE that accepted a connection request has to open its session
+	// (cwmp.connreq.session_wait); past it the device gets no CR before its next Inform.
+	SessionWait time.Duration
 
 	ProvisionConnReq bool // cwmp.connreq.provision
 	// BoolAsNumber and DateTimeMillis select CPEs (by "OUI" or "OUI-ProductClass",
@@ -92,6 +99,12 @@ func (o *Options) setDefaults() {
 	if o.RewakeEvery == 0 {
 		o.RewakeEvery = time.Minute
 	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 2
+	}
+	if o.SessionWait <= 0 {
+		o.SessionWait = 10 * time.Second
+	}
 	if o.FlushEvery == 0 {
 		o.FlushEvery = time.Second
 	}
@@ -111,6 +124,11 @@ type Bridge struct {
 
 	mu      sync.Mutex
 	devices map[string]*device
+	// annot guards what a task's result says beyond its status (note, explain, and Attempts and
+	// Drops as they are published), so a result can be encoded under b.mu or not. Taken after
+	// b.mu, never before.
+	annot sync.Mutex
+
 	info    *api.BridgeInfo
 	// listDirty marks B/bridge/devices for republication.
 	listDirty bool
@@ -142,6 +160,8 @@ type device struct {
 	dirty     bool
 	waking    bool
 	lastWake  time.Time
+	// wake is the outcome of the last connection requests (wake.go).
+	wake wakeState
 	// intervalAsked, credsAsked: the internal read of PeriodicInformInterval, the credential
 	// provisioning, were queued in this process.
 	intervalAsked, credsAsked bool

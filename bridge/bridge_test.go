@@ -542,6 +542,8 @@ func TestChecklist39MissingNameKeepsTheRest(t *testing.T) {
 	task := f.next(s)
 	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{ParameterList: []soap.ParameterValue{
 		{Name: "A.b", Value: soap.StringValue("1")}, {Name: "A.extra", Value: soap.StringValue("2")}}}, nil)
+	task = f.next(s) // A.c asked alone: still nothing
+	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{}, nil)
 	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "part", "status": "done"})
 	p := r["result"].(map[string]any)["parameters"].(map[string]any)
 	if p["A.b"] == nil || p["A.extra"] == nil || p["A.c"] != nil {

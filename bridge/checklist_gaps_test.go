@@ -389,7 +389,16 @@ func TestChecklist39UnevenGPVWarned(t *testing.T) {
 	task := f.next(s)
 	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{ParameterList: []soap.ParameterValue{
 		{Name: "A.asked", Value: soap.StringValue("1")}, {Name: "A.extra", Value: soap.StringValue("2")}}}, nil)
+	// The name left out is asked again alone (short answers), and still does not come.
+	task = f.next(s)
+	if gpv, ok := task.Request.(*soap.GetParameterValues); !ok || mustJSON(gpv.ParameterNames) != `["A.missing"]` {
+		t.Fatalf("re-ask %#v, want the missing name alone", task.Request)
+	}
+	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{}, nil)
 	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "uneven", "status": "done"})
+	if inv := mustJSON(r["result"].(map[string]any)["invalid_names"]); inv != `["A.missing"]` {
+		t.Errorf("invalid_names %s, want the name the CPE never returned", inv)
+	}
 	if p := r["result"].(map[string]any)["parameters"].(map[string]any); p["A.asked"] == nil || p["A.extra"] == nil {
 		t.Errorf("parameters %v, want what came kept", p)
 	}

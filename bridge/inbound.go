@@ -102,6 +102,9 @@ func (b *Bridge) accept(t *taskRecord, r *api.Request) error {
 		return err
 	}
 	b.publishResult(t, statusAccepted, nil, nil, "")
+	if t.offline != "" {
+		b.finish(t, statusOffline, nil, nil, t.offline)
+	}
 	return nil
 }
 

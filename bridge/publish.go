@@ -116,8 +116,16 @@ func (b *Bridge) resultMessage(t *taskRecord, status string, result any, fault *
 	}
 	res := api.RPCResult{ID: t.ID, Device: t.Device, Method: method, Status: api.Status(status),
 		Result: result, Error: reason, Time: b.opts.Now().UTC()}
+	b.annot.Lock()                // sessions and the sweeper touch tasks concurrently
+	res.Note, t.note = t.note, "" // said once
+	explain := t.explain
+	if status != statusAccepted && t.Drops > 0 {
+		res.Attempts, res.DroppedSessions = t.Attempts, t.Drops
+	}
+	b.annot.Unlock()
 	if fault != nil {
 		fi := api.FaultResult(fault)
+		fi.Explanation = explain
 		res.Fault = &fi
 	}
 	topic := t.ReplyTo
@@ -174,5 +182,18 @@ func summary(r *deviceRecord) api.DeviceSummary {
 		SerialNumber: r.SerialNumber, Model: model, Firmware: r.SoftwareVersion,
 		Hardware: r.HardwareVersion, Translator: r.Translator, Online: r.Online,
 		LastInform: r.LastInform.UTC(), IP: hostOf(r.RemoteAddr),
+	}
+}
+
+// annotate sets what the task's next result says beyond its status: a note, the gateway's
+// explanation of a fault ("" leaves either as it is).
+func (b *Bridge) annotate(t *taskRecord, note, explain string) {
+	b.annot.Lock()
+	defer b.annot.Unlock()
+	if note != "" {
+		t.note = note
+	}
+	if explain != "" {
+		t.explain = explain
 	}
 }

@@ -38,6 +38,13 @@ type deviceRecord struct {
 	Translator string `json:"translator,omitempty"`
 	// Transfers are transfers the CPE accepted with Status 1, awaiting their TransferComplete.
 	Transfers []pendingTransfer `json:"transfers,omitempty"`
+	// Quirks are behaviours learned from the CPE itself (quirkOneNamePerGPV), kept so later
+	// sessions and restarts do not learn them again at the device's expense.
+	Quirks []string `json:"quirks,omitempty"`
+	// CRNoSession is when the CPE answered a connection request 2xx and then opened no session
+	// within cwmp.connreq.session_wait: until its next Inform it gets no further connection
+	// request, since a CPE that only restarts its periodic timer on one would be postponed for ever.
+	CRNoSession time.Time `json:"connreq_no_session,omitzero"`
 }
 
 // pendingTransfer is a Download/Upload answered with Status 1 (checklist 41).
@@ -91,8 +98,11 @@ type taskRecord struct {
 	State    taskState     `json:"state"`
 	// Ended: the terminal result is out (a timeout while in flight); the CPE's late answer is
 	// only cleaned up, never published (exactly one terminal result).
-	Ended    bool `json:"ended,omitempty"`
-	Attempts int  `json:"attempts,omitempty"`
+	Ended bool `json:"ended,omitempty"`
+	// Attempts counts the sends to the CPE; Drops the sessions the CPE dropped while the request
+	// was outstanding. Both are stored, so a restart does not reset the tasks.max_attempts cap.
+	Attempts int `json:"attempts,omitempty"`
+	Drops    int `json:"drops,omitempty"`
 	// Purpose tags internal tasks ("connreq_credentials", "read_interval", translator provisioning).
 	Purpose string `json:"purpose,omitempty"`
 	// Keys are the normalized keys of a set/get, to render the result in device-model terms.
@@ -100,6 +110,12 @@ type taskRecord struct {
 	// volatile tasks are the gateway's own (credentials, interval read, translator
 	// provisioning): never stored, since the next Inform or BOOT derives them again.
 	volatile bool
+	// note is a remark published with the next result (why an accepted request waits, how a
+	// short answer was completed); explain is the gateway's explanation of a fault it publishes.
+	note, explain string
+	// offline is set when the request cannot wait and the device will not be woken: accept ends
+	// it `offline` with this reason right after `accepted`.
+	offline string
 	// run is the in-session progress of a batched GetParameterValues; a broken session starts
 	// it over (reading is idempotent).
 	run *gpvRun

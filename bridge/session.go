@@ -35,6 +35,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	b.applyKnownParamsLocked(d, inf.ParameterList)
 	d.inSession = s.ID
 	d.dirty = true
+	d.wakeInformedLocked()
 	wasOnline := r.Online
 	r.Online = true
 	bootstrap := hasEvent(inf.Events, "0 BOOTSTRAP")

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	"go.uber.org/zap"
 )
@@ -106,6 +109,52 @@ func (b *Bridge) lastState(id string) map[string]any {
 		return d.lastState
 	}
 	return map[string]any{}
+}
+
+// getResult renders a `get` from what the CPE returned for this request only: the keys whose
+// value depends on a parameter it returned (found by normalizing with and without them), never
+// older state passed off as read. With no read at all (every key absent or needing none) the
+// last state answers, and the note says so.
+func (b *Bridge) getResult(ctx context.Context, t *taskRecord, resp soap.Message) api.GetResult {
+	res := api.GetResult{Values: map[string]any{}}
+	wanted := func(k string) bool { return len(t.Keys) == 0 || keyMatches(t.Keys, k) }
+	if resp == nil {
+		for k, v := range b.lastState(t.Device) {
+			if wanted(k) {
+				res.Values[k] = v
+			}
+		}
+		b.annotate(t, "nothing needed reading from the device: the values are from the last known state", "")
+		return res
+	}
+	if t.run != nil {
+		res.InvalidNames = t.run.unanswered()
+	}
+	m, _ := resp.(*soap.GetParameterValuesResponse)
+	dev, params, ok := b.snapshot(t.Device)
+	if !ok || b.tr == nil || m == nil {
+		return res
+	}
+	name, with, err := b.tr.Normalize(ctx, dev, params)
+	var base sdk.State
+	if err == nil {
+		without := maps.Clone(params)
+		for _, p := range m.ParameterList {
+			delete(without, p.Name)
+		}
+		_, base, err = b.tr.Normalize(ctx, dev, without)
+	}
+	if err != nil {
+		b.log.Warn("translator failed on a get result", zap.String("device", t.Device), zap.String("translator", name), zap.Error(err))
+		b.annotate(t, fmt.Sprintf("translator %s failed on the values read: %v", name, err), "")
+		return res
+	}
+	for k, v := range with {
+		if old, had := base[k]; wanted(k) && (!had || !reflect.DeepEqual(old, v)) {
+			res.Values[k] = v
+		}
+	}
+	return res
 }
 
 func (b *Bridge) rememberState(id, translator string, values map[string]any) {
@@ -271,7 +320,7 @@ func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, d
 		// Every key is absent on this device or needs no read ("model"): answer from the last
 		// state, where absent keys simply have no value (sdk.GetPlan.Absent).
 		t.Keys = req.Keys
-		b.publishResult(t, statusDone, b.result(t, nil), nil, "")
+		b.publishResult(t, statusDone, b.result(ctx, t, nil), nil, "")
 		return nil
 	}
 	rpc := sdk.RPC{Method: "GetParameterValues", Args: map[string]any{"names": plan.Names}}

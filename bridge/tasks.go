@@ -27,12 +27,12 @@ const (
 
 // Terminal statuses of docs/mqtt-api.md.
 const (
-	statusAccepted = "accepted"
-	statusDone     = "done"
-	statusFault    = "fault"
-	statusTimeout  = "timeout"
-	statusExpired  = "expired"
-	statusOffline  = "offline"
+	statusAccepted  = "accepted"
+	statusDone      = "done"
+	statusFault     = "fault"
+	statusTimeout   = "timeout"
+	statusExpired   = "expired"
+	statusOffline   = "offline"
 	statusRejected  = "rejected"
 	statusCancelled = "cancelled"
 )
@@ -105,6 +105,12 @@ func (b *Bridge) enqueue(t *taskRecord) error {
 					defer b.wg.Done()
 					b.wakeDone(d.rec.ID, errNoTarget)
 				}()
+			}
+		} else if why := b.noWakeLocked(d, b.opts.Now()); why != "" && t.Origin != originProvision {
+			// Said in `accepted`; a request that cannot wait ends `offline` right after it.
+			b.annotate(t, why, "")
+			if t.NoWait && !d.rec.CRNoSession.IsZero() {
+				t.offline = "not woken: " + why
 			}
 		} else {
 			b.wakeLocked(d)
@@ -202,10 +208,25 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 			b.mu.Unlock()
 			return nil, nil
 		}
+		now := b.opts.Now()
+		if !t.Deadline.IsZero() && now.After(t.Deadline) {
+			// Sent before, dropped, and its timeout ran out meanwhile: not sent again.
+			b.mu.Unlock()
+			b.finish(t, statusTimeout, nil, nil, droppedTimeoutReason(t))
+			continue
+		}
 		t.State = taskInflight
+		b.annot.Lock()
 		t.Attempts++
-		if t.Timeout > 0 {
-			t.Deadline = b.opts.Now().Add(t.Timeout)
+		b.annot.Unlock()
+		if t.Timeout > 0 && t.Deadline.IsZero() {
+			// Counted from the first send and never restarted: a re-send after a dropped session
+			// does not buy the request a new timeout.
+			t.Deadline = now.Add(t.Timeout)
+		}
+		batch := gpvBatchSize
+		if d.hasQuirk(quirkOneNamePerGPV) {
+			batch = 1
 		}
 		b.mu.Unlock()
 
@@ -217,7 +238,7 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 		}
 		if gpv, ok := msg.(*soap.GetParameterValues); ok {
 			b.mu.Lock()
-			t.run = newGPVRun(gpv.ParameterNames)
+			t.run = newGPVRun(gpv.ParameterNames, batch)
 			msg = t.run.next()
 			b.mu.Unlock()
 		}
@@ -244,7 +265,11 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 			resp, err = nil, fatal
 		} else {
 			b.checkCoverage(t, t.run)
-			resp, err = t.run.result()
+			b.learnShortAnswers(t)
+			var explain string
+			if resp, explain, err = t.run.result(); explain != "" {
+				b.annotate(t, "", explain)
+			}
 		}
 	}
 	var fault *soap.Fault
@@ -255,11 +280,12 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 	case err != nil:
 		// A response that does not match the request (checklist 46) is a fault for this task only.
 		f := &soap.Fault{Code: soap.FaultInternalError, String: err.Error()}
+		b.annotate(t, "", "made by the gateway, not sent by the CPE: the CPE's answer did not match the request")
 		b.finish(t, statusFault, nil, f, err.Error())
 	default:
 		b.onResponse(ctx, s, t, resp)
 		b.trackTransfer(t, resp)
-		b.finish(t, statusDone, b.result(t, resp), nil, "")
+		b.finish(t, statusDone, b.result(ctx, t, resp), nil, "")
 	}
 }
 
@@ -279,14 +305,24 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	if d.inSession == s.ID {
 		d.inSession = ""
 	}
-	var drop *taskRecord
+	var drop, spent *taskRecord
 	switch {
 	case requeue != nil && requeue.Ended:
 		// Its `timeout` is out: it must not run again, only be cleaned up.
 		drop, requeue = requeue, nil
 	case requeue != nil && requeue.State == taskInflight:
-		requeue.State = taskQueued
 		requeue.run = nil
+		if reason != acs.EndShutdown { // the gateway stopping is not the CPE dropping it
+			b.annot.Lock()
+			requeue.Drops++
+			b.annot.Unlock()
+		}
+		if requeue.Attempts >= b.opts.MaxAttempts {
+			// A request the CPE keeps dying on is not re-sent for ever (tasks.max_attempts).
+			spent, requeue = requeue, nil
+		} else {
+			requeue.State = taskQueued
+		}
 	}
 	pending := false
 	for _, q := range d.queue {
@@ -305,6 +341,12 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	}
 	if drop != nil {
 		b.finish(drop, statusTimeout, nil, nil, "")
+	}
+	if spent != nil {
+		b.log.Warn("CPE dropped the session while running a request; not sent again", zap.String("device", spent.Device),
+			zap.String("id", spent.ID), zap.String("method", spent.Method), zap.Int("attempts", spent.Attempts),
+			zap.Int("dropped_sessions", spent.Drops), zap.String("reason", string(reason)))
+		b.finish(spent, statusTimeout, nil, nil, b.spentReason(spent, reason))
 	}
 	b.log.Debug("session ended", zap.String("device", s.DeviceID), zap.String("reason", string(reason)))
 }
@@ -359,17 +401,10 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 }
 
 // result renders a response: CWMP terms for rpc, device-model terms for set and get.
-func (b *Bridge) result(t *taskRecord, resp soap.Message) any {
+func (b *Bridge) result(ctx context.Context, t *taskRecord, resp soap.Message) any {
 	switch t.Origin {
 	case originGet:
-		state := b.lastState(t.Device)
-		values := make(map[string]any, len(t.Keys))
-		for k, v := range state {
-			if len(t.Keys) == 0 || keyMatches(t.Keys, k) {
-				values[k] = v
-			}
-		}
-		return map[string]any{"values": values}
+		return b.getResult(ctx, t, resp)
 	case originSet:
 		status := 0
 		if r, ok := resp.(*soap.SetParameterValuesResponse); ok {
@@ -382,13 +417,13 @@ func (b *Bridge) result(t *taskRecord, resp soap.Message) any {
 	if err != nil {
 		b.log.Warn("result not rendered", zap.String("device", t.Device), zap.Error(err))
 	}
-	if t.run != nil && len(t.run.invalid) > 0 {
+	if t.run != nil && len(t.run.invalid)+len(t.run.missing) > 0 {
 		switch v := result.(type) {
 		case api.ValuesResult:
-			v.InvalidNames = t.run.invalid
+			v.InvalidNames = t.run.unanswered()
 			result = v
 		case *api.ValuesResult:
-			v.InvalidNames = t.run.invalid
+			v.InvalidNames = t.run.unanswered()
 		}
 	}
 	return result
@@ -479,7 +514,10 @@ func (b *Bridge) recoverInflight() {
 			if t.State != taskInflight {
 				continue
 			}
-			if t.Ended || idempotent[t.Method] || t.Origin == originProvision {
+			if t.Ended || t.Attempts >= b.opts.MaxAttempts {
+				// Its timeout was published, or it was sent as often as allowed: not sent again.
+				ended = append(ended, t)
+			} else if idempotent[t.Method] || t.Origin == originProvision {
 				t.State = taskQueued
 				requeued = append(requeued, t)
 			} else {
@@ -493,8 +531,12 @@ func (b *Bridge) recoverInflight() {
 	}
 	for _, t := range ended {
 		b.log.Warn("task interrupted by a restart; not re-run", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("method", t.Method))
+		why := "because " + t.Method + " is not idempotent"
+		if t.Attempts >= b.opts.MaxAttempts {
+			why = fmt.Sprintf("because it was sent %d times already (tasks.max_attempts)", t.Attempts)
+		}
 		b.finish(t, statusTimeout, nil, nil,
-			"the gateway stopped while the CPE was executing "+t.Method+"; its outcome is unknown and it is not re-run, because "+t.Method+" is not idempotent")
+			"the gateway stopped while the CPE was executing "+t.Method+"; its outcome is unknown and it is not re-run, "+why)
 	}
 }
 
@@ -509,14 +551,18 @@ func (b *Bridge) sweepTasks(now time.Time) {
 	var timedOut []*taskRecord
 	b.mu.Lock()
 	for _, d := range b.devices {
+		b.sweepWakeLocked(d, now)
 		if len(d.queue) == 0 {
 			continue
 		}
 		waiting := false
 		for _, t := range d.queue {
 			switch {
+			case t.State == taskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
+				ends = append(ends, ending{t, statusTimeout, droppedTimeoutReason(t)})
 			case t.State == taskQueued && !t.Expires.IsZero() && now.After(t.Expires):
-				ends = append(ends, ending{t, statusExpired, "the device did not open a session before the request expired"})
+				status, reason := b.notSentLocked(d, t)
+				ends = append(ends, ending{t, status, reason})
 			case t.State == taskInflight && !t.Ended && !t.Deadline.IsZero() && now.After(t.Deadline):
 				t.Ended = true
 				timedOut = append(timedOut, t)
@@ -524,7 +570,7 @@ func (b *Bridge) sweepTasks(now time.Time) {
 				waiting = true
 			}
 		}
-		if waiting && d.inSession == "" && !d.waking && now.Sub(d.lastWake) >= b.opts.RewakeEvery {
+		if waiting && d.inSession == "" && !d.waking && b.rewakeDueLocked(d, now) {
 			b.wakeLocked(d)
 		}
 	}
@@ -533,7 +579,7 @@ func (b *Bridge) sweepTasks(now time.Time) {
 		b.finish(e.t, e.status, nil, nil, e.reason)
 	}
 	for _, t := range timedOut {
-		b.endInflight(t, "sent to the device, but no answer within the request's timeout")
+		b.endInflight(t, inflightTimeoutReason(t))
 	}
 }
 
@@ -566,7 +612,7 @@ func (b *Bridge) endInflight(t *taskRecord, reason string) {
 
 // wakeLocked sends a connection request in the background (one at a time per device).
 func (b *Bridge) wakeLocked(d *device) {
-	if b.waker == nil || d.waking || d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" || !b.goLocked() {
+	if b.waker == nil || d.waking || d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" || b.noWakeLocked(d, b.opts.Now()) != "" || !b.goLocked() {
 		return
 	}
 	d.waking = true
@@ -595,8 +641,9 @@ func (b *Bridge) goLocked() bool {
 	return true
 }
 
-// wakeDone ends the requests that asked not to wait when the device cannot be woken. A wake cut
-// short by Stop says nothing about the device: its requests stay queued for the next start.
+// wakeDone ends the requests that asked not to wait when the device cannot be woken; a busy or
+// timed-out CPE is asked again later instead (wake.go). A wake cut short by Stop says nothing
+// about the device: its requests stay queued for the next start.
 func (b *Bridge) wakeDone(id string, err error) {
 	var offline []*taskRecord
 	b.mu.Lock()
@@ -604,7 +651,7 @@ func (b *Bridge) wakeDone(id string, err error) {
 	d := b.devices[id]
 	if d != nil {
 		d.waking = false
-		if err != nil && d.inSession == "" && !stopping {
+		if final := !stopping && b.wakeResultLocked(d, err); final && d.inSession == "" {
 			for _, t := range d.queue {
 				if t.NoWait && t.State == taskQueued {
 					offline = append(offline, t)

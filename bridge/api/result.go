@@ -29,8 +29,9 @@ type ParameterName struct {
 // ValuesResult is the result of GetParameterValues: the same shape as an Inform's parameters.
 type ValuesResult struct {
 	Parameters map[string]ParamValue `json:"parameters"`
-	// InvalidNames are requested names the CPE refused with 9005: the gateway splits a batch
-	// that faults 9005 until it finds them, and returns the rest (checklist 40).
+	// InvalidNames are requested names the CPE refused with 9005 (the gateway splits a batch
+	// that faults 9005 until it finds them, and returns the rest: checklist 40), then those it
+	// left out of its answer even when asked alone.
 	InvalidNames []string `json:"invalid_names,omitempty"`
 }
 
@@ -85,7 +86,11 @@ type QueuedTransfer struct {
 // GetResult is the result of a B/D/get request: normalized key → value. A set request's
 // result is the StatusResult of its SetParameterValues.
 type GetResult struct {
+	// Values hold only what the CPE returned for this request (never older state).
 	Values map[string]any `json:"values"`
+	// InvalidNames are the parameter names read for the keys that the CPE refused (9005) or
+	// left out of its answer even when asked alone.
+	InvalidNames []string `json:"invalid_names,omitempty"`
 }
 
 // EmptyResult is the result of methods whose response carries nothing (Reboot, FactoryReset,

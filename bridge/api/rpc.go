@@ -97,8 +97,15 @@ type RPCResult struct {
 	// Fault is set with StatusFault (FaultResult).
 	Fault *FaultInfo `json:"fault,omitempty"`
 	// Error is a readable reason with rejected, timeout, expired and offline.
-	Error string    `json:"error,omitempty"`
-	Time  time.Time `json:"time"`
+	Error string `json:"error,omitempty"`
+	// Note is the gateway's remark on how the request is handled: why an accepted request waits
+	// (the device is not woken), how a done answer was completed.
+	Note string `json:"note,omitempty"`
+	// Attempts and DroppedSessions are set on a terminal result once the CPE dropped a session
+	// while running the request: how often it was sent, how often the CPE dropped the session.
+	Attempts        int       `json:"attempts,omitempty"`
+	DroppedSessions int       `json:"dropped_sessions,omitempty"`
+	Time            time.Time `json:"time"`
 }
 
 // FaultInfo is a CWMP fault as JSON (TR-069 §A.5, checklist 45).
@@ -107,6 +114,9 @@ type FaultInfo struct {
 	String string `json:"string"`
 	// Parameters are the SetParameterValuesFault entries, when the CPE sent any.
 	Parameters []ParameterFaultInfo `json:"parameters,omitempty"`
+	// Explanation is the gateway's own word on the fault; Code and String stay as the CPE sent
+	// them.
+	Explanation string `json:"explanation,omitempty"`
 }
 
 // ParameterFaultInfo is one SetParameterValuesFault.

@@ -39,6 +39,7 @@ type Config struct {
 			Username, Password string
 			Provision          bool
 			UDPRepeats         int
+			SessionWait        time.Duration
 		}
 	}
 	MQTT struct {
@@ -56,6 +57,7 @@ type Config struct {
 	AvailFloor      time.Duration
 	TaskWakeGrace   time.Duration
 	TaskMaxQueue    int
+	TaskMaxAttempts int
 	TransferTimeout time.Duration
 	PluginsDir      string
 	Translators     map[string]host.PluginConfig
@@ -381,6 +383,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	cr.Username, cr.Password = r.str("cwmp.connreq.username"), r.v.GetString("cwmp.connreq.password")
 	cr.Provision = r.boolean("cwmp.connreq.provision")
 	cr.UDPRepeats = int(r.integer("cwmp.connreq.udp_repeats", 1, 20))
+	cr.SessionWait = r.duration("cwmp.connreq.session_wait", 100*time.Millisecond)
 
 	m := &c.MQTT
 	m.URL = r.str("mqtt.url")
@@ -420,6 +423,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	c.TaskWakeGrace = r.duration("tasks.wake_grace", time.Second)
 	c.TransferTimeout = r.duration("tasks.transfer_timeout", time.Second)
 	c.TaskMaxQueue = int(r.integer("tasks.max_queue", 1, 1<<20))
+	c.TaskMaxAttempts = int(r.integer("tasks.max_attempts", 1, 100))
 	c.PluginsDir = r.str("plugins.dir")
 	c.PluginTimeout = r.duration("plugins.call_timeout", 10*time.Millisecond)
 	c.StandardMode = r.oneOf("plugins.standard", "inprocess", "process")

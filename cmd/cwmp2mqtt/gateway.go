@@ -136,6 +136,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
 		AvailabilityFactor: cfg.AvailFactor, AvailabilityFloor: cfg.AvailFloor,
 		MaxQueue: cfg.TaskMaxQueue, WakeGrace: cfg.TaskWakeGrace, TransferTimeout: cfg.TransferTimeout,
+		MaxAttempts: cfg.TaskMaxAttempts, SessionWait: cfg.CWMP.ConnReq.SessionWait,
 		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
 		Health: g.health,
