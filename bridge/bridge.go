@@ -129,7 +129,7 @@ type Bridge struct {
 	// b.mu, never before.
 	annot sync.Mutex
 
-	info    *api.BridgeInfo
+	info *api.BridgeInfo
 	// listDirty marks B/bridge/devices for republication.
 	listDirty bool
 
