@@ -888,3 +888,26 @@ func TestFailedRegistryWriteOfOneDeviceKeepsOthers(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// An Inform whose publications cannot be stored is answered with fault 8005, not acknowledged:
+// an InformResponse would tell the CPE its events were delivered, and they would be gone.
+func TestInformNotStoredIsRefusedForRetry(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.pub.mu.Lock()
+	f.pub.failTx = errors.New("disk full")
+	f.pub.mu.Unlock()
+	s := &acs.Session{ID: "s-refused", DeviceID: devID,
+		Device: soap.DeviceID{Manufacturer: "Huawei", OUI: "00259E", ProductClass: "HG8245", SerialNumber: "SN0001"},
+		NS:     soap.NSCWMP10}
+	err := f.b.Inform(context.Background(), s, &soap.Inform{DeviceID: s.Device, Events: []soap.Event{{Code: "1 BOOT"}}})
+	var fault *soap.Fault
+	if !errors.As(err, &fault) || fault.Code != soap.FaultRetryRequest {
+		t.Fatalf("Inform = %v, want fault 8005 so the CPE retries", err)
+	}
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndError)
+	f.pub.mu.Lock()
+	f.pub.failTx = nil
+	f.pub.mu.Unlock()
+	f.inform("1 BOOT") // the CPE's retry
+	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/event", map[string]any{"event": "boot"})
+}

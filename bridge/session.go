@@ -73,10 +73,19 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
 	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))
-	// One outbox commit for the whole Inform: the session waits for it once.
-	b.flushBatch(&out)
+	// One outbox commit for the whole Inform: the session waits for it once. Until it is durable
+	// the Inform is not acknowledged: an InformResponse tells the CPE its events were delivered.
+	if err := b.pub.EnqueueBatch(out.msgs...); err != nil {
+		b.log.Error("inform not stored in the outbox; Inform refused, the CPE retries", zap.String("device", s.DeviceID),
+			zap.Int("messages", len(out.msgs)), zap.Error(err))
+		return errNotStored
+	}
 	return nil
 }
+
+// errNotStored answers an Inform the gateway could not store with fault 8005 Retry request
+// (TR-069 Table 61): the CPE keeps its events and sends the Inform again (checklist 44).
+var errNotStored = soap.NewACSFault(soap.FaultRetryRequest, "the ACS could not store the Inform; retry")
 
 // applyKnownParamsLocked picks the registry fields out of raw parameters (Inform or GPV result).
 func (b *Bridge) applyKnownParamsLocked(d *device, params []soap.ParameterValue) {

@@ -285,6 +285,11 @@ func (g *gateway) health(h *api.Health) {
 	if !h.BrokerConnected {
 		h.Problems = append(h.Problems, "broker unreachable: publications wait in the outbox")
 	}
+	if g.acs != nil {
+		if n := g.acs.Stats().InformsRefused; n > 0 {
+			h.Problems = append(h.Problems, fmt.Sprintf("%d Informs refused since start because they could not be stored (the CPEs retry them)", n))
+		}
+	}
 	if g.outbox != nil {
 		st := g.outbox.Stats()
 		h.Outbox = int(st.Queued)

@@ -356,6 +356,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 		if !errors.As(err, &f) {
 			f = soap.NewACSFault(soap.FaultInternalError, "ACS internal error")
 		}
+		s.stats.informsRefused.Add(1)
 		ss.log.Warn("inform rejected by handler", zap.Error(err))
 		s.writeFault(w, ns, env.ID, env.HasID, f) // a handler's *soap.Fault goes out as is
 		s.end(ss, EndError)

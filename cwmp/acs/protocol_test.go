@@ -270,6 +270,9 @@ func TestInformRejectedByHandler(t *testing.T) {
 		t.Errorf("internal error text leaked to the CPE: %q", r.Env.FaultString)
 	}
 	h.waitEnded(t)
+	if st := acs.srv.Stats(); st.InformsRefused != 2 {
+		t.Errorf("InformsRefused = %d, want 2", st.InformsRefused)
+	}
 }
 
 func TestInvalidTaskSkipped(t *testing.T) {

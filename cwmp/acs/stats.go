@@ -17,13 +17,16 @@ type Stats struct {
 	// Overload counts 503 refusals of new sessions (checklist 9); AuthFailures counts 401s.
 	Overload     uint64
 	AuthFailures uint64
+	// InformsRefused counts Informs answered with a fault because the handler could not take them
+	// (e.g. the store failed): the CPE keeps its events and retries.
+	InformsRefused uint64
 }
 
 var endReasons = [...]EndReason{EndDone, EndSuperseded, EndTimeout, EndLimit, EndError, EndShutdown}
 
 type counters struct {
-	started, faults, cpeFaults, mismatches, overload, authFailures atomic.Uint64
-	ended                                                          [len(endReasons)]atomic.Uint64
+	started, faults, cpeFaults, mismatches, overload, authFailures, informsRefused atomic.Uint64
+	ended                                                                          [len(endReasons)]atomic.Uint64
 }
 
 func (c *counters) countEnd(r EndReason) {
@@ -45,6 +48,8 @@ func (c *counters) snapshot(open int) Stats {
 		Mismatches:   c.mismatches.Load(),
 		Overload:     c.overload.Load(),
 		AuthFailures: c.authFailures.Load(),
+
+		InformsRefused: c.informsRefused.Load(),
 	}
 	for i, er := range endReasons {
 		st.Ended[er] = c.ended[i].Load()
