@@ -911,3 +911,33 @@ func TestInformNotStoredIsRefusedForRetry(t *testing.T) {
 	f.inform("1 BOOT") // the CPE's retry
 	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/event", map[string]any{"event": "boot"})
 }
+
+// A transfer cancelled with a successful CancelTransfer gets no TransferComplete: it must not end
+// in a transfer_timeout event later.
+func TestCancelledTransferDoesNotTimeOut(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newFixture(t, Options{Now: clock, TransferTimeout: time.Minute})
+	s := f.inform("2 PERIODIC")
+	f.rpc(`{"id":"dl","method":"Download","args":{"file_type":"firmware","url":"http://fw/x.bin","command_key":"night"},"expires":60}`)
+	f.b.TaskDone(context.Background(), s, f.next(s), &soap.DownloadResponse{Status: 1}, nil)
+	f.rpc(`{"id":"cancel","method":"CancelTransfer","args":{"command_key":"night"},"expires":60}`)
+	f.b.TaskDone(context.Background(), s, f.next(s), &soap.CancelTransferResponse{}, nil)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "cancel", "status": "done"})
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	f.b.sweepTransfers(clock())
+	for _, m := range f.pub.all() {
+		if strings.Contains(string(m.Payload), "transfer_timeout") {
+			t.Fatalf("cancelled transfer timed out: %s", m.Payload)
+		}
+	}
+	f.b.mu.Lock()
+	left := len(f.b.devices[devID].rec.Transfers)
+	f.b.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d transfers still pending after CancelTransfer", left)
+	}
+}

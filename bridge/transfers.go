@@ -12,10 +12,18 @@ import (
 // (TR-069 §A.3.3.1). A CPE that never sends it must not leave the platform waiting forever:
 // after Options.TransferTimeout the bridge publishes transfer_timeout (checklist 41).
 
-// trackTransfer records a transfer the CPE accepted with Status 1.
+// trackTransfer records a transfer the CPE accepted with Status 1, and forgets the one a
+// successful CancelTransfer cancelled: no TransferComplete will come for it (TR-069 CancelTransfer).
 func (b *Bridge) trackTransfer(t *taskRecord, resp soap.Message) {
 	var key string
 	switch m := resp.(type) {
+	case *soap.CancelTransferResponse:
+		if msg, err := b.buildMessage(t); err == nil {
+			if c, ok := msg.(*soap.CancelTransfer); ok {
+				b.transferCompleted(t.Device, c.CommandKey)
+			}
+		}
+		return
 	case *soap.DownloadResponse:
 		if m.Status != 1 {
 			return
@@ -43,7 +51,7 @@ func (b *Bridge) trackTransfer(t *taskRecord, resp soap.Message) {
 	b.mu.Unlock()
 }
 
-// transferCompleted forgets the pending transfer a TransferComplete reports.
+// transferCompleted forgets the pending transfer a TransferComplete (or a CancelTransfer) ends.
 func (b *Bridge) transferCompleted(id, commandKey string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
