@@ -75,7 +75,7 @@ type loadFlags struct {
 	acs, model, auth, user, pass, cwmp, prefix, crListen, logLevel string
 	n, pid                                                         int
 	duration, interval, jitter, spread                             time.Duration
-	jsonOut, fetch, bootstrapped                                   bool
+	jsonOut, fetch, bootstrapped, running                          bool
 	quirks                                                         sim.Quirks
 	crashSilence, busyAfterReset                                   time.Duration
 }
@@ -100,6 +100,7 @@ func parseLoadFlags(args []string) (*loadFlags, error) {
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON")
 	fs.BoolVar(&f.fetch, "fetch", false, "really GET the URLs of Downloads")
 	fs.BoolVar(&f.bootstrapped, "bootstrapped", false, "CPEs start known to the ACS (BOOT, no BOOTSTRAP)")
+	fs.BoolVar(&f.running, "running", false, "CPEs are up and known to the ACS: the first session is 2 PERIODIC (load after a registration run)")
 	fs.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	quirks := fs.String("quirks", "", "comma-separated quirks of every CPE (see README.md): "+sim.Quirks(sim.AllQuirks).String())
 	fs.DurationVar(&f.crashSilence, "crash-silence", 2*time.Second, "crash-on-unknown-name: how long a crashed CPE stays down")
@@ -191,7 +192,7 @@ func runLoad(ctx context.Context, args []string, out io.Writer) error {
 		N: f.n, SerialPrefix: f.prefix, Model: models, CRListen: f.crListen, StartSpread: f.spread,
 		CPE: sim.Config{
 			ACSURL: f.acs, NS: ns, Auth: sim.AuthMode(f.auth), Username: f.user, Password: f.pass,
-			PeriodicInterval: f.interval, Jitter: f.jitter, FetchDownloads: f.fetch, Bootstrapped: f.bootstrapped,
+			PeriodicInterval: f.interval, Jitter: f.jitter, FetchDownloads: f.fetch, Bootstrapped: f.bootstrapped, Running: f.running,
 			Quirks: f.quirks, CrashSilence: f.crashSilence, BusyAfterReset: f.busyAfterReset,
 			Logger: log.Named("cpesim"),
 		},

@@ -72,8 +72,11 @@ type Config struct {
 	// (default 2 s); BusyAfterReset how long one with QuirkBusyAfterReset answers connection
 	// requests 503 after a Reboot or FactoryReset (default 3 s).
 	CrashSilence, BusyAfterReset time.Duration
-	Hooks                        Hooks
-	Logger                       *zap.Logger
+	// Running starts the CPE as up and known for a while: its first session is a periodic one
+	// (2 PERIODIC), not a BOOT (load runs against an ACS that registered the fleet earlier).
+	Running bool
+	Hooks   Hooks
+	Logger  *zap.Logger
 }
 
 // CPE is one simulated device. Its methods are safe for concurrent use.
@@ -186,7 +189,7 @@ func NewCPE(cfg Config) (*CPE, error) {
 		client:       &http.Client{Transport: rt, Jar: jar, Timeout: cfg.Timeout},
 		wake:         make(chan struct{}, 1),
 		model:        m,
-		bootstrapped: cfg.Bootstrapped,
+		bootstrapped: cfg.Bootstrapped || cfg.Running,
 		ownTransport: own,
 
 		restartPeriodic: make(chan struct{}, 1),
@@ -325,6 +328,10 @@ func (c *CPE) Run(ctx context.Context) {
 
 // boot queues the power-on events: BOOTSTRAP when the ACS never saw this device (TR-069 §3.7.1.5).
 func (c *CPE) boot() {
+	if c.cfg.Running {
+		c.addEvent(soap.Event{Code: EventPeriodic})
+		return
+	}
 	c.mu.Lock()
 	bootstrap := !c.bootstrapped
 	c.mu.Unlock()

@@ -221,6 +221,14 @@ func TestDownloadTransferCompleteInLaterSession(t *testing.T) {
 	}
 }
 
+func TestRunningCPEStartsWithPeriodicInform(t *testing.T) {
+	acs := newScriptedACS(t)
+	startCPE(t, acs, datamodel.LoadTR098Huawei, func(c *Config) { c.Running = true })
+	if got := eventCodes(acs.lastInform().Events); !slices.Equal(got, []string{EventPeriodic}) {
+		t.Errorf("first events of a running CPE = %v, want only %s", got, EventPeriodic)
+	}
+}
+
 func TestRebootNextSessionBootAndMReboot(t *testing.T) {
 	acs := newScriptedACS(t)
 	tc := startCPE(t, acs, datamodel.LoadTR098Huawei, nil)
