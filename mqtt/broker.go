@@ -51,9 +51,16 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 		log = zap.NewNop()
 	}
 	log = log.Named("broker")
+	caps := mochi.NewDefaultServerCapabilities()
+	// mochi's default (24 h) also deletes retained messages a day after they were published: a
+	// device whose state does not change would lose its retained state and availability. Only a
+	// message's own expiry applies (MQTT 5), and the broker keeps no expiry index for the rest.
+	// Queued QoS messages stay bounded per client by MaximumInflight.
+	caps.MaximumMessageExpiryInterval = 0
 	srv := mochi.New(&mochi.Options{
 		Logger:       slog.New(newSlogHandler(log)),
 		InlineClient: false,
+		Capabilities: caps,
 	})
 	// mochi refuses every client unless an auth hook allows it.
 	if hookErr := srv.AddHook(&userAuth{users: opts.Users}, nil); hookErr != nil {

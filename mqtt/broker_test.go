@@ -15,6 +15,19 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
 )
 
+// A retained state or availability must outlive a day without change: the embedded broker
+// applies no maximum expiry (mochi's default deletes every retained message after 24 h).
+func TestEmbeddedBrokerRetainedMessagesDoNotExpireAfterADay(t *testing.T) {
+	b, err := mqtt.StartBroker(mqtt.BrokerOptions{Listen: "127.0.0.1:0"}, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if got := b.MaxMessageExpiry(); got != 0 {
+		t.Fatalf("maximum message expiry = %d s: retained messages would be deleted that long after publication", got)
+	}
+}
+
 // With a users table the embedded broker refuses wrong credentials and
 // accepts the right ones; the gateway client connects with them.
 func TestBrokerUsersAuthenticate(t *testing.T) {

@@ -144,6 +144,8 @@ type Server struct {
 	Log          *slog.Logger         // minimal no-alloc logger
 	hooks        *Hooks               // hooks contains hooks for extra functionality such as auth and persistent storage
 	inlineClient *Client              // inlineClient is a special client used for inline subscriptions and inline Publish
+	// retainedExpiry indexes the retained messages that can expire (cwmp2mqtt patch).
+	retainedExpiry *retainedExpiries
 }
 
 // loop contains interval tickers for the system events loop.
@@ -186,7 +188,8 @@ func New(opts *Options) *Server {
 			willDelaySend:  time.NewTicker(time.Second),
 			willDelayed:    packets.NewPackets(),
 		},
-		Options: opts,
+		Options:        opts,
+		retainedExpiry: newRetainedExpiries(),
 		Info: &system.Info{
 			Version: Version,
 			Started: time.Now().Unix(),
@@ -977,6 +980,7 @@ func (s *Server) retainMessage(cl *Client, pk packets.Packet) {
 
 	out := pk.Copy(false)
 	r := s.Topics.RetainMessage(out)
+	s.indexRetained(out)
 	s.hooks.OnRetainMessage(cl, pk, r)
 	atomic.StoreInt64(&s.Info.Retained, int64(s.Topics.Retained.Len()))
 }
@@ -1486,6 +1490,7 @@ func (s *Server) publishSysTopics() {
 		pk.TopicName = topic
 		pk.Payload = []byte(payload)
 		s.Topics.RetainMessage(pk.Copy(false))
+		s.indexRetained(pk)
 		s.publishToSubscribers(pk)
 	}
 
@@ -1688,7 +1693,9 @@ func (s *Server) loadInflight(v []storage.Message) {
 // loadRetained restores retained messages from the datastore.
 func (s *Server) loadRetained(v []storage.Message) {
 	for _, msg := range v {
-		s.Topics.RetainMessage(msg.ToPacket())
+		pk := msg.ToPacket()
+		s.Topics.RetainMessage(pk)
+		s.indexRetained(pk)
 	}
 }
 
@@ -1714,8 +1721,14 @@ func (s *Server) clearExpiredClients(dt int64) {
 }
 
 // clearExpiredRetainedMessage deletes retained messages from topics if they have expired.
+// cwmp2mqtt patch: it looks only at the messages the expiry index says are due, not at a copy
+// of every retained message (which cost a broker with 100,000s of retained messages a core).
 func (s *Server) clearExpiredRetainedMessages(now int64) {
-	for filter, pk := range s.Topics.Retained.GetAll() {
+	for _, filter := range s.retainedExpiry.due(now) {
+		pk, ok := s.Topics.Retained.Get(filter)
+		if !ok {
+			continue
+		}
 		expired := pk.ProtocolVersion == 5 && pk.Expiry > 0 && pk.Expiry < now // [MQTT-3.3.2-5]
 
 		// If the maximum message expiry interval is set (greater than 0), and the message
@@ -1726,6 +1739,8 @@ func (s *Server) clearExpiredRetainedMessages(now int64) {
 		if expired || enforced {
 			s.Topics.Retained.Delete(filter)
 			s.hooks.OnRetainedExpired(filter)
+		} else { // replaced meanwhile by a message that expires later
+			s.indexRetained(pk)
 		}
 	}
 }
