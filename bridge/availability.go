@@ -30,6 +30,7 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 		r := &d.rec
 		if r.Online && d.inSession == "" && now.Sub(r.LastInform) > b.offlineAfter(r) {
 			r.Online = false
+			b.online--
 			d.dirty = true
 			b.listDirty = true
 			gone = append(gone, id)
@@ -39,6 +40,7 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 	for _, id := range gone {
 		b.log.Info("device offline", zap.String("device", id))
 		b.publishAvailability(nil, id, false, now, "no session for availability.factor × PeriodicInformInterval")
+		b.emitInfo(nil, id)
 		b.publishBridgeEvent(api.BridgeDeviceOffline, id, "no session within availability.factor × PeriodicInformInterval")
 	}
 }

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -130,8 +131,9 @@ type Bridge struct {
 	annot sync.Mutex
 
 	info *api.BridgeInfo
-	// listDirty marks B/bridge/devices for republication.
+	// listDirty marks B/bridge/devices for republication; online counts the devices online.
 	listDirty bool
+	online    int
 
 	authEvents authEventLimiter
 
@@ -172,6 +174,8 @@ type device struct {
 	// publishedState is the JSON of the values last published on B/D/state.
 	publishedState []byte
 	publishedStale bool
+	// infoSum identifies the entry last published on B/D/info (0: none since start).
+	infoSum uint64
 }
 
 // New builds a Bridge on the shared store file. tr may be nil (raw state only).
@@ -202,6 +206,9 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Lock()
 	for _, r := range devs {
 		b.devices[r.ID] = &device{rec: *r}
+		if r.Online {
+			b.online++
+		}
 	}
 	for _, t := range tasks {
 		d := b.devices[t.Device]
@@ -247,16 +254,45 @@ func (b *Bridge) knownAtStart() []string {
 	return ids
 }
 
-// republishRetained publishes the availability and state of the devices known at start: the
-// embedded broker keeps no retained messages across a restart, and a platform must find the
-// current picture there (with an external broker it is a harmless refresh). A device that
-// informed since start published its own, newer ones: it is skipped.
+// republishRetained publishes the availability, state and info of the devices known at start:
+// the embedded broker keeps no retained messages across a restart, and a platform must find the
+// current picture there (with an external broker it is a harmless refresh). It works in batches
+// of republishBatch devices, one outbox commit each, and after each batch pauses as long as the
+// batch took, so live sessions keep at least half of the CPU however large the fleet. A device
+// that informed since start published its own, newer messages: it is skipped, and its messages
+// are dropped from a batch it informed during.
 func (b *Bridge) republishRetained(ids []string) {
 	defer b.wg.Done()
-	for _, id := range ids {
-		if b.ctx.Err() != nil {
-			return
+	began, done := time.Now(), 0
+	for len(ids) > 0 && b.ctx.Err() == nil {
+		n := min(republishBatch, len(ids))
+		t0 := time.Now()
+		done += b.republishBatch(ids[:n])
+		ids = ids[n:]
+		if len(ids) == 0 {
+			break
 		}
+		select {
+		case <-b.ctx.Done():
+		case <-time.After(time.Since(t0)):
+		}
+	}
+	b.log.Info("retained topics republished", zap.Int("devices", done), zap.Duration("took", time.Since(began)))
+}
+
+// republishBatch is how many devices one commit of republishRetained carries.
+const republishBatch = 256
+
+func (b *Bridge) republishBatch(ids []string) int {
+	type part struct {
+		id         string
+		start, end int
+		state      []byte // the state and info identity these messages carry
+		info       uint64
+	}
+	var out batch
+	var parts []part
+	for _, id := range ids {
 		b.mu.Lock()
 		d := b.devices[id]
 		if d == nil || d.rec.LastInform.After(b.started) {
@@ -265,15 +301,51 @@ func (b *Bridge) republishRetained(ids []string) {
 		}
 		online, since := d.rec.Online, d.rec.LastInform
 		b.mu.Unlock()
-		var out batch
+		start := len(out.msgs)
 		reason := ""
 		if !online {
 			reason = "no session for availability.factor × PeriodicInformInterval"
 		}
 		b.publishAvailability(&out, id, online, since, reason)
 		b.updateState(b.ctx, &out, id, false, nil)
+		b.emitInfo(&out, id)
+		p := part{id: id, start: start, end: len(out.msgs)}
+		b.mu.Lock()
+		if d := b.devices[id]; d != nil {
+			p.state, p.info = d.publishedState, d.infoSum
+		}
+		b.mu.Unlock()
+		parts = append(parts, p)
+	}
+	// A device that informed meanwhile published its own availability; its state and info
+	// are kept only while they are still the last ones published (else newer ones are out).
+	kept := out.msgs[:0]
+	b.mu.Lock()
+	for _, p := range parts {
+		d := b.devices[p.id]
+		if d == nil {
+			continue
+		}
+		informed := d.rec.LastInform.After(b.started)
+		for _, m := range out.msgs[p.start:p.end] {
+			switch {
+			case !informed:
+			case m.Topic == b.topic(p.id, "availability"):
+				continue
+			case m.Topic == b.topic(p.id, "state") && !bytes.Equal(d.publishedState, p.state):
+				continue
+			case m.Topic == b.topic(p.id, "info") && d.infoSum != p.info:
+				continue
+			}
+			kept = append(kept, m)
+		}
+	}
+	b.mu.Unlock()
+	out.msgs = kept
+	if len(out.msgs) > 0 {
 		b.flushBatch(&out)
 	}
+	return len(parts)
 }
 
 // Stop ends the timers and flushes the registry. The caller stops the ACS first.

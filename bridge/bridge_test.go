@@ -30,7 +30,8 @@ type recorder struct {
 	msgs []published
 	ch   chan published
 	// failTx, when set, fails every enqueue as a full disk would.
-	failTx error
+	failTx  error
+	batches int // EnqueueBatch calls (outbox commits of several messages)
 }
 
 type published struct {
@@ -40,6 +41,9 @@ type published struct {
 }
 
 func (r *recorder) EnqueueBatch(msgs ...mqtt.Publish) error {
+	r.mu.Lock()
+	r.batches++
+	r.mu.Unlock()
 	for _, m := range msgs {
 		if err := r.Enqueue(m.Topic, m.Payload, m.Retained, m.QoS); err != nil {
 			return err

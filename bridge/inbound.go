@@ -150,9 +150,8 @@ func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
 	}
 	switch op {
 	case api.OpListDevices:
-		b.mu.Lock()
-		resp.Data = api.DeviceList(b.summariesLocked())
-		b.mu.Unlock()
+		page, total, next := b.listDevices(req.Filter, req.Offset, req.Limit)
+		resp.Data, resp.Total, resp.NextOffset = api.DeviceList(page), &total, next
 	case api.OpRemoveDevice:
 		n, err := b.RemoveDevice(req.Device)
 		if err != nil {
@@ -179,6 +178,9 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 		return 0, errUnknownDevice
 	}
 	delete(b.devices, id)
+	if d.rec.Online {
+		b.online--
+	}
 	queue := d.queue
 	b.listDirty = true
 	var msgs []mqtt.Publish
@@ -199,8 +201,8 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 		dropped++
 	}
 	b.mu.Unlock()
-	// An empty retained payload clears the retained state and availability.
-	for _, sub := range []string{"state", "availability"} {
+	// An empty retained payload clears the retained state, availability and info.
+	for _, sub := range []string{"state", "availability", "info"} {
 		msgs = append(msgs, mqtt.Publish{Topic: b.topic(id, sub), Retained: true, QoS: b.opts.QoS})
 	}
 	// The results go with the queue they end, in one commit.

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"sort"
 	"time"
 
@@ -150,7 +151,8 @@ func (b *Bridge) buildMessage(t *taskRecord) (soap.Message, error) {
 	return api.BuildRPC(t.Method, t.Args)
 }
 
-// publishDeviceListIfDirty republishes the retained B/bridge/devices summary.
+// publishDeviceListIfDirty republishes the retained B/bridge/devices counts. They are kept up
+// to date as devices come, go and change availability: nothing here walks the fleet.
 func (b *Bridge) publishDeviceListIfDirty() {
 	b.mu.Lock()
 	if !b.listDirty {
@@ -158,18 +160,66 @@ func (b *Bridge) publishDeviceListIfDirty() {
 		return
 	}
 	b.listDirty = false
-	list := b.summariesLocked()
+	counts := api.DeviceCounts{Devices: len(b.devices), Online: b.online, Offline: len(b.devices) - b.online,
+		Updated: b.opts.Now().UTC()}
 	b.mu.Unlock()
-	b.publishJSON(b.topic("bridge", "devices"), list, true)
+	b.publishJSON(b.topic("bridge", "devices"), counts, true)
 }
 
-func (b *Bridge) summariesLocked() []api.DeviceSummary {
-	list := make([]api.DeviceSummary, 0, len(b.devices))
-	for _, d := range b.devices {
-		list = append(list, summary(&d.rec))
+// listDevices is one page of list_devices: the devices that pass the filter, in id order.
+func (b *Bridge) listDevices(f *api.DeviceFilter, offset, limit int) (page []api.DeviceSummary, total, next int) {
+	if limit <= 0 {
+		limit = api.DefaultListLimit
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	return list
+	b.mu.Lock()
+	var all []api.DeviceSummary
+	for _, d := range b.devices {
+		if s := summary(&d.rec); f.Match(&s) {
+			all = append(all, s)
+		}
+	}
+	b.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	total = len(all)
+	if offset >= total {
+		return []api.DeviceSummary{}, total, 0
+	}
+	end := min(offset+limit, total)
+	if end < total {
+		next = end
+	}
+	return all[offset:end], total, next
+}
+
+// emitInfo publishes the retained B/D/info when the device's entry changed since it was last
+// published. A new last_inform alone is no change (B/D/inform and availability carry it): the
+// entry is compared without it, so a periodic Inform does not republish it.
+func (b *Bridge) emitInfo(into *batch, id string) {
+	b.mu.Lock()
+	d := b.devices[id]
+	if d == nil {
+		b.mu.Unlock()
+		return
+	}
+	s := summary(&d.rec)
+	last := s.LastInform
+	s.LastInform = time.Time{}
+	key, err := json.Marshal(s)
+	if err != nil {
+		b.mu.Unlock()
+		return
+	}
+	h := fnv.New64a()
+	h.Write(key)
+	sum := h.Sum64()
+	if sum == d.infoSum {
+		b.mu.Unlock()
+		return
+	}
+	d.infoSum = sum
+	b.mu.Unlock()
+	s.LastInform = last
+	b.emit(into, b.topic(id, "info"), s, true)
 }
 
 func summary(r *deviceRecord) api.DeviceSummary {

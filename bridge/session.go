@@ -38,6 +38,9 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	d.wakeInformedLocked()
 	wasOnline := r.Online
 	r.Online = true
+	if !wasOnline {
+		b.online++
+	}
 	bootstrap := hasEvent(inf.Events, "0 BOOTSTRAP")
 	boot := bootstrap || hasEvent(inf.Events, "1 BOOT")
 	// Credentials at BOOTSTRAP, and once per gateway run for a device without any (a CPE that
@@ -73,6 +76,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
 	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))
+	b.emitInfo(&out, s.DeviceID)
 	// One outbox commit for the whole Inform: the session waits for it once. Until it is durable
 	// the Inform is not acknowledged: an InformResponse tells the CPE its events were delivered.
 	if err := b.pub.EnqueueBatch(out.msgs...); err != nil {

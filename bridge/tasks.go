@@ -468,6 +468,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 		}
 		b.mu.Unlock()
 		b.updateState(ctx, nil, t.Device, false, nil)
+		b.emitInfo(nil, t.Device) // firmware, model, translator may have changed
 	case *soap.SetParameterValuesResponse:
 		// The values written, read back from the stored request with the same parser that
 		// accepted it (every args form: pairs, triples, objects, JSON booleans and numbers).

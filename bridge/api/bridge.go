@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ type Expose struct {
 	Description string `json:"description,omitempty"`
 }
 
-// DeviceSummary is one device of B/bridge/devices and of list_devices.
+// DeviceSummary is one device: the retained B/D/info, and an entry of list_devices.
 type DeviceSummary struct {
 	ID           string `json:"id"`
 	Manufacturer string `json:"manufacturer"`
@@ -88,7 +89,7 @@ type DeviceSummary struct {
 	IP string `json:"ip,omitempty"`
 }
 
-// DeviceList is the retained payload of B/bridge/devices: a JSON array, [] when empty.
+// DeviceList is the data of list_devices (one page): a JSON array, [] when empty.
 type DeviceList []DeviceSummary
 
 func (l DeviceList) MarshalJSON() ([]byte, error) {
@@ -97,6 +98,43 @@ func (l DeviceList) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal([]DeviceSummary(l))
 }
+
+// DeviceCounts is the retained payload of B/bridge/devices: counts only, so it stays small at
+// any fleet size (each device's detail is its retained B/D/info; list_devices pages through them).
+type DeviceCounts struct {
+	Devices int       `json:"devices"`
+	Online  int       `json:"online"`
+	Offline int       `json:"offline"`
+	Updated time.Time `json:"updated"`
+}
+
+// DeviceFilter selects the devices of list_devices; an empty field matches every device.
+type DeviceFilter struct {
+	Online       *bool  `json:"online,omitempty"`
+	Translator   string `json:"translator,omitempty"`
+	ProductClass string `json:"product_class,omitempty"`
+	Firmware     string `json:"firmware,omitempty"`
+	IDPrefix     string `json:"id_prefix,omitempty"`
+}
+
+// Match reports whether the device passes every field of the filter (nil passes all).
+func (f *DeviceFilter) Match(d *DeviceSummary) bool {
+	if f == nil {
+		return true
+	}
+	return (f.Online == nil || *f.Online == d.Online) &&
+		(f.Translator == "" || f.Translator == d.Translator) &&
+		(f.ProductClass == "" || f.ProductClass == d.ProductClass) &&
+		(f.Firmware == "" || f.Firmware == d.Firmware) &&
+		strings.HasPrefix(d.ID, f.IDPrefix)
+}
+
+// Pages of list_devices: DefaultListLimit devices when the request gives no limit, at most
+// MaxListLimit.
+const (
+	DefaultListLimit = 1000
+	MaxListLimit     = 10000
+)
 
 // BridgeEventType names a gateway event on B/bridge/event.
 type BridgeEventType string
@@ -148,6 +186,10 @@ type BridgeRequest struct {
 	Op string `json:"op,omitempty"`
 	// Device is the device id, for remove_device.
 	Device string `json:"device,omitempty"`
+	// Filter, Offset and Limit page list_devices (devices in id order).
+	Filter *DeviceFilter `json:"filter,omitempty"`
+	Offset int           `json:"offset,omitempty"`
+	Limit  int           `json:"limit,omitempty"`
 }
 
 // Response statuses of bridge operations.
@@ -157,14 +199,17 @@ const (
 )
 
 // BridgeResponse is the payload of B/bridge/response/<op>. Data is []DeviceSummary for
-// list_devices, RemovedDevice for remove_device, Health for health, []TranslatorInfo for
-// list_translators; with status "error" Error says why and Data is absent.
+// list_devices (one page: Total devices matched the filter, NextOffset is the offset of the next
+// page, absent on the last), RemovedDevice for remove_device, Health for health,
+// []TranslatorInfo for list_translators; with status "error" Error says why and Data is absent.
 type BridgeResponse struct {
 	Transaction string    `json:"transaction,omitempty"`
 	Op          string    `json:"op"`
 	Status      string    `json:"status"`
 	Error       string    `json:"error,omitempty"`
 	Data        any       `json:"data,omitempty"`
+	Total       *int      `json:"total,omitempty"`
+	NextOffset  int       `json:"next_offset,omitempty"`
 	Time        time.Time `json:"time"`
 }
 
@@ -223,10 +268,16 @@ func ParseBridgeRequest(op string, payload []byte) (*BridgeRequest, error) {
 		return req, fieldErr("", "unknown operation %q (known: %s)", op, strings.Join(bridgeOps, ", "))
 	}
 	if v == nil {
+		if op == OpListDevices {
+			req.Limit = DefaultListLimit
+		}
 		return req, checkBridgeArgs(req)
 	}
-	o, err := newObject("", v, "transaction", "op", "device")
+	o, err := newObject("", v, "transaction", "op", "device", "filter", "offset", "limit")
 	if err != nil {
+		return req, err
+	}
+	if err := parseListArgs(req, o); err != nil {
 		return req, err
 	}
 	if req.Transaction, err = o.str("transaction", MaxIDLength); err != nil {
@@ -243,6 +294,50 @@ func ParseBridgeRequest(op string, payload []byte) (*BridgeRequest, error) {
 		return req, err
 	}
 	return req, checkBridgeArgs(req)
+}
+
+// parseListArgs reads the paging fields, which only list_devices takes.
+func parseListArgs(req *BridgeRequest, o *object) error {
+	if req.Op != OpListDevices {
+		for _, k := range []string{"filter", "offset", "limit"} {
+			if o.has(k) {
+				return fieldErr(k, "only list_devices takes it")
+			}
+		}
+		return nil
+	}
+	off, err := o.integer("offset", 0, math.MaxInt32, 0)
+	if err != nil {
+		return err
+	}
+	lim, err := o.integer("limit", 1, MaxListLimit, DefaultListLimit)
+	if err != nil {
+		return err
+	}
+	req.Offset, req.Limit = int(off), int(lim)
+	if !o.has("filter") {
+		return nil
+	}
+	fo, err := newObject("filter", o.m["filter"], "online", "translator", "product_class", "firmware", "id_prefix")
+	if err != nil {
+		return err
+	}
+	f := &DeviceFilter{}
+	if fo.has("online") {
+		on, err := fo.boolean("online")
+		if err != nil {
+			return err
+		}
+		f.Online = &on
+	}
+	for key, dst := range map[string]*string{"translator": &f.Translator, "product_class": &f.ProductClass,
+		"firmware": &f.Firmware, "id_prefix": &f.IDPrefix} {
+		if *dst, err = fo.str(key, 3*maxNameLength); err != nil {
+			return err
+		}
+	}
+	req.Filter = f
+	return nil
 }
 
 func checkBridgeArgs(req *BridgeRequest) error {

@@ -64,7 +64,7 @@ func TestDocExamplesValidate(t *testing.T) {
 			t.Errorf("schema %s has no example in docs/mqtt-api.md", name)
 		}
 	}
-	if len(schemas.Names()) != 15 {
+	if len(schemas.Names()) != 16 {
 		t.Errorf("schemas: %v", schemas.Names())
 	}
 }
@@ -129,6 +129,8 @@ func TestSchemasRefuse(t *testing.T) {
 		{"bridge-event", `{"event":"plugin_failed","time":"2024-05-01T10:00:00Z"}`},
 		{"device-event", `{"event":"transfer_complete","device":"A-B","time":"2024-05-01T10:00:00Z"}`},
 		{"bridge-devices", `null`},
+		{"bridge-devices", `[]`},
+		{"device-info", `{"id":"A-B"}`},
 		{"inform", `{"device":{"id":"A-B"}}`},
 	} {
 		if err := apitest.ValidatePayload(tt.schema, []byte(tt.payload)); err == nil {

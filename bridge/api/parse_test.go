@@ -319,11 +319,27 @@ func TestParseBridgeRequest(t *testing.T) {
 	if req, err := api.ParseBridgeRequest(api.OpHealth, nil); err != nil || req.Op != api.OpHealth {
 		t.Errorf("empty health request: %+v, %v", req, err)
 	}
+	// list_devices pages: the default page without paging fields, the filter as given.
+	if req, err := api.ParseBridgeRequest(api.OpListDevices, nil); err != nil || req.Limit != api.DefaultListLimit || req.Offset != 0 || req.Filter != nil {
+		t.Errorf("empty list_devices request: %+v, %v", req, err)
+	}
+	req, err = api.ParseBridgeRequest(api.OpListDevices, []byte(`{"offset":200,"limit":50,"filter":{"online":false,"translator":"standard","id_prefix":"00147F-"}}`))
+	if err != nil || req.Offset != 200 || req.Limit != 50 || req.Filter == nil || req.Filter.Online == nil || *req.Filter.Online ||
+		req.Filter.Translator != "standard" || req.Filter.IDPrefix != "00147F-" || req.Filter.Firmware != "" {
+		t.Errorf("paged list_devices request: %+v (filter %+v), %v", req, req.Filter, err)
+	}
 	for _, tt := range []struct{ op, payload, want string }{
 		{api.OpRemoveDevice, `{"transaction":"t2"}`, "device: required for remove_device"},
 		{"reboot_all", `{}`, "unknown operation \"reboot_all\" (known: list_devices, remove_device, health, list_translators)"},
 		{api.OpHealth, `{"transaction":"t3","op":"list_devices"}`, `op: "list_devices" does not match the topic's operation "health"`},
-		{api.OpListDevices, `{"transaction":"t4","filter":"x"}`, "filter: unknown field (known: transaction, op, device)"},
+		{api.OpListDevices, `{"transaction":"t4","filter":"x"}`, "filter: must be an object, got a string"},
+		{api.OpListDevices, `{"transaction":"t4","filter":{"model":"x"}}`, "filter.model: unknown field (known: online, translator, product_class, firmware, id_prefix)"},
+		{api.OpListDevices, `{"transaction":"t4","limit":0}`, "limit: must be between 1 and 10000, got 0"},
+		{api.OpListDevices, `{"transaction":"t4","limit":10001}`, "limit: must be between 1 and 10000, got 10001"},
+		{api.OpListDevices, `{"transaction":"t4","offset":-1}`, "offset: must not be negative, got -1"},
+		{api.OpListDevices, `{"transaction":"t4","filter":{"online":"yes"}}`, "filter.online: must be true or false, got a string"},
+		{api.OpHealth, `{"transaction":"t4","limit":5}`, "limit: only list_devices takes it"},
+		{api.OpListDevices, `{"transaction":"t4","sort":"id"}`, "sort: unknown field (known: transaction, op, device, filter, offset, limit)"},
 		{api.OpListDevices, `{"transaction":`, "malformed JSON: unexpected EOF"},
 	} {
 		req, err := api.ParseBridgeRequest(tt.op, []byte(tt.payload))

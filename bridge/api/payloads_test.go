@@ -310,12 +310,16 @@ func TestBridgePayloads(t *testing.T) {
 		Config:      map[string]any{"cwmp.auth.mode": "none"},
 	})
 
-	if got := mustValid(t, "bridge-devices", api.DeviceList(nil)); string(got) != `[]` {
-		t.Errorf("no devices = %s", got)
-	}
+	mustValid(t, "bridge-devices", api.DeviceCounts{Updated: received})
+	mustValid(t, "bridge-devices", api.DeviceCounts{Devices: 100000, Online: 99000, Offline: 1000, Updated: received})
 	dev := api.DeviceSummary{ID: thomsonID, Manufacturer: "THOMSON", OUI: "00147F", ProductClass: "SpeedTouch 780", SerialNumber: "CP0644JTHJ4",
 		Model: "SpeedTouch 780", Firmware: "7.4.1.7", Hardware: "BANT-R", Translator: "standard", Online: true, LastInform: last, IP: "10.0.0.2"}
-	mustValid(t, "bridge-devices", api.DeviceList{dev})
+	mustValid(t, "device-info", dev)
+	if got := mustValid(t, "bridge-response", api.BridgeResponse{Op: api.OpListDevices, Status: api.BridgeOK, Data: api.DeviceList(nil), Time: received}); !strings.Contains(string(got), `"data":[]`) {
+		t.Errorf("an empty page = %s", got)
+	}
+	total := 2500
+	mustValid(t, "bridge-response", api.BridgeResponse{Op: api.OpListDevices, Status: api.BridgeOK, Data: api.DeviceList{dev}, Total: &total, NextOffset: 1001, Time: received})
 
 	for _, ev := range []api.BridgeEvent{
 		{Event: api.BridgeDeviceRegistered, Device: thomsonID, Time: received},
