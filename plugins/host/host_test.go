@@ -406,3 +406,22 @@ func TestPluginLogsReachZapAndMalformedLinesAreHarmless(t *testing.T) {
 		t.Fatalf("plugin warn re-emitted: %v; malformed lines defused: %v", sawWarn, sawMalformed)
 	}
 }
+
+// A translator that refuses its options says why on stderr and exits 2: plugin_failed carries
+// that line (not go-plugin's "Unrecognized remote plugin message"), and it is not restarted in a
+// loop, since the same options would fail the same way.
+func TestPluginConfigErrorShowsStderrAndIsNotRestarted(t *testing.T) {
+	cfg := fastConfig(map[string]PluginConfig{"acme": mode(testtranslator.BadOption)})
+	h, ev := startHost(t, cfg, nil)
+	f := ev.waitFor(t, EventFailed, 10*time.Second)
+	if !strings.Contains(f.Reason, "option n: not a number") {
+		t.Errorf("plugin_failed reason %q lacks the plugin's own error", f.Reason)
+	}
+	gave := ev.waitFor(t, EventGaveUp, 10*time.Second)
+	if gave.Attempt != 1 || !strings.Contains(gave.Reason, "option n: not a number") {
+		t.Errorf("plugin_gave_up = %+v: want at once, with the plugin's error", gave)
+	}
+	if in := info(t, h, "acme"); in.State != StateFailed {
+		t.Errorf("state %s, want failed", in.State)
+	}
+}

@@ -1,14 +1,17 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-plugin/runner"
 
@@ -28,6 +31,9 @@ type procRunner struct {
 	exited  chan struct{} // closed once the process has been reaped
 	exitErr error         // valid after exited is closed
 	once    sync.Once
+	// tail keeps the last lines of stderr: a plugin that dies says why there, and the reason
+	// of plugin_failed must carry it.
+	tail *lineTail
 }
 
 var _ runner.Runner = (*procRunner)(nil)
@@ -47,12 +53,14 @@ func newProcRunner(name, path string, args, env, goPluginEnv []string) (*procRun
 	if err != nil {
 		return nil, err
 	}
+	tail := &lineTail{max: stderrTailLines}
 	return &procRunner{
 		name:   name,
 		cmd:    cmd,
 		stdout: stdout,
-		stderr: newLogSanitizer(stderr),
+		stderr: teeReadCloser{Reader: io.TeeReader(newLogSanitizer(stderr), tail), Closer: stderr},
 		exited: make(chan struct{}),
+		tail:   tail,
 	}, nil
 }
 
@@ -105,12 +113,101 @@ func (r *procRunner) HostToPlugin(network, addr string) (string, string, error) 
 	return network, addr, nil
 }
 
-// exitReason describes how the process ended.
+// exitReason describes how the process ended, with the last lines of its stderr.
 func (r *procRunner) exitReason() string {
-	if r.exitErr == nil {
-		return "process exited"
+	reason := "process exited"
+	if r.exitErr != nil {
+		reason += ": " + r.exitErr.Error()
 	}
-	return "process exited: " + r.exitErr.Error()
+	return reason + r.tail.suffix()
+}
+
+// startFailure explains a failed start: once the process is gone (go-plugin reaps it after
+// reading its output to the end), with its exit status and the last lines of its stderr. A
+// plugin that exits with status 2 before serving refused its configuration (the convention of
+// sdk.Serve's callers, like a command-line usage error): restarting it cannot help.
+func (r *procRunner) startFailure(err error) error {
+	select {
+	case <-r.exited:
+	case <-time.After(exitWait):
+		return fmt.Errorf("%w%s", err, r.tail.suffix())
+	}
+	if r.cmd.ProcessState != nil && r.cmd.ProcessState.ExitCode() == exitConfig {
+		return fmt.Errorf("%w: %w (exit status %d)%s", errConfiguration, err, exitConfig, r.tail.suffix())
+	}
+	return fmt.Errorf("%w (%s)%s", err, r.cmd.ProcessState, r.tail.suffix())
+}
+
+// exitConfig is the exit status of a plugin that refused its options.
+const exitConfig = 2
+
+// exitWait bounds the wait for a failed plugin to be reaped.
+const exitWait = 2 * time.Second
+
+// stderrTailLines is how many stderr lines a failure reason quotes, each cut to tailLineMax.
+const (
+	stderrTailLines = 5
+	tailLineMax     = 300
+)
+
+type teeReadCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// lineTail keeps the last max lines written to it.
+type lineTail struct {
+	mu      sync.Mutex
+	max     int
+	lines   []string
+	partial []byte
+}
+
+func (t *lineTail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.partial = append(t.partial, p...)
+	for {
+		i := bytes.IndexByte(t.partial, '\n')
+		if i < 0 {
+			break
+		}
+		t.add(t.partial[:i])
+		t.partial = t.partial[i+1:]
+	}
+	if len(t.partial) > logLineMax {
+		t.add(t.partial)
+		t.partial = t.partial[:0]
+	}
+	return len(p), nil
+}
+
+func (t *lineTail) add(line []byte) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return
+	}
+	if len(line) > tailLineMax {
+		line = append(line[:tailLineMax:tailLineMax], "…"...)
+	}
+	t.lines = append(t.lines, string(line))
+	if len(t.lines) > t.max {
+		t.lines = t.lines[len(t.lines)-t.max:]
+	}
+}
+
+// suffix is "; stderr: line | line" or "" when nothing was written.
+func (t *lineTail) suffix() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := t.lines
+	if len(t.partial) > 0 {
+		lines = append(lines[:len(lines):len(lines)], string(bytes.TrimSpace(t.partial)))
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "; stderr: " + strings.Join(lines, " | ")
 }
 
 // pluginEnv builds a plugin's environment from scratch: the allow-listed variables of the

@@ -35,6 +35,10 @@ const (
 // binary cannot fix it, so the host gives up at once.
 var errInvalidDescription = errors.New("invalid description")
 
+// errConfiguration marks a plugin that exited with status 2 before serving: it refused its
+// options, and restarting the same binary with the same options cannot fix that.
+var errConfiguration = errors.New("configuration refused")
+
 // healthService is the service go-plugin registers in the gRPC health server of every plugin.
 const healthService = "plugin"
 
@@ -183,7 +187,7 @@ func (p *proc) crashLoop(err error) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.lastError = err.Error()
-	if errors.Is(err, errInvalidDescription) {
+	if errors.Is(err, errInvalidDescription) || errors.Is(err, errConfiguration) {
 		return true
 	}
 	kept := p.failures[:0]
@@ -277,6 +281,9 @@ func (p *proc) launch() (*instance, error) {
 		}
 	} else {
 		err = fmt.Errorf("start: %w", err)
+		if run != nil {
+			err = run.startFailure(err)
+		}
 	}
 	client.Kill()
 	return nil, err

@@ -34,7 +34,8 @@ const (
 	CrashAfter  Mode = "crash_after"   // the process dies on the Normalize after option n calls
 	Hang        Mode = "hang"          // Normalize never returns
 	Garbage     Mode = "garbage"       // Normalize answers undeclared keys and wrong types
-	ExitAtStart Mode = "exit_at_start" // the process exits before serving (handled by main)
+	ExitAtStart Mode = "exit_at_start" // the process exits 1 before serving (handled by main)
+	BadOption   Mode = "bad_option"    // the process refuses its options: stderr, exit 2 (main)
 	BadLog      Mode = "bad_log"       // Normalize writes log lines that would crash go-plugin
 )
 

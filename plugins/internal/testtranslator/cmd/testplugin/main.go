@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator"
@@ -11,7 +12,11 @@ import (
 
 func main() {
 	t := testtranslator.New(sdk.Options())
-	if t.Mode() == testtranslator.ExitAtStart {
+	switch t.Mode() {
+	case testtranslator.ExitAtStart:
+		os.Exit(1)
+	case testtranslator.BadOption:
+		fmt.Fprintln(os.Stderr, "testplugin: option n: not a number")
 		os.Exit(2)
 	}
 	sdk.Serve(t)
