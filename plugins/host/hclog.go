@@ -148,18 +148,27 @@ type outputWriter struct {
 func (w *outputWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
+	w.buf = splitLines(w.buf, p, func(line []byte) {
+		w.z.Info("plugin output", zap.String("stream", w.stream), zap.ByteString("line", line))
+	})
+	return len(p), nil
+}
+
+// splitLines appends p to buf and hands each complete line (and a line grown past logLineMax)
+// to emit; it returns what is left of buf.
+func splitLines(buf, p []byte, emit func(line []byte)) []byte {
+	buf = append(buf, p...)
 	for {
-		i := bytes.IndexByte(w.buf, '\n')
+		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {
 			break
 		}
-		w.z.Info("plugin output", zap.String("stream", w.stream), zap.ByteString("line", w.buf[:i]))
-		w.buf = w.buf[i+1:]
+		emit(buf[:i])
+		buf = buf[i+1:]
 	}
-	if len(w.buf) > logLineMax {
-		w.z.Info("plugin output", zap.String("stream", w.stream), zap.ByteString("line", w.buf))
-		w.buf = w.buf[:0]
+	if len(buf) > logLineMax {
+		emit(buf)
+		buf = buf[:0]
 	}
-	return len(p), nil
+	return buf
 }

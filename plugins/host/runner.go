@@ -166,19 +166,7 @@ type lineTail struct {
 func (t *lineTail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.partial = append(t.partial, p...)
-	for {
-		i := bytes.IndexByte(t.partial, '\n')
-		if i < 0 {
-			break
-		}
-		t.add(t.partial[:i])
-		t.partial = t.partial[i+1:]
-	}
-	if len(t.partial) > logLineMax {
-		t.add(t.partial)
-		t.partial = t.partial[:0]
-	}
+	t.partial = splitLines(t.partial, p, t.add)
 	return len(p), nil
 }
 
