@@ -113,13 +113,13 @@ func (d *decoder) finish() {
 
 // envelope reads Envelope, Header and the single method element of Body (checklist 20–27).
 func (d *decoder) envelope(root *etree.Element) {
-	if root.Tag != "Envelope" || !isSOAPEnv(elementNS(root)) {
+	if root.Tag != "Envelope" || !d.inSOAPEnv(root) {
 		d.fail("root element %q is not a SOAP 1.1 Envelope", root.FullTag())
 		return
 	}
 	var body *etree.Element
 	for c := range root.ChildElementsSeq() {
-		if !isSOAPEnv(elementNS(c)) {
+		if !d.inSOAPEnv(c) {
 			continue
 		}
 		switch c.Tag {
@@ -150,6 +150,21 @@ func (d *decoder) envelope(root *etree.Element) {
 		d.env.Body = d.body(method)
 	}
 	d.defaultNS(root)
+}
+
+// inSOAPEnv reports whether e is in the SOAP envelope namespace, or, tolerated with a warning,
+// has a prefix nobody declared (a hand-written envelope); an unprefixed element in no namespace
+// or one in another namespace is not.
+func (d *decoder) inSOAPEnv(e *etree.Element) bool {
+	ns, declared := lookupPrefix(e, e.Space)
+	if isSOAPEnv(ns) {
+		return true
+	}
+	if e.Space != "" && !declared {
+		d.warn("%s: prefix %q is not declared, taken as the SOAP envelope", e.Tag, e.Space)
+		return true
+	}
+	return false
 }
 
 // defaultNS fills Envelope.NS when neither Body nor Header named a CWMP namespace, from a cwmp
@@ -206,7 +221,12 @@ func (d *decoder) header(h *etree.Element) {
 func (d *decoder) body(e *etree.Element) Message {
 	ns := elementNS(e)
 	d.method = e.Tag
-	if e.Tag == "Fault" && isSOAPEnv(ns) {
+	if e.Tag == "Fault" && (isSOAPEnv(ns) || isSOAPFaultShape(e)) {
+		if !isSOAPEnv(ns) {
+			// Cheap CPE clients write <soap:Fault> in an envelope whose prefix is soap-env, never
+			// declaring soap: the fault is theirs all the same, and its code must not be lost.
+			d.warn("SOAP Fault element %q is not in the SOAP envelope namespace (prefix undeclared or wrong): read as a SOAP Fault", e.FullTag())
+		}
 		return d.soapFault(e)
 	}
 	if IsCWMPNamespace(ns) {

@@ -104,8 +104,10 @@ func DefaultSOAPCode(code int) string {
 }
 
 // soapFault decodes a SOAP Fault (checklist 45): faultcode prefixed or bare, the cwmp:Fault in
-// detail with FaultCode, FaultString and every SetParameterValuesFault. A SOAP fault without a
-// cwmp:Fault keeps its faultstring in String and Code 0.
+// detail with FaultCode, FaultString and every SetParameterValuesFault. Elements are matched by
+// local name whatever their prefix, declared or not, since the CPE's own code and string must
+// survive its sloppiness; the SOAP 1.2 shape (Code/Value, Reason/Text, Detail) is read too. A
+// SOAP fault without a cwmp:Fault keeps its faultstring in String and Code 0.
 func (d *decoder) soapFault(e *etree.Element) *Fault {
 	f := &Fault{}
 	var soapString string
@@ -114,15 +116,33 @@ func (d *decoder) soapFault(e *etree.Element) *Fault {
 		switch c.Tag {
 		case "faultcode":
 			_, f.SOAPCode, _ = splitQName(text(c))
+		case "Code": // SOAP 1.2: <Code><Value>env:Sender</Value></Code>
+			if v := c.SelectElement("Value"); v != nil {
+				_, f.SOAPCode, _ = splitQName(text(v))
+			}
 		case "faultstring":
 			soapString = text(c)
-		case "detail":
+		case "Reason": // SOAP 1.2: <Reason><Text>…</Text></Reason>
+			if t := c.SelectElement("Text"); t != nil {
+				soapString = text(t)
+			}
+		case "detail", "Detail":
 			for dc := range c.ChildElementsSeq() {
 				if dc.Tag == "Fault" {
 					detail = dc
 				}
 			}
+			if detail == nil && c.SelectElement("FaultCode") != nil {
+				d.warn("SOAP Fault detail holds FaultCode without a cwmp:Fault element")
+				detail = c
+			}
 		}
+	}
+	switch f.SOAPCode {
+	case "Sender":
+		f.SOAPCode = "Client"
+	case "Receiver":
+		f.SOAPCode = "Server"
 	}
 	if detail == nil {
 		d.warn("SOAP Fault %q without a cwmp:Fault detail", soapString)
@@ -134,6 +154,18 @@ func (d *decoder) soapFault(e *etree.Element) *Fault {
 	}
 	f.decode(d, detail)
 	return f
+}
+
+// isSOAPFaultShape reports whether a Fault element outside the SOAP namespace is a SOAP Fault
+// (faultcode, faultstring or detail inside) rather than a bare cwmp:Fault put directly in Body.
+func isSOAPFaultShape(e *etree.Element) bool {
+	for c := range e.ChildElementsSeq() {
+		switch c.Tag {
+		case "faultcode", "faultstring", "detail", "Code", "Reason", "Detail":
+			return true
+		}
+	}
+	return false
 }
 
 // decode reads a cwmp:Fault element (inside detail, or, tolerated, directly in Body).

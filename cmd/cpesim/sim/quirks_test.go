@@ -155,8 +155,12 @@ func TestQuirkUndeclaredFaultPrefix(t *testing.T) {
 	acs := newScriptedACS(t)
 	tc := startCPE(t, acs, datamodel.LoadTR181, withQuirks(QuirkUndeclaredFaultPrefix))
 	mark := tc.rec.Mark()
-	tc.run(t, acs, &soap.SetParameterValues{ParameterList: []soap.ParameterValue{
+	resp := tc.run(t, acs, &soap.SetParameterValues{ParameterList: []soap.ParameterValue{
 		{Name: "Device.DeviceInfo.UpTime", Value: soap.Value{Type: "unsignedInt", Raw: "1"}}}})
+	if f, ok := resp[0].(*soap.Fault); !ok || f.Code != soap.FaultCPEInvalidArguments || len(f.SetParameterValuesFaults) != 1 ||
+		f.SetParameterValuesFaults[0].FaultCode != soap.FaultCPENonWritableParameter {
+		t.Errorf("cwmp/soap decodes the fault as %#v", resp[0])
+	}
 	raw := acs.rawResponses()
 	last := raw[len(raw)-1]
 	for _, want := range []string{"<soap:Fault>", "<FaultCode>9003</FaultCode>", "<ParameterName>Device.DeviceInfo.UpTime</ParameterName><FaultCode>9008</FaultCode>"} {
