@@ -80,7 +80,7 @@ func (c *CPE) CRHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusOK)
 		ev.Status = http.StatusOK
-		if c.cfg.Quirks.Has(QuirkCRNoSession) {
+		if c.has(QuirkCRNoSession) {
 			c.log.Debug("connection request: no session (quirk)")
 			ev.Quirk = QuirkCRNoSession
 			c.recordCR(ev)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -105,6 +106,7 @@ type CPE struct {
 	silentUntil   time.Time // down after a crash (QuirkCrashOnUnknownName)
 	busyUntil     time.Time // rebooting (QuirkBusyAfterReset)
 
+	quirks          atomic.Pointer[Quirks]
 	ownTransport    *http.Transport // closed on a crash; nil when shared
 	restartPeriodic chan struct{}   // QuirkCRNoSession: a connection request restarts the periodic timer
 }
@@ -200,8 +202,26 @@ func NewCPE(cfg Config) (*CPE, error) {
 	}
 	c.crAuth = v
 	c.factory = m.Clone()
+	c.quirks.Store(&cfg.Quirks)
 	return c, nil
 }
+
+// SetQuirks replaces the CPE's quirks, e.g. once its bootstrap is over. A CPE that gains
+// QuirkCrashOnUnknownName here closes its connections on a crash only if it was built without a
+// shared Config.Transport.
+func (c *CPE) SetQuirks(qs Quirks) error {
+	if err := qs.validate(); err != nil {
+		return err
+	}
+	qs = slices.Clone(qs)
+	c.quirks.Store(&qs)
+	return nil
+}
+
+// Quirks returns the CPE's quirks.
+func (c *CPE) Quirks() Quirks { return slices.Clone(*c.quirks.Load()) }
+
+func (c *CPE) has(q Quirk) bool { return c.quirks.Load().Has(q) }
 
 // Serial is the CPE's serial number.
 func (c *CPE) Serial() string { return c.Model().DeviceID().SerialNumber }
@@ -235,7 +255,7 @@ func (c *CPE) kick() {
 
 // addEvent queues an event once (TR-069 §3.7.1.5: single events are not repeated).
 func (c *CPE) addEvent(e soap.Event) {
-	if (e.Code == EventBootstrap || e.Code == EventBoot) && c.cfg.Quirks.Has(QuirkPeriodicOnly) {
+	if (e.Code == EventBootstrap || e.Code == EventBoot) && c.has(QuirkPeriodicOnly) {
 		e.Code = EventPeriodic
 	}
 	c.mu.Lock()

@@ -153,7 +153,7 @@ func (c *CPE) busyFor() time.Duration {
 
 // startBusy begins the QuirkBusyAfterReset window (at the end of the session that reset).
 func (c *CPE) startBusy() {
-	if !c.cfg.Quirks.Has(QuirkBusyAfterReset) {
+	if !c.has(QuirkBusyAfterReset) {
 		return
 	}
 	c.mu.Lock()
@@ -163,7 +163,7 @@ func (c *CPE) startBusy() {
 
 // quirkAnswer reshapes resp for the CPE's quirks; quirk names the one applied ("" none).
 func (c *CPE) quirkAnswer(req, resp soap.Message) (out soap.Message, quirk Quirk) {
-	qs := c.cfg.Quirks
+	qs := *c.quirks.Load()
 	switch r := resp.(type) {
 	case *soap.GetParameterValuesResponse:
 		if g, ok := req.(*soap.GetParameterValues); ok && qs.Has(QuirkShortGPV) && len(g.ParameterNames) > 1 && len(r.ParameterList) > 1 {

@@ -130,6 +130,16 @@ func TestQuirkShortGPVAnswersLastValueOnly(t *testing.T) {
 	if n := tc.rec.CountRPCs(mark, func(e RPCEvent) bool { return e.Quirk == QuirkShortGPV }); n != 1 {
 		t.Errorf("short answers recorded: %d", n)
 	}
+	// Quirks can be changed at run time (e.g. once the bootstrap is over).
+	if err := tc.SetQuirks(Quirks{"short-gvp"}); err == nil {
+		t.Error("SetQuirks accepted a misspelt quirk")
+	}
+	if err := tc.SetQuirks(nil); err != nil || len(tc.Quirks()) != 0 {
+		t.Fatalf("SetQuirks(nil): %v, quirks %v", err, tc.Quirks())
+	}
+	if all := tc.run(t, acs, &soap.GetParameterValues{ParameterNames: names})[0].(*soap.GetParameterValuesResponse).ParameterList; len(all) != 3 {
+		t.Errorf("without the quirk: %d values", len(all))
+	}
 }
 
 func TestQuirkMalformedRebootResponse(t *testing.T) {

@@ -66,7 +66,7 @@ func (c *CPE) execute(req soap.Message) (resp soap.Message, crashed bool) {
 			h(ev)
 		}
 	}()
-	if c.cfg.Quirks.Has(QuirkCrashOnUnknownName) {
+	if c.has(QuirkCrashOnUnknownName) {
 		if name, ok := c.unknownName(req, names); ok {
 			c.log.Debug("crash on unknown name", zap.String("method", ev.Method), zap.String("name", name))
 			ev.Quirk, ev.Crashed = QuirkCrashOnUnknownName, true
@@ -74,7 +74,7 @@ func (c *CPE) execute(req soap.Message) (resp soap.Message, crashed bool) {
 			return nil, true
 		}
 	}
-	if g, ok := req.(*soap.GetParameterNames); ok && g.NextLevel && c.cfg.Quirks.Has(QuirkIgnoreNextLevel) {
+	if g, ok := req.(*soap.GetParameterNames); ok && g.NextLevel && c.has(QuirkIgnoreNextLevel) {
 		whole := *g
 		whole.NextLevel = false
 		req, ev.Quirk = &whole, QuirkIgnoreNextLevel
