@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -172,11 +173,10 @@ func (g *gateway) Start(ctx context.Context) error {
 		MaxRPCsPerSession: cfg.CWMP.Session.MaxRPCs, MaxConcurrentSessions: cfg.CWMP.Session.MaxConcurrent,
 		MaxBodyBytes: int64(cfg.CWMP.Session.MaxBodyBytes), RetryAfter: cfg.CWMP.Session.RetryAfter,
 		OnAuthFailure: func(f acs.AuthFailure) {
-			remote := ""
-			if f.Remote.IsValid() {
-				remote = f.Remote.String()
-			}
-			g.bridge.AuthFailed(f.Device, f.User, remote, f.Reason)
+			g.bridge.AuthFailed(f.Device, f.User, addrString(f.Remote), f.Reason)
+		},
+		OnSessionFault: func(f acs.SessionFault) {
+			g.bridge.SessionFault(f.Device, addrString(f.Remote), f.Reason)
 		},
 	}, g.bridge, log)
 	if err != nil {
@@ -331,6 +331,14 @@ func buildVerifier(cfg *Config) (*auth.Verifier, error) {
 		return nil, fmt.Errorf("cwmp.auth.mode: %w", err)
 	}
 	return v, nil
+}
+
+// addrString is ip:port for bridge events, "" when unknown.
+func addrString(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }
 
 // parseDevicesFile reads per-device credentials: a YAML map of user name to either a password

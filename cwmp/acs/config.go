@@ -58,6 +58,10 @@ type Config struct {
 	// credentials of another device, a session cookie from a foreign connection. It must not
 	// block (the gateway rate-limits and publishes auth_failed).
 	OnAuthFailure func(AuthFailure)
+	// OnSessionFault, when set, is told of every session that ended on a protocol error: an
+	// undecodable message, or no answer to an outstanding request before the session timed out.
+	// It must not block (the gateway publishes session_fault).
+	OnSessionFault func(SessionFault)
 }
 
 // withDefaults returns c with zero fields set to their defaults.

@@ -211,8 +211,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Gran
 }
 
 // decodeFailed answers an undecodable envelope with fault 8003 (checklist 6), echoing cwmp:ID
-// and namespace when the codec could read the header. Inside a session the outstanding task
-// fails with ErrMismatch and the session ends: the ACS cannot know what the CPE meant.
+// and namespace when the codec could read the header. Inside a session the session ends on a
+// protocol error (session_fault): the ACS cannot know what the CPE meant. When a request was
+// outstanding the envelope was the CPE's answer to it, however broken: the task fails with
+// ErrMismatch and the CPE gets 204, not a fault it may not survive (issue 7).
 func (s *Server) decodeFailed(w http.ResponseWriter, r *http.Request, ss *session, env *soap.Envelope, err error) {
 	f := soap.NewACSFault(soap.FaultInvalidArguments, err.Error())
 	var de *soap.DecodeError
@@ -230,21 +232,29 @@ func (s *Server) decodeFailed(w http.ResponseWriter, r *http.Request, ss *sessio
 		id, hasID = env.ID, env.HasID
 	}
 	if ss == nil {
-		s.log.Warn("undecodable envelope", zap.String("remote", r.RemoteAddr), zap.Error(err))
-		s.writeFault(w, ns, id, hasID, f)
+		l := s.log.With(zap.String("remote", r.RemoteAddr))
+		l.Warn("undecodable envelope", zap.Error(err))
+		s.writeFault(w, l, ns, id, hasID, f)
 		return
 	}
 	ss.log.Warn("undecodable envelope", zap.String("remote", r.RemoteAddr), zap.Error(err))
-	s.writeFault(w, ns, id, hasID, f)
 	if !ss.acquire(r.Context()) {
+		s.writeFault(w, ss.log, ns, id, hasID, f)
 		return
 	}
 	defer ss.release()
 	if s.isEnded(ss) {
+		s.writeFault(w, ss.log, ns, id, hasID, f)
 		return
 	}
 	if t := ss.outstanding; t != nil {
-		s.taskDone(ss, t, nil, mismatch("undecodable answer to %s: %v", ss.outMethod, err))
+		method := ss.outMethod
+		s.taskDone(ss, t, nil, mismatch("undecodable answer to %s: %v", method, err))
+		w.WriteHeader(http.StatusNoContent)
+		ss.fault = fmt.Sprintf("undecodable answer to %s: %v", method, err)
+	} else {
+		s.writeFault(w, ss.log, ns, id, hasID, f)
+		ss.fault = "undecodable message: " + err.Error()
 	}
 	s.end(ss, EndError)
 }
@@ -256,8 +266,9 @@ func (s *Server) noSession(w http.ResponseWriter, r *http.Request, env *soap.Env
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	s.log.Info("message outside a session", zap.String("remote", r.RemoteAddr), zap.String("method", env.Body.MethodName()))
-	s.writeFault(w, nsOr(env.NS), env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments,
+	l := s.log.With(zap.String("remote", r.RemoteAddr))
+	l.Info("message outside a session", zap.String("method", env.Body.MethodName()))
+	s.writeFault(w, l, nsOr(env.NS), env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments,
 		"no CWMP session: a session starts with an Inform (TR-069 3.7.1)"))
 }
 
@@ -271,8 +282,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 		if !ok {
 			s.log.Warn("no common CWMP version", zap.String("remote", r.RemoteAddr),
 				zap.String("supported", env.SupportedCWMPVersions))
-			s.writeFault(w, ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultACSVersionIncompatible,
-				"ACS supports CWMP 1.0 to 1.4, CPE offered "+env.SupportedCWMPVersions))
+			s.writeFault(w, s.log.With(zap.String("device", DeviceIDFor(inf.DeviceID)), zap.String("remote", r.RemoteAddr)),
+				ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultACSVersionIncompatible,
+					"ACS supports CWMP 1.0 to 1.4, CPE offered "+env.SupportedCWMPVersions))
 			return
 		}
 		version, useVersion = v, v
@@ -281,7 +293,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 	if reason := checkIdentity(inf.DeviceID); reason != "" { // never a store key or a topic
 		s.log.Warn("inform with an unusable DeviceId", zap.String("remote", r.RemoteAddr), zap.String("reason", reason),
 			zap.String("serial_prefix", truncate(inf.DeviceID.SerialNumber, 64)))
-		s.writeFault(w, ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments, reason))
+		s.writeFault(w, s.log.With(zap.String("remote", r.RemoteAddr)), ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments, reason))
 		return
 	}
 	deviceID := DeviceIDFor(inf.DeviceID)
@@ -358,12 +370,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 		}
 		s.stats.informsRefused.Add(1)
 		ss.log.Warn("inform rejected by handler", zap.Error(err))
-		s.writeFault(w, ns, env.ID, env.HasID, f) // a handler's *soap.Fault goes out as is
+		s.writeFault(w, ss.log, ns, env.ID, env.HasID, f) // a handler's *soap.Fault goes out as is
 		s.end(ss, EndError)
 		return
 	}
 	if s.isEnded(ss) { // superseded by a newer Inform meanwhile
-		s.writeFault(w, ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultRetryRequest, "session superseded by a newer Inform"))
+		s.writeFault(w, ss.log, ns, env.ID, env.HasID, soap.NewACSFault(soap.FaultRetryRequest, "session superseded by a newer Inform"))
 		return
 	}
 	w.Header().Set("Set-Cookie", setCookieValue(ss.pub.ID, r.TLS != nil))
@@ -375,8 +387,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 
 var informResponse = &soap.InformResponse{MaxEnvelopes: 1}
 
-// step runs one message of an open session; the caller holds the session's turn.
+// step runs one message of an open session; the caller holds the session's turn. While a task is
+// outstanding, what is not a CPE request is its answer (tolerance.go): never a fault then.
 func (s *Server) step(w http.ResponseWriter, ss *session, env *soap.Envelope) {
+	if s.tolerantAnswer(w, ss, env) {
+		return
+	}
 	switch m := env.Body.(type) {
 	case nil: // empty POST: the CPE yields the turn
 		if t := ss.outstanding; t != nil {
@@ -387,18 +403,21 @@ func (s *Server) step(w http.ResponseWriter, ss *session, env *soap.Envelope) {
 		s.taskAnswer(w, ss, env, nil, m)
 	case *soap.Unknown: // checklist 43: a well-formed 8000, the session goes on
 		ss.log.Info("unknown CPE method", zap.String("method", m.Name), zap.String("ns", m.NS))
-		if t := ss.outstanding; t != nil {
-			s.taskDone(ss, t, nil, mismatch("CPE sent unknown %s instead of %sResponse", m.Name, ss.outMethod))
+		if ss.outstanding != nil {
+			s.notTheAnswer(w, ss, "unknown "+m.Name)
+			return
 		}
-		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultMethodNotSupported, "method not supported: "+m.Name))
+		s.writeFault(w, ss.log, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultMethodNotSupported, "method not supported: "+m.Name))
 	default:
 		switch {
 		case soap.IsCPERequest(m):
 			s.cpeRequest(w, ss, env, m)
 		case strings.HasSuffix(m.MethodName(), "Response"):
 			s.taskAnswer(w, ss, env, m, nil)
+		case ss.outstanding != nil: // an ACS→CPE method where the answer was due
+			s.notTheAnswer(w, ss, m.MethodName())
 		default: // an ACS→CPE method sent by the CPE
-			s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultMethodNotSupported,
+			s.writeFault(w, ss.log, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultMethodNotSupported,
 				"method not supported by the ACS: "+m.MethodName()))
 		}
 	}
@@ -411,12 +430,12 @@ func (s *Server) cpeRequest(w http.ResponseWriter, ss *session, env *soap.Envelo
 		// no answer; the request gets a fault and is not acknowledged, so the CPE repeats it
 		// (a TransferComplete is retried until a TransferCompleteResponse arrives).
 		s.taskDone(ss, t, nil, mismatch("CPE sent %s instead of %sResponse", m.MethodName(), ss.outMethod))
-		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments,
+		s.writeFault(w, ss.log, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultInvalidArguments,
 			m.MethodName()+" is valid only while the CPE holds the turn"))
 		return
 	}
 	if ss.rpcs >= s.cfg.MaxRPCsPerSession {
-		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultResourcesExceeded, "too many messages in one session"))
+		s.writeFault(w, ss.log, ss.pub.NS, env.ID, env.HasID, soap.NewACSFault(soap.FaultResourcesExceeded, "too many messages in one session"))
 		s.end(ss, EndLimit)
 		return
 	}
@@ -436,7 +455,7 @@ func (s *Server) cpeRequest(w http.ResponseWriter, ss *session, env *soap.Envelo
 		f = soap.NewACSFault(soap.FaultMethodNotSupported, "method not supported: "+m.MethodName())
 	}
 	if f != nil {
-		s.writeFault(w, ss.pub.NS, env.ID, env.HasID, f)
+		s.writeFault(w, ss.log, ss.pub.NS, env.ID, env.HasID, f)
 		return
 	}
 	s.writeEnvelope(w, &soap.Envelope{NS: ss.pub.NS, ID: env.ID, HasID: env.HasID, Body: resp}) // ID echoed (25)
@@ -593,9 +612,12 @@ func writeXML(w http.ResponseWriter, b []byte) {
 }
 
 // writeFault sends an ACS fault (checklist 44) with HTTP 200, like GenieACS: CPE stacks treat a
-// 500 as a transport failure and drop the session, where the fault is meant to be read.
-func (s *Server) writeFault(w http.ResponseWriter, ns, id string, hasID bool, f *soap.Fault) {
+// 500 as a transport failure and drop the session, where the fault is meant to be read. Every
+// fault is logged on l (the session's logger, or one naming the device or the remote address)
+// with its code and text, which says why.
+func (s *Server) writeFault(w http.ResponseWriter, l *zap.Logger, ns, id string, hasID bool, f *soap.Fault) {
 	s.stats.faults.Add(1)
+	l.Warn("fault sent to the CPE", zap.Int("fault_code", f.Code), zap.String("why", f.String))
 	s.writeEnvelope(w, &soap.Envelope{NS: ns, ID: id, HasID: hasID, Body: f})
 }
 

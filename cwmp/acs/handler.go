@@ -80,6 +80,6 @@ const (
 	EndSuperseded EndReason = "superseded" // a new Inform from the same device (checklist 14)
 	EndTimeout    EndReason = "timeout"    // idle or total session time exceeded (checklist 15)
 	EndLimit      EndReason = "limit"      // RPCs per session exceeded
-	EndError      EndReason = "error"      // protocol error (fault sent) or I/O error
+	EndError      EndReason = "error"      // protocol error (fault sent, or 204 to a broken answer) or I/O error
 	EndShutdown   EndReason = "shutdown"   // server stopping
 )

@@ -37,6 +37,8 @@ type Server struct {
 
 	stats   counters
 	taskSeq atomic.Uint64
+
+	quirksSeen sync.Map // device id + "\x00" + quirk: tolerated CPE quirks already warned about
 }
 
 // connKey tags each TCP connection (http.Server.ConnContext) so a CPE that drops the session
@@ -272,6 +274,10 @@ func (s *Server) finish(ss *session, reason EndReason, haveTurn bool) {
 	}
 	out := ss.outstanding
 	ss.outstanding = nil
+	if reason == EndTimeout && out != nil {
+		// The CPE went silent owing an answer: crashed on the request, or dropped the connection.
+		ss.fault = "no answer to " + ss.outMethod + " before the session timed out (the CPE went silent or dropped the connection)"
+	}
 	s.h.SessionEnded(context.WithoutCancel(ss.ctx), &ss.pub, out, reason)
 	s.stats.countEnd(reason)
 	lvl := zap.InfoLevel
@@ -281,6 +287,9 @@ func (s *Server) finish(ss *session, reason EndReason, haveTurn bool) {
 	if ce := ss.log.Check(lvl, "session ended"); ce != nil {
 		ce.Write(zap.String("reason", string(reason)), zap.Int("rpcs", ss.rpcs),
 			zap.Bool("task_returned", out != nil), zap.Duration("duration", time.Since(ss.pub.Started)))
+	}
+	if ss.fault != "" {
+		s.reportFault(ss, ss.fault)
 	}
 }
 

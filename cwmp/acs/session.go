@@ -21,7 +21,8 @@ type session struct {
 	outstanding *Task  // the task sent and not yet answered; at most one (Handler contract)
 	outID       string // cwmp:ID the ACS sent with it (checklist 25)
 	outMethod   string
-	rpcs        int // messages exchanged, CPE requests and tasks (checklist 10)
+	rpcs        int    // messages exchanged, CPE requests and tasks (checklist 10)
+	fault       string // the protocol error the session ends on, reported as SessionFault
 
 	// Guarded by Server.mu.
 	conn     *connState // the connection that opened or last proved the session (its cookie is honoured there)

@@ -148,8 +148,41 @@ func (d *decoder) envelope(root *etree.Element) {
 		d.fail("SOAP Body holds %d elements, want exactly one CWMP method", n)
 	default:
 		d.env.Body = d.body(method)
+		d.env.AsResponse = asResponse(method, d.env.Body)
 	}
 	d.defaultNS(root)
+}
+
+// asResponse decodes what a sloppy CPE meant as its response (Envelope.AsResponse): the only
+// child of the method element when that is a known …Response, or the method element itself when
+// it is a known …Response the decoder set aside as *Unknown for its namespace. A part that does
+// not decode cleanly is no answer at all (nil).
+func asResponse(method *etree.Element, body Message) Message {
+	e := method
+	if _, unknown := body.(*Unknown); !unknown {
+		e = nil
+		n := 0
+		for c := range method.ChildElementsSeq() {
+			e = c
+			n++
+		}
+		if n != 1 {
+			return nil
+		}
+	}
+	if !strings.HasSuffix(e.Tag, "Response") {
+		return nil
+	}
+	m, ok := NewMessage(e.Tag)
+	if !ok {
+		return nil
+	}
+	sub := &decoder{env: &Envelope{}, method: e.Tag}
+	m.(codec).decode(sub, e)
+	if sub.err != nil {
+		return nil
+	}
+	return m
 }
 
 // inSOAPEnv reports whether e is in the SOAP envelope namespace, or, tolerated with a warning,

@@ -73,3 +73,35 @@ func TestCPEFaultAnyPrefixOrShape(t *testing.T) {
 		t.Errorf("bare cwmp:Fault decoded %#v", env.Body)
 	}
 }
+
+// A response wrapped in its request element, or in a foreign namespace, is offered as
+// AsResponse for the ACS's tolerant matching (issue 7, point 4); regular messages offer none.
+func TestAsResponseOfSloppyAnswers(t *testing.T) {
+	env := decodeOK(t, doc(idHeader, `<cwmp:Reboot><RebootResponse/></cwmp:Reboot>`), "")
+	if _, ok := env.Body.(*Reboot); !ok {
+		t.Errorf("Body %T, want the Reboot element as written", env.Body)
+	}
+	if _, ok := env.AsResponse.(*RebootResponse); !ok {
+		t.Errorf("AsResponse = %#v, want *RebootResponse", env.AsResponse)
+	}
+	env = decodeOK(t, doc(idHeader, `<cwmp:GetParameterValues><cwmp:GetParameterValuesResponse><ParameterList>`+
+		`<ParameterValueStruct><Name>A.B</Name><Value xsi:type="xsd:string">v</Value></ParameterValueStruct>`+
+		`</ParameterList></cwmp:GetParameterValuesResponse></cwmp:GetParameterValues>`), "")
+	if r, ok := env.AsResponse.(*GetParameterValuesResponse); !ok || len(r.ParameterList) != 1 || r.ParameterList[0].Value.Raw != "v" {
+		t.Errorf("wrapped GPV response = %#v", env.AsResponse)
+	}
+	env = decodeOK(t, doc(idHeader, `<x:RebootResponse xmlns:x="urn:acme-cwmp"/>`), "")
+	if _, ok := env.AsResponse.(*RebootResponse); !ok {
+		t.Errorf("foreign-namespace response: Body %#v AsResponse %#v", env.Body, env.AsResponse)
+	}
+	for _, body := range []string{
+		`<cwmp:RebootResponse/>`,
+		`<cwmp:GetParameterValuesResponse><ParameterList/></cwmp:GetParameterValuesResponse>`,
+		`<cwmp:Reboot><RebootResponse/><Extra/></cwmp:Reboot>`,
+		`<cwmp:Reboot><AddObjectResponse><InstanceNumber>x</InstanceNumber></AddObjectResponse></cwmp:Reboot>`,
+	} {
+		if env := decodeOK(t, doc(idHeader, body), ""); env.AsResponse != nil {
+			t.Errorf("%s: AsResponse = %#v, want nil", body, env.AsResponse)
+		}
+	}
+}

@@ -72,11 +72,11 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// normalize removes the differences encoding is allowed to make: warnings are not encoded, an
+// normalize removes the differences encoding is allowed to make: warnings and AsResponse are not encoded, an
 // empty namespace encodes as cwmp-1-0, InformResponse always says MaxEnvelopes 1, an empty SOAP
 // faultcode gets its default, and an absent dateTime encodes as the unknown time.
 func normalize(env *Envelope) {
-	env.Warnings = nil
+	env.Warnings, env.AsResponse = nil, nil // neither is encoded
 	if env.NS == "" {
 		env.NS = NSCWMP10
 	}

@@ -25,6 +25,12 @@ type Envelope struct {
 	UseCWMPVersion        string
 	// Body is the single method element of the Body; nil for an empty POST.
 	Body Message
+	// AsResponse is the Body read as a CPE response despite its shape, nil when the Body is what
+	// it says: a known …Response element the method element wraps as its only child (a real
+	// client answers Reboot with <cwmp:Reboot><RebootResponse/></cwmp:Reboot>), or a known
+	// …Response element in a foreign namespace. The ACS takes it as the answer to its pending
+	// request when the method matches (decoding only; never encoded).
+	AsResponse Message
 	// Warnings lists what Decode tolerated (missing RetryCount or Event, untyped values,
 	// undeclared prefixes, a charset fallback …) for the server to log; never encoded.
 	Warnings []string
