@@ -171,6 +171,8 @@ func (c *Client) get(ctx context.Context, hc *http.Client, probe *authProbe, u *
 			return 0, ctx.Err()
 		case probe.lastHadAuth.Load() && isReset(err):
 			return 0, fmt.Errorf("%w: %w: %v", ErrUnreachable, errResetAfterAuth, err)
+		case isTimeout(actx, err):
+			return 0, fmt.Errorf("%w: %w: %v", ErrUnreachable, ErrTimeout, err)
 		}
 		return 0, fmt.Errorf("%w: %v", ErrUnreachable, err)
 	}
@@ -180,7 +182,8 @@ func (c *Client) get(ctx context.Context, hc *http.Client, probe *authProbe, u *
 	case code == http.StatusOK || code == http.StatusNoContent:
 		return code, nil
 	case code == http.StatusServiceUnavailable:
-		return code, fmt.Errorf("%w: HTTP 503", ErrBusy)
+		ra := resp.Header.Get("Retry-After")
+		return code, &BusyError{RetryAfter: parseRetryAfter(ra, time.Now()), Header: ra}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		if !c.opts.AllowBasic && offersOnlyBasic(resp.Header.Values("WWW-Authenticate")) {
 			return code, fmt.Errorf("%w: the CPE offers only Basic and Basic is not allowed", ErrAuth)
@@ -201,6 +204,16 @@ type authProbe struct {
 func (p *authProbe) RoundTrip(r *http.Request) (*http.Response, error) {
 	p.lastHadAuth.Store(r.Header.Get("Authorization") != "")
 	return p.base.RoundTrip(r)
+}
+
+// isTimeout: the attempt ran out of Options.Timeout (its own deadline, or a dial, TLS or
+// response-header timeout of the transport).
+func isTimeout(attempt context.Context, err error) bool {
+	if errors.Is(attempt.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // isReset: the peer reset or closed the connection before answering.

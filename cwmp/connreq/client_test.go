@@ -232,6 +232,58 @@ func TestChecklist47TimeoutIsUnreachable(t *testing.T) {
 	if !errors.Is(err, connreq.ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
 	}
+	// Told apart from a CPE that is off, so the caller can back off and ask again.
+	if !errors.Is(err, connreq.ErrTimeout) {
+		t.Errorf("err = %v, want ErrTimeout too", err)
+	}
+	if _, busy := connreq.RetryAfter(err); busy {
+		t.Errorf("a timeout reads as busy: %v", err)
+	}
+}
+
+func TestClosedPortIsNoTimeout(t *testing.T) {
+	err := fast(connreq.Options{}).Wake(context.Background(), connreq.Target{DeviceID: "d", URL: "http://" + closedPort(t) + "/"})
+	if !errors.Is(err, connreq.ErrUnreachable) || errors.Is(err, connreq.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrUnreachable without ErrTimeout", err)
+	}
+}
+
+// A CPE that answers 503 (busy after a FactoryReset, issue 7 point 7) gives a *BusyError with the
+// Retry-After it sent, in seconds or as an HTTP-date, so the caller can come back then.
+func TestBusyCarriesRetryAfter(t *testing.T) {
+	for name, c := range map[string]struct {
+		header   string
+		min, max time.Duration
+	}{
+		"seconds":   {"7", 7 * time.Second, 7 * time.Second},
+		"HTTP-date": {time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 50 * time.Minute, time.Hour},
+		"absent":    {"", 0, 0},
+		"garbage":   {"later please", 0, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newCPE(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+				if c.header != "" {
+					w.Header().Set("Retry-After", c.header)
+				}
+				w.WriteHeader(http.StatusServiceUnavailable)
+			})
+			err := fast(connreq.Options{}).Wake(context.Background(), connreq.Target{DeviceID: "d", URL: srv.URL})
+			var be *connreq.BusyError
+			if !errors.Is(err, connreq.ErrBusy) || !errors.As(err, &be) || be.Header != c.header {
+				t.Fatalf("err = %#v, want a *BusyError with Retry-After %q", err, c.header)
+			}
+			d, ok := connreq.RetryAfter(err)
+			if !ok || d < c.min || d > c.max {
+				t.Errorf("RetryAfter = %v, %v; want %v..%v", d, ok, c.min, c.max)
+			}
+			if errors.Is(err, connreq.ErrUnreachable) {
+				t.Errorf("busy reads as unreachable: %v", err)
+			}
+		})
+	}
+	if _, ok := connreq.RetryAfter(connreq.ErrAuth); ok {
+		t.Error("RetryAfter of a non-busy error")
+	}
 }
 
 func TestChecklist47UnreachableIsRetried(t *testing.T) {
