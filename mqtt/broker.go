@@ -1,26 +1,36 @@
 package mqtt
 
 import (
-	"bytes"
-	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"go.uber.org/zap"
 )
 
 // BrokerOptions configures the embedded broker (used when mqtt.url is empty,
 // DESIGN.md §5).
 type BrokerOptions struct {
-	// Listen is the TCP address; default ":1883".
+	// Listen is the TCP address; default ":1883". The host "localhost" listens on the loopback
+	// addresses (127.0.0.1, and ::1 where it exists).
 	Listen string `mapstructure:"listen"`
-	// Users enables username/password authentication; empty allows everyone.
-	Users map[string]string `mapstructure:"users"`
+	// TLS, when set, serves MQTT over TLS on Listen.
+	TLS *tls.Config
+	// BaseTopic turns the topic ACL on (see Role); empty: no ACL.
+	BaseTopic string
+	// Users are the accounts (bcrypt hashes and roles).
+	Users map[string]BrokerUser
+	// GatewayUser and GatewayPassword are the gateway's own account: the only one that publishes
+	// the gateway's topics.
+	GatewayUser, GatewayPassword string
+	// Anonymous is the role of clients without a user name; "" refuses them. With no account at
+	// all (no Users, no GatewayUser) everyone may connect and do anything: a plain broker.
+	Anonymous Role
 }
 
 // DefaultBrokerListen is the embedded broker's default address.
@@ -33,6 +43,7 @@ type Broker struct {
 	srv  *mochi.Server
 	addr net.Addr
 	log  *zap.Logger
+	tls  bool
 }
 
 const brokerListenerID = "tcp"
@@ -42,9 +53,12 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 	if opts.Listen == "" {
 		opts.Listen = DefaultBrokerListen
 	}
-	for u := range opts.Users {
+	for u, acct := range opts.Users {
 		if u == "" {
 			return nil, errors.New("mqtt.embedded: empty username")
+		}
+		if err := CheckPasswordHash(acct.PasswordHash); err != nil {
+			return nil, fmt.Errorf("mqtt.embedded: user %q: %w", u, err)
 		}
 	}
 	if log == nil {
@@ -62,26 +76,63 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 		InlineClient: false,
 		Capabilities: caps,
 	})
+	hook := &brokerAuth{users: opts.Users, gwUser: opts.GatewayUser, gwPass: opts.GatewayPassword, anonymous: opts.Anonymous,
+		open: len(opts.Users) == 0 && opts.GatewayUser == ""}
+	if opts.BaseTopic != "" {
+		hook.base = opts.BaseTopic + "/"
+	}
 	// mochi refuses every client unless an auth hook allows it.
-	if hookErr := srv.AddHook(&userAuth{users: opts.Users}, nil); hookErr != nil {
+	if hookErr := srv.AddHook(hook, nil); hookErr != nil {
 		return nil, fmt.Errorf("embedded broker: auth hook: %w", hookErr)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: brokerListenerID, Address: opts.Listen})
-	if err := srv.AddListener(tcp); err != nil {
-		return nil, fmt.Errorf("mqtt.embedded.listen %q: %w", opts.Listen, err)
+	addrs, err := brokerListenAddrs(opts.Listen)
+	if err != nil {
+		return nil, err
+	}
+	var first *listeners.TCP
+	for i, a := range addrs {
+		tcp := listeners.NewTCP(listeners.Config{ID: fmt.Sprintf("%s%d", brokerListenerID, i), Address: a, TLSConfig: opts.TLS})
+		if err := srv.AddListener(tcp); err != nil {
+			if i > 0 { // ::1 beside 127.0.0.1: a host without IPv6 loopback still serves
+				log.Debug("optional loopback listener not opened", zap.String("addr", a), zap.Error(err))
+				continue
+			}
+			return nil, fmt.Errorf("mqtt.embedded.listen %q: %w", opts.Listen, err)
+		}
+		if first == nil {
+			first = tcp
+		}
 	}
 	if err := srv.Serve(); err != nil {
 		_ = srv.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
-	addr, err := net.ResolveTCPAddr("tcp", tcp.Address())
+	addr, err := net.ResolveTCPAddr("tcp", first.Address())
 	if err != nil {
 		_ = srv.Close()
 		return nil, fmt.Errorf("embedded broker: listener address: %w", err)
 	}
-	b := &Broker{srv: srv, addr: addr, log: log}
-	log.Info("embedded broker listening", zap.String("addr", addr.String()), zap.Bool("auth", len(opts.Users) > 0))
+	b := &Broker{srv: srv, addr: addr, log: log, tls: opts.TLS != nil}
+	log.Info("embedded broker listening", zap.Strings("addrs", addrs), zap.Int("users", len(opts.Users)),
+		zap.String("anonymous", string(opts.Anonymous)), zap.Bool("acl", opts.BaseTopic != ""), zap.Bool("tls", opts.TLS != nil))
 	return b, nil
+}
+
+// brokerListenAddrs expands "localhost:port" to the loopback addresses (::1 only with a fixed
+// port: with :0 the two would get different ports).
+func brokerListenAddrs(listen string) ([]string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.embedded.listen %q: %w", listen, err)
+	}
+	if !strings.EqualFold(host, "localhost") {
+		return []string{listen}, nil
+	}
+	addrs := []string{net.JoinHostPort("127.0.0.1", port)}
+	if port != "0" {
+		addrs = append(addrs, net.JoinHostPort("::1", port))
+	}
+	return addrs, nil
 }
 
 // Addr is the address the broker listens on (the real port when Listen had :0).
@@ -95,7 +146,11 @@ func (b *Broker) URL() string {
 	if host == nil || host.IsUnspecified() {
 		host = net.IPv4(127, 0, 0, 1)
 	}
-	return "tcp://" + net.JoinHostPort(host.String(), fmt.Sprint(a.Port))
+	scheme := "tcp://"
+	if b.tls {
+		scheme = "ssl://"
+	}
+	return scheme + net.JoinHostPort(host.String(), fmt.Sprint(a.Port))
 }
 
 // Close disconnects every client and stops listening.
@@ -104,32 +159,3 @@ func (b *Broker) Close() error {
 	b.log.Info("embedded broker stopped")
 	return err
 }
-
-// userAuth checks username/password against a fixed table (everyone is
-// allowed when the table is empty) and allows every topic to a connected
-// client. (mochi's own hooks/auth would pull in a YAML module for nothing.)
-type userAuth struct {
-	mochi.HookBase
-	users map[string]string
-}
-
-func (h *userAuth) ID() string { return "cwmp2mqtt-users" }
-
-func (h *userAuth) Provides(b byte) bool {
-	return bytes.Contains([]byte{mochi.OnConnectAuthenticate, mochi.OnACLCheck}, []byte{b})
-}
-
-func (h *userAuth) OnConnectAuthenticate(_ *mochi.Client, pk packets.Packet) bool {
-	if len(h.users) == 0 {
-		return true
-	}
-	want, ok := h.users[string(pk.Connect.Username)]
-	if !ok {
-		// Compare anyway so unknown users cost the same time as known ones.
-		subtle.ConstantTimeCompare(pk.Connect.Password, pk.Connect.Password)
-		return false
-	}
-	return subtle.ConstantTimeCompare(pk.Connect.Password, []byte(want)) == 1
-}
-
-func (h *userAuth) OnACLCheck(*mochi.Client, string, bool) bool { return true }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -43,12 +44,13 @@ type Config struct {
 		}
 	}
 	MQTT struct {
-		URL, EmbeddedListen, EmbeddedUsername, EmbeddedPassword string
-		BaseTopic, ClientID, Username, Password                 string
-		TLSCAFile, TLSCertFile, TLSKeyFile                      string
-		TLSInsecure                                             bool
-		QoS                                                     int
-		KeepAlive                                               time.Duration
+		URL, EmbeddedListen                     string
+		Embedded                                EmbeddedBroker
+		BaseTopic, ClientID, Username, Password string
+		TLSCAFile, TLSCertFile, TLSKeyFile      string
+		TLSInsecure                             bool
+		QoS                                     int
+		KeepAlive                               time.Duration
 	}
 	StorePath       string
 	OutboxMaxBytes  int64
@@ -73,6 +75,18 @@ type argsError struct{ error }
 
 // errVersion asks for the version instead of a start.
 var errVersion = errors.New("version requested")
+
+// EmbeddedBroker is the locked embedded broker's configuration (docs/operations.md, "Embedded
+// broker").
+type EmbeddedBroker struct {
+	Users map[string]mqtt.BrokerUser
+	// AllowAnonymous: clients without a user name get the platform role, even off loopback.
+	AllowAnonymous    bool
+	CertFile, KeyFile string
+	// Anonymous is the role anonymous clients get: platform on a loopback listener without users
+	// (the README's mosquitto_sub -h localhost) or with AllowAnonymous, else none.
+	Anonymous mqtt.Role
+}
 
 // configError collects every invalid key so one start-up shows them all.
 type configError []string
@@ -353,7 +367,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	a.Username = r.str("cwmp.auth.username")
 	a.Password = r.secret("cwmp.auth.password", "cwmp.auth.password_file")
 	a.DevicesFile = r.str("cwmp.auth.devices_file")
-	a.NonceSecret = r.v.GetString("cwmp.auth.nonce_secret")
+	a.NonceSecret = r.secret("cwmp.auth.nonce_secret", "cwmp.auth.nonce_secret_file")
 	if a.Mode != "none" && a.Username == "" && a.DevicesFile == "" {
 		r.bad("cwmp.auth.mode", "is %q but neither cwmp.auth.username nor cwmp.auth.devices_file gives credentials", a.Mode)
 	}
@@ -380,7 +394,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	cr.Timeout = r.duration("cwmp.connreq.timeout", 100*time.Millisecond)
 	cr.Retries = int(r.integer("cwmp.connreq.retries", 0, 10))
 	cr.AllowBasic = r.boolean("cwmp.connreq.allow_basic")
-	cr.Username, cr.Password = r.str("cwmp.connreq.username"), r.v.GetString("cwmp.connreq.password")
+	cr.Username, cr.Password = r.str("cwmp.connreq.username"), r.secret("cwmp.connreq.password", "cwmp.connreq.password_file")
 	cr.Provision = r.boolean("cwmp.connreq.provision")
 	cr.UDPRepeats = int(r.integer("cwmp.connreq.udp_repeats", 1, 20))
 	cr.SessionWait = r.duration("cwmp.connreq.session_wait", 100*time.Millisecond)
@@ -399,7 +413,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 		}
 	}
 	m.EmbeddedListen = r.listen("mqtt.embedded.listen", m.URL != "")
-	m.EmbeddedUsername, m.EmbeddedPassword = r.str("mqtt.embedded.username"), r.v.GetString("mqtt.embedded.password")
+	r.embeddedBroker(&m.Embedded, m.URL == "", m.EmbeddedListen)
 	m.BaseTopic = strings.TrimRight(r.str("mqtt.base_topic"), "/")
 	if m.BaseTopic == "" || strings.ContainsAny(m.BaseTopic, "+#") || strings.HasPrefix(m.BaseTopic, "/") {
 		r.bad("mqtt.base_topic", "must be a non-empty topic without wildcards or a leading /, not %q", m.BaseTopic)
@@ -433,6 +447,44 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 		return nil, r.errs
 	}
 	return c, nil
+}
+
+// embeddedBroker reads the mqtt.embedded keys and applies the exposure rule when the embedded
+// broker is used.
+func (r *reader) embeddedBroker(e *EmbeddedBroker, used bool, listen string) {
+	e.Users = map[string]mqtt.BrokerUser{}
+	if f := r.str("mqtt.embedded.users_file"); f != "" {
+		users, err := brokerUsersFile(f)
+		if err != nil {
+			r.bad("mqtt.embedded.users_file", "%s: %v", f, err)
+		}
+		e.Users = users
+	}
+	if r.v.GetString("mqtt.embedded.password") != "" {
+		r.bad("mqtt.embedded.password", "plain-text passwords are no longer accepted: set mqtt.embedded.password_hash to a bcrypt hash (htpasswd -nbB user PASSWORD)")
+	}
+	if name := r.str("mqtt.embedded.username"); name != "" {
+		u, err := brokerUser(name, r.str("mqtt.embedded.role"), r.v.GetString("mqtt.embedded.password_hash"), r.str("mqtt.embedded.password_hash_file"))
+		if err != nil {
+			r.bad("mqtt.embedded.username", "%v (see mqtt.embedded.password_hash, mqtt.embedded.role)", err)
+		}
+		e.Users[name] = u
+	}
+	e.AllowAnonymous = r.boolean("mqtt.embedded.allow_anonymous")
+	e.CertFile, e.KeyFile = r.str("mqtt.embedded.tls.cert_file"), r.str("mqtt.embedded.tls.key_file")
+	if (e.CertFile == "") != (e.KeyFile == "") {
+		r.bad("mqtt.embedded.tls.cert_file", "mqtt.embedded.tls.cert_file and mqtt.embedded.tls.key_file go together")
+	}
+	if !used {
+		return
+	}
+	if err := checkExposure("mqtt.embedded.listen", listen, len(e.Users) > 0, e.AllowAnonymous, "mqtt.embedded.allow_anonymous",
+		"mqtt.embedded.users_file", "mqtt.embedded.username with mqtt.embedded.password_hash"); err != nil {
+		r.errs = append(r.errs, err.Error())
+	}
+	if e.AllowAnonymous || len(e.Users) == 0 && isLoopbackListen(listen) {
+		e.Anonymous = mqtt.RolePlatform
+	}
 }
 
 var errUsage = errors.New("usage")

@@ -21,7 +21,7 @@ func TestDefaultsNeedNoFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CWMP.Listen != ":7547" || c.CWMP.Path != "/" || c.MQTT.URL != "" || c.MQTT.EmbeddedListen != ":1883" ||
+	if c.CWMP.Listen != ":7547" || c.CWMP.Path != "/" || c.MQTT.URL != "" || c.MQTT.EmbeddedListen != "localhost:1883" || c.MQTT.Embedded.Anonymous != "platform" ||
 		c.MQTT.BaseTopic != "cwmp2mqtt" || c.MQTT.QoS != 1 || c.CWMP.Auth.Mode != "none" ||
 		c.CWMP.Session.IdleTimeout != 30*time.Second || c.StorePath != "./data/cwmp2mqtt.db" {
 		t.Fatalf("unexpected defaults: %+v", c)

@@ -77,17 +77,30 @@ func (g *gateway) Start(ctx context.Context) error {
 	g.db.MaxBatchDelay = time.Millisecond
 
 	brokerURL := cfg.MQTT.URL
+	var embeddedUser, embeddedPass string
 	if brokerURL == "" {
-		users := map[string]string{}
-		if cfg.MQTT.EmbeddedUsername != "" {
-			users[cfg.MQTT.EmbeddedUsername] = cfg.MQTT.EmbeddedPassword
+		e := cfg.MQTT.Embedded
+		if e.AllowAnonymous && !isLoopbackListen(cfg.MQTT.EmbeddedListen) {
+			log.Warn("embedded MQTT broker accepts anonymous clients from the network (mqtt.embedded.allow_anonymous): anyone who reaches it can send RPCs to every CPE (FactoryReset, Download) and read every device; configure mqtt.embedded.users_file instead",
+				zap.String("listen", cfg.MQTT.EmbeddedListen))
 		}
-		g.broker, err = mqtt.StartBroker(mqtt.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen, Users: users}, log)
+		bo := mqtt.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen, BaseTopic: cfg.MQTT.BaseTopic, Users: e.Users,
+			GatewayUser: gatewayBrokerUser, GatewayPassword: rand.Text(), Anonymous: e.Anonymous}
+		if e.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(e.CertFile, e.KeyFile)
+			if err != nil {
+				return fmt.Errorf("mqtt.embedded.tls.cert_file: %w", err)
+			}
+			bo.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		g.broker, err = mqtt.StartBroker(bo, log)
 		if err != nil {
 			return fmt.Errorf("mqtt.embedded.listen: %w", err)
 		}
 		brokerURL = g.broker.URL()
-		log.Info("embedded MQTT broker started", zap.String("listen", cfg.MQTT.EmbeddedListen))
+		embeddedUser, embeddedPass = bo.GatewayUser, bo.GatewayPassword
+		log.Info("embedded MQTT broker started", zap.String("listen", cfg.MQTT.EmbeddedListen),
+			zap.Int("users", len(e.Users)), zap.String("anonymous_role", string(e.Anonymous)), zap.Bool("tls", bo.TLS != nil))
 	}
 	mc := mqtt.DefaultConfig()
 	mc.URL = brokerURL
@@ -96,10 +109,13 @@ func (g *gateway) Start(ctx context.Context) error {
 		mc.ClientID = cfg.MQTT.ClientID
 	}
 	mc.Username, mc.Password = cfg.MQTT.Username, cfg.MQTT.Password
-	if g.broker != nil && cfg.MQTT.EmbeddedUsername != "" && mc.Username == "" {
-		mc.Username, mc.Password = cfg.MQTT.EmbeddedUsername, cfg.MQTT.EmbeddedPassword
-	}
 	mc.TLS = mqtt.TLSConfig{CAFile: cfg.MQTT.TLSCAFile, CertFile: cfg.MQTT.TLSCertFile, KeyFile: cfg.MQTT.TLSKeyFile, InsecureSkipVerify: cfg.MQTT.TLSInsecure}
+	if g.broker != nil {
+		// The gateway's own account on its own broker; over TLS it connects to its own listener in
+		// this process, whose certificate names the site, not this address.
+		mc.Username, mc.Password = embeddedUser, embeddedPass
+		mc.TLS = mqtt.TLSConfig{InsecureSkipVerify: cfg.MQTT.Embedded.CertFile != ""}
+	}
 	mc.QoS = cfg.MQTT.QoS
 	mc.KeepAlive = cfg.MQTT.KeepAlive
 	if err := mc.Validate(); err != nil {
