@@ -59,7 +59,8 @@ type Config struct {
 	// block (the gateway rate-limits and publishes auth_failed).
 	OnAuthFailure func(AuthFailure)
 	// OnSessionFault, when set, is told of every session that ended on a protocol error: an
-	// undecodable message, or no answer to an outstanding request before the session timed out.
+	// undecodable message, or no answer to an outstanding request before the session timed out
+	// or the CPE opened a new one.
 	// It must not block (the gateway publishes session_fault).
 	OnSessionFault func(SessionFault)
 }

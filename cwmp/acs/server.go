@@ -274,9 +274,14 @@ func (s *Server) finish(ss *session, reason EndReason, haveTurn bool) {
 	}
 	out := ss.outstanding
 	ss.outstanding = nil
-	if reason == EndTimeout && out != nil {
+	switch {
+	case out == nil:
+	case reason == EndTimeout:
 		// The CPE went silent owing an answer: crashed on the request, or dropped the connection.
 		ss.fault = "no answer to " + ss.outMethod + " before the session timed out (the CPE went silent or dropped the connection)"
+	case reason == EndSuperseded:
+		// It came back with a new Inform instead: it rebooted, or crashed and restarted, on the request.
+		ss.fault = "no answer to " + ss.outMethod + ": the CPE opened a new session instead (it rebooted or restarted while running it)"
 	}
 	s.h.SessionEnded(context.WithoutCancel(ss.ctx), &ss.pub, out, reason)
 	s.stats.countEnd(reason)

@@ -172,9 +172,20 @@ func TestSessionFaultReported(t *testing.T) {
 		t.Errorf("silence reported as %+v", f)
 	}
 
-	// A session that ends normally reports nothing.
+	// A CPE that comes back with a new Inform while a request is outstanding (it restarted on it).
 	c = newCPE(t, acs.url)
 	c.openSession(informOpts{})
+	c.post("").expect(t, "Reboot")
+	c = newCPE(t, acs.url)
+	c.openSession(informOpts{Events: []string{"1 BOOT"}})
+	if e := h.waitEnded(t); e.Reason != EndSuperseded || e.Outstanding == nil {
+		t.Errorf("restarted CPE: session ended %s with outstanding %v", e.Reason, e.Outstanding)
+	}
+	if f := next(); !strings.Contains(f.Reason, "no answer to Reboot: the CPE opened a new session") {
+		t.Errorf("restart reported as %+v", f)
+	}
+
+	// A session that ends normally reports nothing.
 	r = c.post("").expect(t, "Reboot") // the task handed back
 	c.post(cpeMessage("", r.Env.ID, `<cwmp:RebootResponse/>`)).expectEnd(t)
 	h.waitTask(t)
