@@ -46,6 +46,9 @@ type Client struct {
 	subs      map[string]*subscription
 	onConnect func()
 
+	// maxQoS is the highest QoS the broker takes: mqtt.qos until the broker refuses QoS 2.
+	maxQoS atomic.Int32
+
 	connects        atomic.Uint64
 	connectFailures atomic.Uint64
 	received        atomic.Uint64
@@ -92,7 +95,7 @@ func NewClient(cfg Config, log *zap.Logger) (*Client, error) {
 		log = zap.NewNop()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Client{
+	c := &Client{
 		cfg:     cfg,
 		tls:     tlsCfg,
 		topics:  Topics{Base: cfg.BaseTopic},
@@ -102,7 +105,43 @@ func NewClient(cfg Config, log *zap.Logger) (*Client, error) {
 		done:    make(chan struct{}),
 		changed: make(chan struct{}),
 		subs:    make(map[string]*subscription),
-	}, nil
+	}
+	c.maxQoS.Store(int32(cfg.QoS))
+	return c, nil
+}
+
+// qosFor caps a publish's QoS at what the broker takes.
+func (c *Client) qosFor(q byte) byte {
+	return min(q, byte(c.maxQoS.Load()))
+}
+
+// fallBackToQoS1 stops using QoS 2 on a broker that does not support it (NATS, Mosquitto with
+// max_qos 1): without it the gateway reconnects in a loop, every QoS 2 publish closing the
+// connection. QoS 1 keeps at-least-once; results and events carry ids to drop repeats.
+func (c *Client) fallBackToQoS1(why string) {
+	if c.maxQoS.CompareAndSwap(2, 1) {
+		c.log.Warn("broker does not support QoS 2; falling back to QoS 1 (set mqtt.qos: 1 to silence this)",
+			zap.String("url", RedactURL(c.cfg.URL)), zap.String("evidence", why))
+	}
+}
+
+// shortLived is how soon after connecting a connection that ends counts as refused; after
+// shortLivedMax of them in a row the client says (or guesses) why.
+const (
+	shortLived    = 10 * time.Second
+	shortLivedMax = 3
+)
+
+// explainShortLived is called after shortLivedMax connections in a row ended within shortLived.
+// A broker closes a fresh connection in a loop for two reasons seen in the field: QoS 2 it does
+// not support, or another client with the same client id taking the session over each time.
+func (c *Client) explainShortLived(n int) {
+	if c.maxQoS.Load() == 2 {
+		c.fallBackToQoS1(fmt.Sprintf("%d connections in a row closed by the broker within %s while using QoS 2", n, shortLived))
+		return
+	}
+	c.log.Warn("the broker keeps closing the connection right after it is made: another client probably uses the same client id and takes the session over; give each gateway its own mqtt.client_id",
+		zap.String("client_id", c.cfg.ClientID), zap.Int("connections", n), zap.Duration("within", shortLived))
 }
 
 // OnConnect sets the callback run after every (re)connection, once the
@@ -236,6 +275,7 @@ func (c *Client) run() {
 	defer close(c.done)
 	delay := c.cfg.ReconnectMin
 	failures := 0
+	short := 0 // connections in a row that ended within shortLived
 	for {
 		s, err := c.connect()
 		if err != nil {
@@ -258,9 +298,18 @@ func (c *Client) run() {
 		}
 		failures, delay = 0, c.cfg.ReconnectMin
 		c.connects.Add(1)
+		at := time.Now()
 		c.serve(s)
 		if c.ctx.Err() != nil {
 			return
+		}
+		if time.Since(at) < shortLived {
+			short++
+			if short%(shortLivedMax*10) == shortLivedMax { // once per streak, then every 30th
+				c.explainShortLived(short)
+			}
+		} else {
+			short = 0
 		}
 		if !c.sleep(delay) {
 			return
@@ -383,7 +432,8 @@ func (c *Client) sleep(d time.Duration) bool {
 
 // subscribeOn sends one SUBSCRIBE and checks the SUBACK.
 func (c *Client) subscribeOn(s *session, filter string) error {
-	tok := s.pc.Subscribe(filter, byte(c.cfg.QoS), nil) // nil: route() dispatches from our own table
+	want := byte(c.maxQoS.Load())
+	tok := s.pc.Subscribe(filter, want, nil) // nil: route() dispatches from our own table
 	if !tok.WaitTimeout(c.cfg.ConnectTimeout) {
 		return fmt.Errorf("subscribe %q: no SUBACK within %s", filter, c.cfg.ConnectTimeout)
 	}
@@ -391,8 +441,17 @@ func (c *Client) subscribeOn(s *session, filter string) error {
 		return fmt.Errorf("subscribe %q: %w", filter, err)
 	}
 	if st, ok := tok.(*paho.SubscribeToken); ok {
-		if code, found := st.Result()[filter]; found && code == 0x80 {
+		code, found := st.Result()[filter]
+		if found && code == 0x80 && want == 2 {
+			// Refused at QoS 2: try QoS 1 before calling the subscription failed.
+			c.fallBackToQoS1(fmt.Sprintf("SUBACK 0x80 for %q at QoS 2", filter))
+			return c.subscribeOn(s, filter)
+		}
+		if found && code == 0x80 {
 			return fmt.Errorf("subscribe %q: refused by the broker (SUBACK 0x80)", filter)
+		}
+		if found && want == 2 && code < 2 {
+			c.fallBackToQoS1(fmt.Sprintf("SUBACK granted QoS %d for %q at QoS 2", code, filter))
 		}
 	}
 	return nil

@@ -63,8 +63,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// DefaultClientID is "cwmp2mqtt-<hostname>": stable across restarts of the
-// same host, distinct between the gateways of a multi-site deployment.
+// DefaultClientID is "cwmp2mqtt-<hostname>", the prefix of InstallationClientID (which the
+// gateway uses: the host name alone is shared by two gateways on one host).
 func DefaultClientID() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" {

@@ -99,7 +99,7 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 	defer close(send)
 	go func() {
 		for e := range send {
-			tok := s.pc.Publish(e.topic, e.qos, e.retained, e.payload)
+			tok := s.pc.Publish(e.topic, c.qosFor(e.qos), e.retained, e.payload)
 			select {
 			case flights <- flight{key: e.key, tok: tok}:
 			case <-stop:

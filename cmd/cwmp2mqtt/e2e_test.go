@@ -149,3 +149,20 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Two gateways on one host used to share the default client id cwmp2mqtt-<hostname> and took
+// each other's session over in a loop. Without mqtt.client_id each installation now has its own,
+// kept in its store across restarts.
+func TestDefaultClientIDPerInstallation(t *testing.T) {
+	a := startGateway(t, map[string]string{"CWMP2MQTT_MQTT_CLIENT_ID": ""})
+	b := startGateway(t, map[string]string{"CWMP2MQTT_MQTT_CLIENT_ID": ""})
+	idA, idB := a.g.clientID, b.g.clientID
+	if idA == idB || !strings.HasPrefix(idA, "cwmp2mqtt-") {
+		t.Fatalf("client ids %q and %q: want distinct, generated ones", idA, idB)
+	}
+	a.stop()
+	a.start()
+	if a.g.clientID != idA {
+		t.Fatalf("client id changed across a restart: %q, then %q", idA, a.g.clientID)
+	}
+}

@@ -107,6 +107,8 @@ func (g *gateway) Start(ctx context.Context) error {
 	mc.BaseTopic = cfg.MQTT.BaseTopic
 	if cfg.MQTT.ClientID != "" {
 		mc.ClientID = cfg.MQTT.ClientID
+	} else if mc.ClientID, err = mqtt.InstallationClientID(g.db); err != nil {
+		return err
 	}
 	mc.Username, mc.Password = cfg.MQTT.Username, cfg.MQTT.Password
 	mc.TLS = mqtt.TLSConfig{CAFile: cfg.MQTT.TLSCAFile, CertFile: cfg.MQTT.TLSCertFile, KeyFile: cfg.MQTT.TLSKeyFile, InsecureSkipVerify: cfg.MQTT.TLSInsecure}

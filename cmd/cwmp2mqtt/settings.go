@@ -57,7 +57,7 @@ var settings = []setting{
 	{"mqtt.embedded.tls.cert_file", "", "TLS certificate; with key_file the embedded broker speaks MQTT over TLS"},
 	{"mqtt.embedded.tls.key_file", "", "TLS private key of the embedded broker"},
 	{"mqtt.base_topic", "cwmp2mqtt", "base topic of this gateway"},
-	{"mqtt.client_id", "", "MQTT client id (default cwmp2mqtt-<hostname>)"},
+	{"mqtt.client_id", "", "MQTT client id (default: cwmp2mqtt-<hostname>-<random>, generated once and kept in the store)"},
 	{"mqtt.username", "", "MQTT user name"},
 	{"mqtt.password", "", "MQTT password"},
 	{"mqtt.password_file", "", "file holding the MQTT password"},

@@ -37,6 +37,13 @@ const MosquittoPath = "/usr/sbin/mosquitto"
 // stopped when the test ends. Skips when Mosquitto is not installed.
 func StartMosquitto(t testing.TB) (url string, stop func(), restart func()) {
 	t.Helper()
+	return StartMosquittoWith(t, "")
+}
+
+// StartMosquittoWith is StartMosquitto with extra lines of mosquitto.conf, e.g. "max_qos 1" for
+// a broker without QoS 2 (a v3.1.1 client publishing at QoS 2 is disconnected, as NATS does).
+func StartMosquittoWith(t testing.TB, extra string) (url string, stop func(), restart func()) {
+	t.Helper()
 	bin := MosquittoPath
 	if _, err := os.Stat(bin); err != nil {
 		if p, lerr := exec.LookPath("mosquitto"); lerr == nil {
@@ -49,7 +56,7 @@ func StartMosquitto(t testing.TB) (url string, stop func(), restart func()) {
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
 	// max_queued_messages 0: no per-client queue limit, so a slow test
 	// subscriber never makes the broker discard QoS 1 messages.
-	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_dest stderr\nlog_type error\nlog_type warning\n", port)
+	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_dest stderr\nlog_type error\nlog_type warning\n%s\n", port, extra)
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		t.Fatalf("mosquitto config: %v", err)
 	}
