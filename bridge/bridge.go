@@ -15,6 +15,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
@@ -71,6 +72,8 @@ type Options struct {
 	FlushEvery time.Duration
 	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.
 	Health func(*api.Health)
+	// Interview bounds the discovery of each device's data model (interview.*).
+	Interview InterviewOptions
 
 	Now func() time.Time
 }
@@ -112,6 +115,7 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Interview.setDefaults()
 }
 
 // Bridge implements acs.Handler and the inbound MQTT contract.
@@ -134,6 +138,8 @@ type Bridge struct {
 	// listDirty marks B/bridge/devices for republication; online counts the devices online.
 	listDirty bool
 	online    int
+	// models are the data models interviews found, by modelKey (nil: none stored).
+	models map[string]*sdk.DataModel
 
 	authEvents authEventLimiter
 
@@ -176,6 +182,9 @@ type device struct {
 	publishedStale bool
 	// infoSum identifies the entry last published on B/D/info (0: none since start).
 	infoSum uint64
+	// iv is the interview running in this process; reinterview asks for one at the next session.
+	iv          *interviewRun
+	reinterview bool
 }
 
 // New builds a Bridge on the shared store file. tr may be nil (raw state only).
@@ -190,7 +199,7 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 	}
 	return &Bridge{
 		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr,
-		devices: map[string]*device{},
+		devices: map[string]*device{}, models: map[string]*sdk.DataModel{},
 	}, nil
 }
 

@@ -670,13 +670,13 @@ type fakeTranslators struct {
 func (f fakeTranslators) Normalize(ctx context.Context, dev sdk.DeviceInfo, params map[string]sdk.Value) (string, sdk.State, error) {
 	return "fake", sdk.State{"model": "1", "device.firmware": params["InternetGatewayDevice.DeviceInfo.SoftwareVersion"].Value}, nil
 }
-func (f fakeTranslators) ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string) (string, sdk.GetPlan, error) {
+func (f fakeTranslators) ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string, _ *sdk.DataModel) (string, sdk.GetPlan, error) {
 	if keys == nil { // the full-state read at boot
 		return "fake", sdk.GetPlan{}, nil
 	}
 	return "fake", f.plan, nil
 }
-func (f fakeTranslators) DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value) (string, sdk.SetPlan, error) {
+func (f fakeTranslators) DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value, _ *sdk.DataModel) (string, sdk.SetPlan, error) {
 	return "fake", f.setPlan, nil
 }
 func (f fakeTranslators) Provision(ctx context.Context, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) (string, []sdk.RPC, error) {

@@ -163,6 +163,12 @@ func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
 		resp.Data = b.Health()
 	case api.OpListTranslators:
 		resp.Data = b.translatorList(true)
+	case api.OpReinterview:
+		if q, err := b.Reinterview(req.Device); err != nil {
+			resp.Status, resp.Error = api.BridgeError, err.Error()
+		} else {
+			resp.Data = q
+		}
 	}
 	b.publishJSON(b.topic("bridge", "response", op), resp, false)
 }

@@ -3,6 +3,8 @@ package bridge
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 )
 
 // deviceRecord is what the registry stores of a device.
@@ -45,6 +47,8 @@ type deviceRecord struct {
 	// within cwmp.connreq.session_wait: until its next Inform it gets no further connection
 	// request, since a CPE that only restarts its periodic timer on one would be postponed for ever.
 	CRNoSession time.Time `json:"connreq_no_session,omitzero"`
+	// Interview is the last interview; its names are stored per model (bucket "models").
+	Interview *api.Interview `json:"interview,omitempty"`
 }
 
 // pendingTransfer is a Download/Upload answered with Status 1 (checklist 41).

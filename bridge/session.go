@@ -54,6 +54,11 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		b.queueInternalLocked(d, "GetParameterValues", purposeReadInterval,
 			map[string]any{"names": []string{r.Root + "ManagementServer.PeriodicInformInterval"}})
 	}
+	ivLate := b.checkInterviewLocked(d, now)
+	ivReason := ""
+	if !ivLate {
+		ivReason = b.interviewReasonLocked(d, bootstrap, boot)
+	}
 	if isNew || wasOnline != r.Online || boot {
 		b.listDirty = true
 	}
@@ -75,6 +80,10 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		b.publishAvailability(&out, s.DeviceID, true, now, "")
 		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
+	if ivLate {
+		b.failInterview(s.DeviceID, errInterviewTime.Error())
+	}
+	sharedModel := ivReason != "" && b.startInterview(&out, s.DeviceID, ivReason)
 	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))
 	b.emitInfo(&out, s.DeviceID)
 	// One outbox commit for the whole Inform: the session waits for it once. Until it is durable
@@ -83,6 +92,9 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		b.log.Error("inform not stored in the outbox; Inform refused, the CPE retries", zap.String("device", s.DeviceID),
 			zap.Int("messages", len(out.msgs)), zap.Error(err))
 		return errNotStored
+	}
+	if sharedModel {
+		b.queueInterviewRead(ctx, s.DeviceID)
 	}
 	return nil
 }

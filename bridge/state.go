@@ -20,8 +20,10 @@ import (
 // it). Each call picks the device's translator by its match rules and returns its name.
 type Translators interface {
 	Normalize(ctx context.Context, dev sdk.DeviceInfo, params map[string]sdk.Value) (string, sdk.State, error)
-	ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string) (string, sdk.GetPlan, error)
-	DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value) (string, sdk.SetPlan, error)
+	// ResolveGet and DenormalizeSet get the device's data model as its interview found it (nil
+	// while unknown), so they name only parameters the device has.
+	ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string, model *sdk.DataModel) (string, sdk.GetPlan, error)
+	DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value, model *sdk.DataModel) (string, sdk.SetPlan, error)
 	Provision(ctx context.Context, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) (string, []sdk.RPC, error)
 	// List describes the loaded translators (bridge/info, list_translators).
 	List() []api.TranslatorInfo
@@ -171,18 +173,21 @@ func (b *Bridge) rememberState(id, translator string, values map[string]any) {
 }
 
 // provision queues the translator's BOOT/BOOTSTRAP RPCs as internal tasks, then a read of
-// every key the translator exposes, so B/D/state is complete after the first session rather
-// than holding only the few parameters of an Inform.
+// every key the translator exposes that the device has, so B/D/state is fresh after a reboot.
+// A device being interviewed gets that read from its interview (interview.go).
 func (b *Bridge) provision(ctx context.Context, id string, dev sdk.DeviceInfo, events []string, params map[string]sdk.Value) {
 	name, rpcs, err := b.tr.Provision(ctx, dev, events, params)
 	if err != nil {
 		b.log.Warn("translator provisioning failed", zap.String("device", id), zap.String("translator", name), zap.Error(err))
 		rpcs = nil
 	}
-	if _, plan, err := b.tr.ResolveGet(ctx, dev, nil); err != nil {
-		b.log.Warn("translator cannot plan the state read", zap.String("device", id), zap.String("translator", name), zap.Error(err))
-	} else if len(plan.Names) > 0 {
-		rpcs = append(rpcs, sdk.RPC{Method: "GetParameterValues", Args: map[string]any{"names": plan.Names}})
+	b.mu.Lock()
+	interviewing := b.devices[id] != nil && b.devices[id].iv != nil
+	b.mu.Unlock()
+	if !interviewing {
+		if names, err := b.stateReadNames(ctx, id); err == nil && len(names) > 0 {
+			rpcs = append(rpcs, sdk.RPC{Method: "GetParameterValues", Args: map[string]any{"names": names}})
+		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -267,9 +272,14 @@ func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte, d
 		b.publishResult(t, statusRejected, nil, nil, "no translator is loaded: use rpc with SetParameterValues")
 		return nil
 	}
-	name, plan, err := b.tr.DenormalizeSet(ctx, dev, req.Values, params)
+	model := b.deviceModel(device)
+	name, plan, err := b.tr.DenormalizeSet(ctx, dev, req.Values, params, model)
 	if err != nil {
 		b.publishResult(t, statusRejected, nil, nil, fmt.Sprintf("translator %s: %v", name, err))
+		return nil
+	}
+	if why := lackingInPlan(model, plan.RPCs); why != "" {
+		b.publishResult(t, statusRejected, nil, nil, why)
 		return nil
 	}
 	if len(plan.Rejected) > 0 {
@@ -303,13 +313,24 @@ func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, d
 		b.publishResult(t, statusRejected, nil, nil, "no translator is loaded: use rpc with GetParameterValues")
 		return nil
 	}
-	name, plan, err := b.tr.ResolveGet(ctx, dev, req.Keys)
+	model := b.deviceModel(device)
+	name, plan, err := b.tr.ResolveGet(ctx, dev, req.Keys, model)
 	if err != nil {
 		b.publishResult(t, statusRejected, nil, nil, fmt.Sprintf("translator %s: %v", name, err))
 		return nil
 	}
 	if len(plan.Unknown) > 0 {
 		b.publishResult(t, statusRejected, nil, nil, "unknown keys: "+strings.Join(plan.Unknown, ", "))
+		return nil
+	}
+	if len(plan.Missing) > 0 {
+		b.publishResult(t, statusRejected, nil, nil, missingReason(plan.Missing))
+		return nil
+	}
+	var lacking []string
+	plan.Names, lacking = keepKnown(model, plan.Names)
+	if len(lacking) > 0 && len(req.Keys) > 0 {
+		b.publishResult(t, statusRejected, nil, nil, "not in the device's data model: "+strings.Join(lacking, ", "))
 		return nil
 	}
 	if len(plan.Names) == 0 {

@@ -14,6 +14,7 @@ var (
 	bucketDevices = []byte("devices") // device id → deviceRecord JSON
 	bucketTasks   = []byte("tasks")   // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
 	bucketParams  = []byte("params")  // device id → its raw parameters, JSON
+	bucketModels  = []byte("models")  // OUI 0x00 ProductClass 0x00 SoftwareVersion → storedModel JSON (interview.go)
 )
 
 // store is the bridge's view of the bbolt file.
@@ -23,7 +24,7 @@ type store struct {
 
 func openStore(db *bolt.DB) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams} {
+		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams, bucketModels} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}

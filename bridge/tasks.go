@@ -254,6 +254,7 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 	if !ok {
 		return
 	}
+	b.countInterviewRPC(t)
 	if t.run != nil && !t.Ended {
 		b.mu.Lock()
 		more, fatal := t.run.absorb(resp, err)
@@ -287,6 +288,7 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 		b.trackTransfer(t, resp)
 		b.finish(t, statusDone, b.result(ctx, t, resp), nil, "")
 	}
+	b.interviewTaskDone(ctx, t, resp, err)
 }
 
 // SessionEnded puts an interrupted task back at the head of its queue and wakes the device

@@ -87,6 +87,49 @@ type DeviceSummary struct {
 	LastInform time.Time `json:"last_inform"`
 	// IP is the address the CPE's last session came from.
 	IP string `json:"ip,omitempty"`
+	// Interview is the state of the device's last interview; absent before the first.
+	Interview *Interview `json:"interview,omitempty"`
+}
+
+// Interview states.
+const (
+	InterviewRunning = "running"
+	InterviewDone    = "done"
+	InterviewFailed  = "failed"
+)
+
+// Why an interview started.
+const (
+	InterviewFirstContact    = "first_contact"    // the gateway had not interviewed the device
+	InterviewBootstrap       = "bootstrap"        // 0 BOOTSTRAP: the CPE was reset
+	InterviewFirmwareChanged = "firmware_changed" // SoftwareVersion differs from the interviewed one
+	InterviewRequested       = "requested"        // the reinterview bridge operation
+	InterviewRetry           = "retry"            // a BOOT after a failed or interrupted interview
+)
+
+// Interview is the state of a device's interview (the `interview` of B/bridge/devices) and the
+// data of the interview_started / interview_done / interview_failed device events.
+type Interview struct {
+	State  string `json:"state"`  // running, done, failed
+	Reason string `json:"reason"` // first_contact, bootstrap, firmware_changed, requested, retry
+	// Firmware is the SoftwareVersion interviewed: the data model is shared by devices of the
+	// same OUI, ProductClass and SoftwareVersion.
+	Firmware string `json:"firmware"`
+	// Shared: the names came from an earlier interview of a device of the same model (no
+	// GetParameterNames was sent). Walked: the CPE refused, faulted or broke the session on the
+	// whole-tree GetParameterNames, and its tree was walked one level at a time.
+	Shared bool `json:"shared"`
+	Walked bool `json:"walked,omitempty"`
+	// Names is the number of parameter and object names of the data model; Keys the number of
+	// state keys after the read; RPCs the RPCs the interview sent (GetParameterNames and
+	// GetParameterValues batches); DurationMs the time from start to end.
+	Names      int        `json:"names"`
+	Keys       int        `json:"keys"`
+	RPCs       int        `json:"rpcs"`
+	DurationMs int64      `json:"duration_ms"`
+	Started    time.Time  `json:"started"`
+	Finished   *time.Time `json:"finished,omitempty"`
+	Error      string     `json:"error,omitempty"`
 }
 
 // DeviceList is the data of list_devices (one page): a JSON array, [] when empty.
@@ -173,9 +216,12 @@ const (
 	OpRemoveDevice    = "remove_device"
 	OpHealth          = "health"
 	OpListTranslators = "list_translators"
+	// OpReinterview discovers the device's data model again (not from a sibling) and re-reads
+	// its state, at its next session; a connection request asks for one now.
+	OpReinterview = "reinterview"
 )
 
-var bridgeOps = []string{OpListDevices, OpRemoveDevice, OpHealth, OpListTranslators}
+var bridgeOps = []string{OpListDevices, OpRemoveDevice, OpHealth, OpListTranslators, OpReinterview}
 
 // BridgeRequest is the payload of B/bridge/request/<op>; an empty payload is a request without
 // transaction.
@@ -184,7 +230,7 @@ type BridgeRequest struct {
 	Transaction string `json:"transaction,omitempty"`
 	// Op is optional in the payload (the topic names it); when present it must match.
 	Op string `json:"op,omitempty"`
-	// Device is the device id, for remove_device.
+	// Device is the device id, for remove_device and reinterview.
 	Device string `json:"device,omitempty"`
 	// Filter, Offset and Limit page list_devices (devices in id order).
 	Filter *DeviceFilter `json:"filter,omitempty"`
@@ -211,6 +257,13 @@ type BridgeResponse struct {
 	Total       *int      `json:"total,omitempty"`
 	NextOffset  int       `json:"next_offset,omitempty"`
 	Time        time.Time `json:"time"`
+}
+
+// ReinterviewQueued is the data of reinterview: the interview runs at the device's next
+// session; Woken says a connection request was sent for one.
+type ReinterviewQueued struct {
+	Device string `json:"device"`
+	Woken  bool   `json:"woken"`
 }
 
 // RemovedDevice is the data of remove_device: DroppedRequests counts its requests that ended
@@ -341,8 +394,8 @@ func parseListArgs(req *BridgeRequest, o *object) error {
 }
 
 func checkBridgeArgs(req *BridgeRequest) error {
-	if req.Op == OpRemoveDevice && req.Device == "" {
-		return fieldErr("device", "required for remove_device")
+	if (req.Op == OpRemoveDevice || req.Op == OpReinterview) && req.Device == "" {
+		return fieldErr("device", "required for %s", req.Op)
 	}
 	return nil
 }

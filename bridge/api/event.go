@@ -34,6 +34,12 @@ const (
 	// EventTransferTimeout is the gateway's own: a transfer the CPE accepted with Status 1 got no
 	// TransferComplete within tasks.transfer_timeout (checklist 41).
 	EventTransferTimeout EventType = "transfer_timeout"
+	// The gateway's interview of the device (docs/mqtt-api.md "Interview"): discovery of its
+	// data model with GetParameterNames, then a read of every exposed key it has. Data is
+	// InterviewData.
+	EventInterviewStarted EventType = "interview_started"
+	EventInterviewDone    EventType = "interview_done"
+	EventInterviewFailed  EventType = "interview_failed"
 )
 
 var numberedEvents = []EventType{

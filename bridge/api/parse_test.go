@@ -330,7 +330,7 @@ func TestParseBridgeRequest(t *testing.T) {
 	}
 	for _, tt := range []struct{ op, payload, want string }{
 		{api.OpRemoveDevice, `{"transaction":"t2"}`, "device: required for remove_device"},
-		{"reboot_all", `{}`, "unknown operation \"reboot_all\" (known: list_devices, remove_device, health, list_translators)"},
+		{"reboot_all", `{}`, "unknown operation \"reboot_all\" (known: list_devices, remove_device, health, list_translators, reinterview)"},
 		{api.OpHealth, `{"transaction":"t3","op":"list_devices"}`, `op: "list_devices" does not match the topic's operation "health"`},
 		{api.OpListDevices, `{"transaction":"t4","filter":"x"}`, "filter: must be an object, got a string"},
 		{api.OpListDevices, `{"transaction":"t4","filter":{"model":"x"}}`, "filter.model: unknown field (known: online, translator, product_class, firmware, id_prefix)"},

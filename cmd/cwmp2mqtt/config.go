@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
 	"github.com/spf13/pflag"
@@ -61,6 +62,7 @@ type Config struct {
 	TaskMaxQueue    int
 	TaskMaxAttempts int
 	TransferTimeout time.Duration
+	Interview       bridge.InterviewOptions
 	PluginsDir      string
 	Translators     map[string]host.PluginConfig
 	PluginTimeout   time.Duration
@@ -438,6 +440,10 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	c.TransferTimeout = r.duration("tasks.transfer_timeout", time.Second)
 	c.TaskMaxQueue = int(r.integer("tasks.max_queue", 1, 1<<20))
 	c.TaskMaxAttempts = int(r.integer("tasks.max_attempts", 1, 100))
+	c.Interview.Disabled = !r.boolean("interview.enabled")
+	c.Interview.MaxNames = int(r.integer("interview.max_names", 100, 1<<20))
+	c.Interview.MaxRPCs = int(r.integer("interview.max_rpcs", 1, 1<<20))
+	c.Interview.MaxTime = r.duration("interview.max_time", time.Second)
 	c.PluginsDir = r.str("plugins.dir")
 	c.PluginTimeout = r.duration("plugins.call_timeout", 10*time.Millisecond)
 	c.StandardMode = r.oneOf("plugins.standard", "inprocess", "process")

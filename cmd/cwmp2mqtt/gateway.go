@@ -156,6 +156,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		AvailabilityFactor: cfg.AvailFactor, AvailabilityFloor: cfg.AvailFloor,
 		MaxQueue: cfg.TaskMaxQueue, WakeGrace: cfg.TaskWakeGrace, TransferTimeout: cfg.TransferTimeout,
 		MaxAttempts: cfg.TaskMaxAttempts, SessionWait: cfg.CWMP.ConnReq.SessionWait,
+		Interview:        cfg.Interview,
 		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
 		Health: g.health,

@@ -1,6 +1,10 @@
 package main
 
-import "time"
+import (
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
+)
 
 // setting is one configuration key: its default and the one-line help shown by --help.
 // configs/cwmp2mqtt.yaml documents every key; TestEveryKeyDocumented keeps the two in step.
@@ -76,6 +80,10 @@ var settings = []setting{
 	{"tasks.transfer_timeout", time.Hour, "how long a Download/Upload accepted with status 1 may go without its TransferComplete"},
 	{"tasks.max_queue", 1000, "queued requests per device before new ones are rejected"},
 	{"tasks.max_attempts", 2, "sends of one request to a CPE that drops the session while running it"},
+	{"interview.enabled", true, "interview devices: discover their data model on first contact, BOOTSTRAP and firmware change, then read their state"},
+	{"interview.max_names", bridge.DefaultInterviewMaxNames, "a data model with more parameter and object names is not kept (the interview fails)"},
+	{"interview.max_rpcs", bridge.DefaultInterviewMaxRPCs, "RPCs of one interview (a walk of the tree sends one GetParameterNames per object)"},
+	{"interview.max_time", bridge.DefaultInterviewMaxTime, "time one interview may take, across sessions"},
 	{"plugins.dir", "", "directory of translator plugin binaries"},
 	{"plugins.call_timeout", 2 * time.Second, "timeout of one translator call"},
 	{"plugins.standard", "inprocess", "how the built-in standard translator runs: inprocess or process"},

@@ -59,11 +59,12 @@ func (b pluginBackend) resolveGet(ctx context.Context, req sdk.GetRequest) (sdk.
 	if err != nil {
 		return sdk.GetPlan{}, err
 	}
-	resp, err := api.ResolveGet(ctx, &pb.ResolveGetRequest{Device: deviceToPB(req.Device), Keys: validUTF8s(req.Keys)})
+	resp, err := api.ResolveGet(ctx, &pb.ResolveGetRequest{Device: deviceToPB(req.Device), Keys: validUTF8s(req.Keys),
+		Names: validUTF8s(req.Model.Names())})
 	if err != nil {
 		return sdk.GetPlan{}, classify(ctx, err)
 	}
-	return sdk.GetPlan{Names: resp.GetNames(), Unknown: resp.GetUnknown(), Absent: resp.GetAbsent()}, nil
+	return sdk.GetPlan{Names: resp.GetNames(), Unknown: resp.GetUnknown(), Absent: resp.GetAbsent(), Missing: resp.GetMissing()}, nil
 }
 
 func (b pluginBackend) denormalizeSet(ctx context.Context, req sdk.SetRequest) (sdk.SetPlan, error) {
@@ -78,6 +79,7 @@ func (b pluginBackend) denormalizeSet(ctx context.Context, req sdk.SetRequest) (
 	}
 	resp, err := api.DenormalizeSet(ctx, &pb.DenormalizeSetRequest{
 		Device: deviceToPB(req.Device), Values: values, Params: paramsToPB(req.Params),
+		Names: validUTF8s(req.Model.Names()),
 	})
 	if err != nil {
 		return sdk.SetPlan{}, classify(ctx, err)

@@ -237,11 +237,11 @@ func TestHostRoutesCallsToTheSelectedTranslator(t *testing.T) {
 	if err != nil || name != "acme" || st["wifi.ssids.3.ssid"] != "acme-3" {
 		t.Errorf("Normalize = %q, %d keys, %v", name, len(st), err)
 	}
-	name, plan, err := h.ResolveGet(ctx, acmeBox, []string{"device.uptime"})
+	name, plan, err := h.ResolveGet(ctx, acmeBox, []string{"device.uptime"}, nil)
 	if err != nil || name != "acme" || len(plan.Names) != 1 {
 		t.Errorf("ResolveGet = %q, %+v, %v", name, plan, err)
 	}
-	name, set, err := h.DenormalizeSet(ctx, acmeBox, map[string]any{"wifi.ssids.1.enabled": false}, nil)
+	name, set, err := h.DenormalizeSet(ctx, acmeBox, map[string]any{"wifi.ssids.1.enabled": false}, nil, nil)
 	if err != nil || name != "acme" || len(set.RPCs) != 1 {
 		t.Errorf("DenormalizeSet = %q, %+v, %v", name, set, err)
 	}

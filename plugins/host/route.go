@@ -19,23 +19,24 @@ func (h *Host) Normalize(ctx context.Context, dev sdk.DeviceInfo, params map[str
 	return name, st, err
 }
 
-// ResolveGet routes to the device's translator.
-func (h *Host) ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string) (string, sdk.GetPlan, error) {
+// ResolveGet routes to the device's translator; model is the device's discovered data model,
+// nil while unknown.
+func (h *Host) ResolveGet(ctx context.Context, dev sdk.DeviceInfo, keys []string, model *sdk.DataModel) (string, sdk.GetPlan, error) {
 	name, tr, err := h.route(dev, "ResolveGet")
 	if err != nil {
 		return name, sdk.GetPlan{}, err
 	}
-	plan, err := tr.ResolveGet(ctx, sdk.GetRequest{Device: dev, Keys: keys})
+	plan, err := tr.ResolveGet(ctx, sdk.GetRequest{Device: dev, Keys: keys, Model: model})
 	return name, plan, err
 }
 
 // DenormalizeSet routes to the device's translator.
-func (h *Host) DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value) (string, sdk.SetPlan, error) {
+func (h *Host) DenormalizeSet(ctx context.Context, dev sdk.DeviceInfo, values map[string]any, params map[string]sdk.Value, model *sdk.DataModel) (string, sdk.SetPlan, error) {
 	name, tr, err := h.route(dev, "DenormalizeSet")
 	if err != nil {
 		return name, sdk.SetPlan{}, err
 	}
-	plan, err := tr.DenormalizeSet(ctx, sdk.SetRequest{Device: dev, Values: values, Params: params})
+	plan, err := tr.DenormalizeSet(ctx, sdk.SetRequest{Device: dev, Values: values, Params: params, Model: model})
 	return name, plan, err
 }
 

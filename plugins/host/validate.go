@@ -280,6 +280,17 @@ func checkGetPlan(req sdk.GetRequest, plan sdk.GetPlan) (sdk.GetPlan, error) {
 			p.addf("key %q is both unknown and absent", k)
 		}
 	}
+	if len(plan.Missing) == 0 {
+		plan.Missing = nil
+	}
+	for k := range plan.Missing {
+		switch {
+		case !asked[k]:
+			p.addf("missing key %q was not asked for", k)
+		case unknown[k]:
+			p.addf("key %q is both unknown and missing", k)
+		}
+	}
 	return plan, p.err()
 }
 

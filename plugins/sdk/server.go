@@ -63,11 +63,12 @@ func (s *server) Normalize(_ context.Context, req *pb.NormalizeRequest) (_ *pb.N
 
 func (s *server) ResolveGet(_ context.Context, req *pb.ResolveGetRequest) (_ *pb.ResolveGetResponse, err error) {
 	defer guard("ResolveGet", &err)
-	plan, err := s.impl.ResolveGet(GetRequest{Device: deviceFromPB(req.GetDevice()), Keys: req.GetKeys()})
+	plan, err := s.impl.ResolveGet(GetRequest{Device: deviceFromPB(req.GetDevice()), Keys: req.GetKeys(),
+		Model: NewDataModel(req.GetNames())})
 	if err != nil {
 		return nil, refused(err)
 	}
-	return &pb.ResolveGetResponse{Names: plan.Names, Unknown: plan.Unknown, Absent: plan.Absent}, nil
+	return &pb.ResolveGetResponse{Names: plan.Names, Unknown: plan.Unknown, Absent: plan.Absent, Missing: plan.Missing}, nil
 }
 
 func (s *server) DenormalizeSet(_ context.Context, req *pb.DenormalizeSetRequest) (_ *pb.DenormalizeSetResponse, err error) {
@@ -80,6 +81,7 @@ func (s *server) DenormalizeSet(_ context.Context, req *pb.DenormalizeSetRequest
 		Device: deviceFromPB(req.GetDevice()),
 		Values: values,
 		Params: paramsFromPB(req.GetParams()),
+		Model:  NewDataModel(req.GetNames()),
 	})
 	if err != nil {
 		return nil, refused(err)

@@ -91,6 +91,10 @@ type State map[string]any
 type GetRequest struct {
 	Device DeviceInfo
 	Keys   []string
+	// Model is the device's data model as the gateway discovered it; nil while unknown. With
+	// it, a translator names only parameters the device has (DataModel.Has) and lists in
+	// GetPlan.Missing the asked keys whose parameter the device lacks.
+	Model *DataModel
 }
 
 // GetPlan is the answer to a GetRequest: the CWMP parameter names (or partial paths ending in
@@ -100,10 +104,15 @@ type GetRequest struct {
 // goes on without them, as for a key the device reports no value for. A known key that needs no
 // parameter (one Normalize returns from no parameters, like the standard "model") is in neither
 // list and adds no name.
+//
+// Missing (only with GetRequest.Model) maps an asked key to the parameter it needs that the
+// device's data model lacks; the gateway rejects a get naming any, with the key and the
+// parameter, and sends nothing to the CPE.
 type GetPlan struct {
 	Names   []string
 	Unknown []string
 	Absent  []string
+	Missing map[string]string
 }
 
 // SetRequest asks how to write normalized keys (a `set`).
@@ -112,6 +121,10 @@ type SetRequest struct {
 	Values map[string]any
 	// Params is the last known raw state of the device, for translators that need instance numbers.
 	Params map[string]Value
+	// Model is the device's data model (see GetRequest.Model): with it, a key whose parameter
+	// the device lacks is rejected with RejectAbsent, and among alternative parameters for one
+	// key (TR-098 KeyPassphrase vs PreSharedKey.1.KeyPassphrase) the one the device has is used.
+	Model *DataModel
 }
 
 // RPC is one CWMP RPC a translator asks the gateway to run, in a JSON form the gateway

@@ -21,6 +21,9 @@ type contextDef struct {
 	name string
 	spec string // the object in spec notation, for the conformance test
 	get  string // partial path to read when the instance is not known
+	// also are the other partial paths the scan picks the instance from (the DHCP pool that
+	// names the LAN interface): without them a get reads the object but cannot tell which.
+	also []string
 	what string // what it is, for a person: "PPP WAN connection"
 }
 

@@ -50,7 +50,7 @@ func (t *Translator) ResolveGet(req sdk.GetRequest) (sdk.GetPlan, error) {
 			continue
 		}
 		segs := strings.Split(k, ".")
-		matched := false
+		matched, kept, lacking := false, false, ""
 		for _, c := range m.all {
 			insts, ok := matchKey(c.Key, segs, false)
 			if !ok {
@@ -58,8 +58,23 @@ func (t *Translator) ResolveGet(req sdk.GetRequest) (sdk.GetPlan, error) {
 			}
 			matched = true
 			for _, p := range c.readPaths(m, insts) {
-				set[root+p] = true
+				// Only what the device has (req.Model; every name while it is unknown): a
+				// cheap CPE may drop the session on a name it lacks instead of answering 9005.
+				if !req.Model.Has(root + p) {
+					if lacking == "" {
+						lacking = root + p
+					}
+					continue
+				}
+				set[root+p], kept = true, true
 			}
+		}
+		if matched && !kept && len(req.Keys) > 0 {
+			if plan.Missing == nil {
+				plan.Missing = map[string]string{}
+			}
+			plan.Missing[raw] = lacking
+			continue
 		}
 		switch _, known := t.known(segs, false); {
 		case matched, k == KeyModel:
@@ -124,6 +139,7 @@ func (c *compiled) readPaths(m *model, insts []int64) []string {
 			for _, cd := range m.contexts {
 				if cd.name == p[1:end] {
 					out = append(out, cd.get)
+					out = append(out, cd.also...)
 				}
 			}
 			continue

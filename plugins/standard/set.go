@@ -25,6 +25,9 @@ type rejection struct {
 	code   sdk.RejectCode // "" when neither the request nor the device is known to be the cause
 }
 
+// reasonLacks names the parameter the device's data model lacks.
+func reasonLacks(param string) string { return "not on this device: its data model has no " + param }
+
 // reasonNoInterface says which object the device lacks, e.g. "no PPP WAN connection in use".
 func reasonNoInterface(what string) string { return "not on this device: no " + what + " in use" }
 
@@ -41,7 +44,7 @@ func (t *Translator) DenormalizeSet(req sdk.SetRequest) (sdk.SetPlan, error) {
 	m.scan(v)
 	var params []any
 	for _, key := range sortedKeys(req.Values) {
-		name, xsd, value, rej := t.planSet(m, v, key, req.Values[key])
+		name, xsd, value, rej := t.planSet(m, v, req.Model, key, req.Values[key])
 		if rej.reason != "" {
 			plan.Rejected[key] = rej.reason
 			if rej.code != "" {
@@ -61,7 +64,7 @@ func (t *Translator) DenormalizeSet(req sdk.SetRequest) (sdk.SetPlan, error) {
 // planSet resolves one key to the parameter, its type and the encoded value, or a rejection.
 // The checks go from the request's faults to the device's (TR-069 A.3.2.1: a CPE answers 9008
 // for a read-only parameter, 9005 for one it lacks; refusing here names the key instead).
-func (t *Translator) planSet(m *model, v *view, key string, value any) (name, xsd, raw string, rej rejection) {
+func (t *Translator) planSet(m *model, v *view, dm *sdk.DataModel, key string, value any) (name, xsd, raw string, rej rejection) {
 	segs := strings.Split(strings.TrimSpace(key), ".")
 	e, known := t.known(segs, true)
 	switch {
@@ -85,11 +88,28 @@ func (t *Translator) planSet(m *model, v *view, key string, value any) (name, xs
 		return "", "", "", rejection{reasonModelAccess, sdk.RejectReadOnlyHere}
 	}
 	var c *compiled
+	lacking := ""
 	for _, x := range cands {
-		if x.ctx < 0 || v.ctx[x.ctx] != "" {
-			c = x
-			break
+		if x.ctx >= 0 && v.ctx[x.ctx] == "" {
+			continue
 		}
+		// Among alternatives (TR-098 KeyPassphrase, PreSharedKey.1.KeyPassphrase, PreSharedKey.1.PreSharedKey)
+		// the first the device has; every one while its data model is unknown.
+		xi := insts
+		if x.RemapAP {
+			xi = v.apFor(insts)
+		}
+		if n, ok := x.param(v, xi); ok && !dm.Has(v.root+n) {
+			if lacking == "" {
+				lacking = v.root + n
+			}
+			continue
+		}
+		c = x
+		break
+	}
+	if c == nil && lacking != "" {
+		return "", "", "", rejection{reasonLacks(lacking), sdk.RejectAbsent}
 	}
 	if c == nil {
 		if len(v.params) == 0 {

@@ -85,7 +85,11 @@ var tr098Bindings = slices.Concat(commonBindings, []Binding{
 	{Key: "wifi.ssid.{i}.bssid", Param: "LANDevice.1.WLANConfiguration.{i}.BSSID", XSD: "string"},
 	{Key: "wifi.ssid.{i}.broadcast", Param: "LANDevice.1.WLANConfiguration.{i}.SSIDAdvertisementEnabled", XSD: "boolean"},
 	{Key: "wifi.ssid.{i}.security_mode", Param: "LANDevice.1.WLANConfiguration.{i}.BeaconType", XSD: "string", Enum: beaconType098},
+	// The passphrase is in one of three places, by firmware: DenormalizeSet takes the first
+	// the device's data model has (KeyPassphrase while the model is unknown).
 	{Key: "wifi.ssid.{i}.passphrase", Param: "LANDevice.1.WLANConfiguration.{i}.KeyPassphrase", XSD: "string", Write: validPassphrase},
+	{Key: "wifi.ssid.{i}.passphrase", Param: "LANDevice.1.WLANConfiguration.{i}.PreSharedKey.1.KeyPassphrase", XSD: "string", Write: validPassphrase},
+	{Key: "wifi.ssid.{i}.passphrase", Param: "LANDevice.1.WLANConfiguration.{i}.PreSharedKey.1.PreSharedKey", XSD: "string", Write: validPassphrase},
 	{Key: "wifi.ssid.{i}.clients", Param: "LANDevice.1.WLANConfiguration.{i}.TotalAssociations", XSD: "unsignedInt"},
 
 	{Key: "hosts.count", Param: "LANDevice.1.Hosts.HostNumberOfEntries", XSD: "unsignedInt"},

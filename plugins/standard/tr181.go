@@ -16,8 +16,12 @@ const (
 )
 
 var tr181Contexts = []contextDef{
-	ctxWAN: {name: "wan", spec: "IP.Interface.{i}.", get: "IP.Interface.", what: "WAN IP interface"},
-	ctxLAN: {name: "lan", spec: "IP.Interface.{i}.", get: "IP.Interface.", what: "LAN IP interface"},
+	// scan181 weighs NAT, the default route and the connection-request host to pick the WAN,
+	// and takes the LAN from the first DHCPv4 server pool's Interface: a get reads them too.
+	ctxWAN: {name: "wan", spec: "IP.Interface.{i}.", get: "IP.Interface.", what: "WAN IP interface",
+		also: []string{"NAT.InterfaceSetting.", "Routing.Router.", "ManagementServer.ConnectionRequestURL"}},
+	ctxLAN: {name: "lan", spec: "IP.Interface.{i}.", get: "IP.Interface.", what: "LAN IP interface",
+		also: []string{"DHCPv4.Server.Pool."}},
 }
 
 // ifStatus181 maps the interface Status enumeration of TR-181 (IP.Interface, PPP.Interface).

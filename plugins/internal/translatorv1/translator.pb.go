@@ -852,9 +852,13 @@ func (x *NormalizeResponse) GetState() map[string]*StateValue {
 }
 
 type ResolveGetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Device        *DeviceInfo            `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
-	Keys          []string               `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Device *DeviceInfo            `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	Keys   []string               `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	// names are the parameter and object names of the device's data model as the gateway's
+	// interview discovered them (GetParameterNames; objects end in "."), sorted. Empty while
+	// unknown: the translator then plans from its tables alone.
+	Names         []string `protobuf:"bytes,3,rep,name=names,proto3" json:"names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -903,6 +907,13 @@ func (x *ResolveGetRequest) GetKeys() []string {
 	return nil
 }
 
+func (x *ResolveGetRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
 type ResolveGetResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Names []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
@@ -910,7 +921,10 @@ type ResolveGetResponse struct {
 	Unknown []string `protobuf:"bytes,2,rep,name=unknown,proto3" json:"unknown,omitempty"`
 	// absent are asked keys the translator knows but this device's data model lacks: nothing is
 	// read for them and the get goes on without them.
-	Absent        []string `protobuf:"bytes,3,rep,name=absent,proto3" json:"absent,omitempty"`
+	Absent []string `protobuf:"bytes,3,rep,name=absent,proto3" json:"absent,omitempty"`
+	// missing maps an asked key to the parameter it needs that the device's discovered names
+	// lack (only when names were given): the gateway rejects the get, naming both.
+	Missing       map[string]string `protobuf:"bytes,4,rep,name=missing,proto3" json:"missing,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -966,11 +980,20 @@ func (x *ResolveGetResponse) GetAbsent() []string {
 	return nil
 }
 
+func (x *ResolveGetResponse) GetMissing() map[string]string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
 type DenormalizeSetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Device        *DeviceInfo            `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
-	Values        map[string]*StateValue `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Params        map[string]*RawValue   `protobuf:"bytes,3,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Device *DeviceInfo            `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	Values map[string]*StateValue `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Params map[string]*RawValue   `protobuf:"bytes,3,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// names as in ResolveGetRequest: the translator writes only parameters among them.
+	Names         []string `protobuf:"bytes,4,rep,name=names,proto3" json:"names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1022,6 +1045,13 @@ func (x *DenormalizeSetRequest) GetValues() map[string]*StateValue {
 func (x *DenormalizeSetRequest) GetParams() map[string]*RawValue {
 	if x != nil {
 		return x.Params
+	}
+	return nil
+}
+
+func (x *DenormalizeSetRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
 	}
 	return nil
 }
@@ -1252,18 +1282,24 @@ const file_translator_v1_translator_proto_rawDesc = "" +
 	"\n" +
 	"StateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
-	"\x05value\x18\x02 \x01(\v2\x19.translator.v1.StateValueR\x05value:\x028\x01\"Z\n" +
+	"\x05value\x18\x02 \x01(\v2\x19.translator.v1.StateValueR\x05value:\x028\x01\"p\n" +
 	"\x11ResolveGetRequest\x121\n" +
 	"\x06device\x18\x01 \x01(\v2\x19.translator.v1.DeviceInfoR\x06device\x12\x12\n" +
-	"\x04keys\x18\x02 \x03(\tR\x04keys\"\\\n" +
+	"\x04keys\x18\x02 \x03(\tR\x04keys\x12\x14\n" +
+	"\x05names\x18\x03 \x03(\tR\x05names\"\xe2\x01\n" +
 	"\x12ResolveGetResponse\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\x12\x18\n" +
 	"\aunknown\x18\x02 \x03(\tR\aunknown\x12\x16\n" +
-	"\x06absent\x18\x03 \x03(\tR\x06absent\"\x88\x03\n" +
+	"\x06absent\x18\x03 \x03(\tR\x06absent\x12H\n" +
+	"\amissing\x18\x04 \x03(\v2..translator.v1.ResolveGetResponse.MissingEntryR\amissing\x1a:\n" +
+	"\fMissingEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9e\x03\n" +
 	"\x15DenormalizeSetRequest\x121\n" +
 	"\x06device\x18\x01 \x01(\v2\x19.translator.v1.DeviceInfoR\x06device\x12H\n" +
 	"\x06values\x18\x02 \x03(\v20.translator.v1.DenormalizeSetRequest.ValuesEntryR\x06values\x12H\n" +
-	"\x06params\x18\x03 \x03(\v20.translator.v1.DenormalizeSetRequest.ParamsEntryR\x06params\x1aT\n" +
+	"\x06params\x18\x03 \x03(\v20.translator.v1.DenormalizeSetRequest.ParamsEntryR\x06params\x12\x14\n" +
+	"\x05names\x18\x04 \x03(\tR\x05names\x1aT\n" +
 	"\vValuesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
 	"\x05value\x18\x02 \x01(\v2\x19.translator.v1.StateValueR\x05value:\x028\x01\x1aR\n" +
@@ -1325,7 +1361,7 @@ func file_translator_v1_translator_proto_rawDescGZIP() []byte {
 }
 
 var file_translator_v1_translator_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_translator_v1_translator_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_translator_v1_translator_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_translator_v1_translator_proto_goTypes = []any{
 	(Access)(0),                    // 0: translator.v1.Access
 	(RejectCode)(0),                // 1: translator.v1.RejectCode
@@ -1347,54 +1383,56 @@ var file_translator_v1_translator_proto_goTypes = []any{
 	(*ProvisionResponse)(nil),      // 17: translator.v1.ProvisionResponse
 	nil,                            // 18: translator.v1.NormalizeRequest.ParamsEntry
 	nil,                            // 19: translator.v1.NormalizeResponse.StateEntry
-	nil,                            // 20: translator.v1.DenormalizeSetRequest.ValuesEntry
-	nil,                            // 21: translator.v1.DenormalizeSetRequest.ParamsEntry
-	nil,                            // 22: translator.v1.DenormalizeSetResponse.RejectedEntry
-	nil,                            // 23: translator.v1.DenormalizeSetResponse.CodesEntry
-	nil,                            // 24: translator.v1.ProvisionRequest.ParamsEntry
-	(*structpb.Value)(nil),         // 25: google.protobuf.Value
-	(*structpb.Struct)(nil),        // 26: google.protobuf.Struct
+	nil,                            // 20: translator.v1.ResolveGetResponse.MissingEntry
+	nil,                            // 21: translator.v1.DenormalizeSetRequest.ValuesEntry
+	nil,                            // 22: translator.v1.DenormalizeSetRequest.ParamsEntry
+	nil,                            // 23: translator.v1.DenormalizeSetResponse.RejectedEntry
+	nil,                            // 24: translator.v1.DenormalizeSetResponse.CodesEntry
+	nil,                            // 25: translator.v1.ProvisionRequest.ParamsEntry
+	(*structpb.Value)(nil),         // 26: google.protobuf.Value
+	(*structpb.Struct)(nil),        // 27: google.protobuf.Struct
 }
 var file_translator_v1_translator_proto_depIdxs = []int32{
-	25, // 0: translator.v1.StateValue.object_value:type_name -> google.protobuf.Value
+	26, // 0: translator.v1.StateValue.object_value:type_name -> google.protobuf.Value
 	0,  // 1: translator.v1.Expose.access:type_name -> translator.v1.Access
-	26, // 2: translator.v1.RPC.args:type_name -> google.protobuf.Struct
+	27, // 2: translator.v1.RPC.args:type_name -> google.protobuf.Struct
 	5,  // 3: translator.v1.DescribeResponse.match:type_name -> translator.v1.Match
 	6,  // 4: translator.v1.DescribeResponse.exposes:type_name -> translator.v1.Expose
 	4,  // 5: translator.v1.NormalizeRequest.device:type_name -> translator.v1.DeviceInfo
 	18, // 6: translator.v1.NormalizeRequest.params:type_name -> translator.v1.NormalizeRequest.ParamsEntry
 	19, // 7: translator.v1.NormalizeResponse.state:type_name -> translator.v1.NormalizeResponse.StateEntry
 	4,  // 8: translator.v1.ResolveGetRequest.device:type_name -> translator.v1.DeviceInfo
-	4,  // 9: translator.v1.DenormalizeSetRequest.device:type_name -> translator.v1.DeviceInfo
-	20, // 10: translator.v1.DenormalizeSetRequest.values:type_name -> translator.v1.DenormalizeSetRequest.ValuesEntry
-	21, // 11: translator.v1.DenormalizeSetRequest.params:type_name -> translator.v1.DenormalizeSetRequest.ParamsEntry
-	7,  // 12: translator.v1.DenormalizeSetResponse.rpcs:type_name -> translator.v1.RPC
-	22, // 13: translator.v1.DenormalizeSetResponse.rejected:type_name -> translator.v1.DenormalizeSetResponse.RejectedEntry
-	23, // 14: translator.v1.DenormalizeSetResponse.codes:type_name -> translator.v1.DenormalizeSetResponse.CodesEntry
-	4,  // 15: translator.v1.ProvisionRequest.device:type_name -> translator.v1.DeviceInfo
-	24, // 16: translator.v1.ProvisionRequest.params:type_name -> translator.v1.ProvisionRequest.ParamsEntry
-	7,  // 17: translator.v1.ProvisionResponse.rpcs:type_name -> translator.v1.RPC
-	2,  // 18: translator.v1.NormalizeRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
-	3,  // 19: translator.v1.NormalizeResponse.StateEntry.value:type_name -> translator.v1.StateValue
-	3,  // 20: translator.v1.DenormalizeSetRequest.ValuesEntry.value:type_name -> translator.v1.StateValue
-	2,  // 21: translator.v1.DenormalizeSetRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
-	1,  // 22: translator.v1.DenormalizeSetResponse.CodesEntry.value:type_name -> translator.v1.RejectCode
-	2,  // 23: translator.v1.ProvisionRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
-	8,  // 24: translator.v1.Translator.Describe:input_type -> translator.v1.DescribeRequest
-	10, // 25: translator.v1.Translator.Normalize:input_type -> translator.v1.NormalizeRequest
-	12, // 26: translator.v1.Translator.ResolveGet:input_type -> translator.v1.ResolveGetRequest
-	14, // 27: translator.v1.Translator.DenormalizeSet:input_type -> translator.v1.DenormalizeSetRequest
-	16, // 28: translator.v1.Translator.Provision:input_type -> translator.v1.ProvisionRequest
-	9,  // 29: translator.v1.Translator.Describe:output_type -> translator.v1.DescribeResponse
-	11, // 30: translator.v1.Translator.Normalize:output_type -> translator.v1.NormalizeResponse
-	13, // 31: translator.v1.Translator.ResolveGet:output_type -> translator.v1.ResolveGetResponse
-	15, // 32: translator.v1.Translator.DenormalizeSet:output_type -> translator.v1.DenormalizeSetResponse
-	17, // 33: translator.v1.Translator.Provision:output_type -> translator.v1.ProvisionResponse
-	29, // [29:34] is the sub-list for method output_type
-	24, // [24:29] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	20, // 9: translator.v1.ResolveGetResponse.missing:type_name -> translator.v1.ResolveGetResponse.MissingEntry
+	4,  // 10: translator.v1.DenormalizeSetRequest.device:type_name -> translator.v1.DeviceInfo
+	21, // 11: translator.v1.DenormalizeSetRequest.values:type_name -> translator.v1.DenormalizeSetRequest.ValuesEntry
+	22, // 12: translator.v1.DenormalizeSetRequest.params:type_name -> translator.v1.DenormalizeSetRequest.ParamsEntry
+	7,  // 13: translator.v1.DenormalizeSetResponse.rpcs:type_name -> translator.v1.RPC
+	23, // 14: translator.v1.DenormalizeSetResponse.rejected:type_name -> translator.v1.DenormalizeSetResponse.RejectedEntry
+	24, // 15: translator.v1.DenormalizeSetResponse.codes:type_name -> translator.v1.DenormalizeSetResponse.CodesEntry
+	4,  // 16: translator.v1.ProvisionRequest.device:type_name -> translator.v1.DeviceInfo
+	25, // 17: translator.v1.ProvisionRequest.params:type_name -> translator.v1.ProvisionRequest.ParamsEntry
+	7,  // 18: translator.v1.ProvisionResponse.rpcs:type_name -> translator.v1.RPC
+	2,  // 19: translator.v1.NormalizeRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
+	3,  // 20: translator.v1.NormalizeResponse.StateEntry.value:type_name -> translator.v1.StateValue
+	3,  // 21: translator.v1.DenormalizeSetRequest.ValuesEntry.value:type_name -> translator.v1.StateValue
+	2,  // 22: translator.v1.DenormalizeSetRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
+	1,  // 23: translator.v1.DenormalizeSetResponse.CodesEntry.value:type_name -> translator.v1.RejectCode
+	2,  // 24: translator.v1.ProvisionRequest.ParamsEntry.value:type_name -> translator.v1.RawValue
+	8,  // 25: translator.v1.Translator.Describe:input_type -> translator.v1.DescribeRequest
+	10, // 26: translator.v1.Translator.Normalize:input_type -> translator.v1.NormalizeRequest
+	12, // 27: translator.v1.Translator.ResolveGet:input_type -> translator.v1.ResolveGetRequest
+	14, // 28: translator.v1.Translator.DenormalizeSet:input_type -> translator.v1.DenormalizeSetRequest
+	16, // 29: translator.v1.Translator.Provision:input_type -> translator.v1.ProvisionRequest
+	9,  // 30: translator.v1.Translator.Describe:output_type -> translator.v1.DescribeResponse
+	11, // 31: translator.v1.Translator.Normalize:output_type -> translator.v1.NormalizeResponse
+	13, // 32: translator.v1.Translator.ResolveGet:output_type -> translator.v1.ResolveGetResponse
+	15, // 33: translator.v1.Translator.DenormalizeSet:output_type -> translator.v1.DenormalizeSetResponse
+	17, // 34: translator.v1.Translator.Provision:output_type -> translator.v1.ProvisionResponse
+	30, // [30:35] is the sub-list for method output_type
+	25, // [25:30] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_translator_v1_translator_proto_init() }
@@ -1415,7 +1453,7 @@ func file_translator_v1_translator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_translator_v1_translator_proto_rawDesc), len(file_translator_v1_translator_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -344,6 +344,7 @@ func plausible(name, typ string) string {
 		"Device.DHCPv4.Server.Pool.1.SubnetMask":            "255.255.255.0",
 		"Device.DHCPv4.Server.Pool.1.IPRouters":             "192.168.1.1",
 		"Device.DHCPv4.Server.Pool.1.LeaseTime":             "86400",
+		"Device.DHCPv4.Server.Pool.1.Interface":             "Device.IP.Interface.1", // the LAN: a CPE names it (lan.* of the standard translator)
 		"Device.Users.User.1.Username":                      "admin",
 	}
 	if v, ok := fixed[name]; ok {

@@ -1,0 +1,253 @@
+package main
+
+// End-to-end tests of the interview (docs/mqtt-api.md "Interview") and of "only names the device
+// has": a real gateway with the built-in standard translator, cpesim CPEs with quirk profiles of
+// real firmware, and a paho platform on the embedded broker.
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
+)
+
+// interviewRig is a gateway and a platform subscribed to everything.
+type interviewRig struct {
+	gw *testGateway
+	pf *platform
+}
+
+func newInterviewRig(t *testing.T) interviewRig {
+	gw := startGateway(t, nil)
+	return interviewRig{gw: gw, pf: newPlatform(t, gw.Broker, "cwmp2mqtt/#")}
+}
+
+// interviewDone waits for the device's interview_done event and returns its data.
+func (r interviewRig) interviewDone(t *testing.T, id string) map[string]any {
+	t.Helper()
+	ev := r.pf.await("cwmp2mqtt/"+id+"/event", map[string]any{"event": "interview_done"}, wait)
+	data, _ := ev["data"].(map[string]any)
+	if data["state"] != "done" {
+		t.Fatalf("interview_done of %s carries %v", id, ev)
+	}
+	if n := r.pf.count("cwmp2mqtt/"+id+"/event", map[string]any{"event": "interview_failed"}); n > 0 {
+		t.Fatalf("%s: %d interview_failed events:\n%s", id, n, r.pf.dump("cwmp2mqtt/"+id+"/event"))
+	}
+	return data
+}
+
+// lastState returns the values of the last state published for the device.
+func (r interviewRig) lastState(t *testing.T, id string) map[string]any {
+	t.Helper()
+	msgs := r.pf.messages("cwmp2mqtt/" + id + "/state")
+	if len(msgs) == 0 {
+		t.Fatalf("no state for %s", id)
+	}
+	var st struct {
+		Values map[string]any `json:"values"`
+	}
+	if err := json.Unmarshal(msgs[len(msgs)-1].Payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Values
+}
+
+// A CPE that never sends BOOT or BOOTSTRAP (every CPE of a site re-pointed at the gateway) has a
+// complete state after its first session, in both data models; before the interview its state
+// held the few values of its Inform for ever. The TR-181 LAN address and mask are among them:
+// they need the DHCPv4 pool that names the LAN interface.
+func TestInterviewPeriodicOnlyCPEHasCompleteStateAfterFirstSession(t *testing.T) {
+	for _, c := range []struct {
+		model string
+		want  []string
+	}{
+		{"tr098", []string{"device.uptime", "wan.status", "wan.ipv4_address", "lan.ipv4_address", "lan.ipv4_netmask",
+			"lan.dhcp_pool_start", "wifi.ssid.1.ssid", "wifi.radio.1.channel", "hosts.count", "hosts.1.mac",
+			"management.periodic_inform_interval"}},
+		// The simulated TR-181 WAN (10.0.0.2, no NAT, no route) is not told from a LAN: no wan.*.
+		{"tr181", []string{"device.uptime", "device.memory_free", "lan.ipv4_address",
+			"lan.ipv4_netmask", "lan.dhcp_pool_start", "wifi.ssid.1.ssid", "wifi.radio.1.channel", "hosts.count",
+			"management.periodic_inform_interval"}},
+	} {
+		t.Run(c.model, func(t *testing.T) {
+			r := newInterviewRig(t)
+			cpe := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "PERIODIC-" + strings.ToUpper(c.model),
+				Quirks: sim.Quirks{sim.QuirkPeriodicOnly}}, c.model)
+			first := cpe.waitSession(t, sim.Mark{}, func(sim.SessionResult) bool { return true })
+			if first.Err != nil || !first.HasEvent("2 PERIODIC") || first.HasEvent(sim.EventBootstrap) {
+				t.Fatalf("first session: events %v, err %v; want a periodic-only CPE's clean session", first.Events, first.Err)
+			}
+			if !contains(first.RPCs, "GetParameterNames") || !contains(first.RPCs, "GetParameterValues") {
+				t.Fatalf("first session ran %v: want the interview (GetParameterNames, then GetParameterValues)", first.RPCs)
+			}
+			data := r.interviewDone(t, cpe.ID)
+			if data["reason"] != "first_contact" || data["shared"] != false || data["names"].(float64) < 500 {
+				t.Errorf("interview_done data %v: want a first-contact discovery of the whole model", data)
+			}
+			st := r.lastState(t, cpe.ID)
+			var missing []string
+			for _, k := range c.want {
+				if _, ok := st[k]; !ok {
+					missing = append(missing, k)
+				}
+			}
+			if len(missing) > 0 {
+				t.Errorf("state after the first session lacks %v; it has %d keys: %v", missing, len(st), st)
+			}
+			if got, want := int(data["keys"].(float64)), len(st); got != want {
+				t.Errorf("interview_done says %d keys, the state has %d", got, want)
+			}
+			if c.model == "tr181" && (st["lan.ipv4_address"] != cpe.value(t, "Device.IP.Interface.1.IPv4Address.1.IPAddress") ||
+				st["lan.ipv4_netmask"] != cpe.value(t, "Device.IP.Interface.1.IPv4Address.1.SubnetMask")) {
+				t.Errorf("TR-181 LAN %v/%v, want the CPE's IP.Interface.1", st["lan.ipv4_address"], st["lan.ipv4_netmask"])
+			}
+			dev := deviceInfo(t, r.pf, cpe.ID)
+			if iv, _ := dev["interview"].(map[string]any); iv["state"] != "done" {
+				t.Errorf("info of %s: interview %v, want state done", cpe.ID, dev["interview"])
+			}
+		})
+	}
+}
+
+// deviceInfo waits for the device's retained B/D/info with an interview that ended.
+func deviceInfo(t *testing.T, pf *platform, id string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	pf.awaitFunc("cwmp2mqtt/"+id+"/info", func(payload []byte) bool {
+		var d map[string]any
+		if json.Unmarshal(payload, &d) != nil {
+			return false
+		}
+		iv, _ := d["interview"].(map[string]any)
+		if iv != nil && iv["state"] != "running" {
+			found = d
+			return true
+		}
+		return false
+	})
+	return found
+}
+
+// awaitFunc waits for a message on topic whose payload satisfies ok.
+func (p *platform) awaitFunc(topic string, ok func([]byte) bool) {
+	p.t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		for _, m := range p.messages(topic) {
+			if ok(m.Payload) {
+				return
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			p.t.Fatalf("no matching message on %s within %s; seen:\n%s", topic, wait, p.dump(topic))
+		}
+		select {
+		case <-p.notify:
+		case <-time.After(min(left, 100*time.Millisecond)):
+		}
+	}
+}
+
+// A sibling (same OUI, ProductClass and SoftwareVersion) skips discovery: no GetParameterNames,
+// the names come from the first device's interview.
+func TestInterviewSiblingSharesTheDataModel(t *testing.T) {
+	r := newInterviewRig(t)
+	a := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "SIBLING-A", Quirks: sim.Quirks{sim.QuirkPeriodicOnly}}, "tr098")
+	r.interviewDone(t, a.ID)
+	b := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "SIBLING-B", Quirks: sim.Quirks{sim.QuirkPeriodicOnly}}, "tr098")
+	data := r.interviewDone(t, b.ID)
+	if data["shared"] != true {
+		t.Errorf("sibling's interview %v: want shared", data)
+	}
+	if n := b.rec.Received(sim.Mark{}, "SIBLING-B", "GetParameterNames", ""); n != 0 {
+		t.Errorf("sibling was sent %d GetParameterNames, want none", n)
+	}
+	if _, ok := r.lastState(t, b.ID)["wifi.ssid.1.ssid"]; !ok {
+		t.Errorf("sibling's state lacks wifi.ssid.1.ssid: %v", r.lastState(t, b.ID))
+	}
+}
+
+// A CPE that drops the connection on a name it lacks (no 9005) is never sent one by the
+// interview, a get without keys, or a set whose key has alternatives in TR-098 (the Huawei model
+// has WLANConfiguration.{i}.PreSharedKey.1.PreSharedKey, not KeyPassphrase). A key the device
+// lacks is rejected at once, naming the key and the parameter, and nothing reaches the CPE.
+func TestInterviewCrashOnUnknownNameCPEIsNeverSentANameItLacks(t *testing.T) {
+	r := newInterviewRig(t)
+	cpe := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "CRASHY",
+		Quirks: sim.Quirks{sim.QuirkCrashOnUnknownName, sim.QuirkPeriodicOnly}}, "tr098")
+	B := "cwmp2mqtt/" + cpe.ID
+	res := B + "/rpc/result"
+	r.interviewDone(t, cpe.ID)
+
+	r.pf.publish(B+"/get", `{"id":"get-all","expires":30}`)
+	got := r.pf.await(res, map[string]any{"id": "get-all", "status": "done"}, wait)
+	values, _ := got["result"].(map[string]any)["values"].(map[string]any)
+	if _, ok := values["wifi.ssid.1.ssid"]; !ok {
+		t.Errorf("get without keys: %v", got)
+	}
+
+	r.pf.publish(B+"/set", `{"id":"psk","values":{"wifi.ssid.1.passphrase":"correct horse battery"},"expires":30}`)
+	r.pf.await(res, map[string]any{"id": "psk", "status": "done"}, wait)
+	const psk = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.PreSharedKey.1.PreSharedKey"
+	if v := cpe.value(t, psk); v != "correct horse battery" {
+		t.Errorf("%s = %q after the set", psk, v)
+	}
+
+	mark := cpe.rec.Mark()
+	for _, c := range []struct{ topic, payload, key, param string }{
+		{"/get", `{"id":"cpu","keys":["device.cpu_usage"],"expires":30}`, "device.cpu_usage", "InternetGatewayDevice.DeviceInfo.ProcessStatus.CPUUsage"},
+		{"/set", `{"id":"ssid9","values":{"wifi.ssid.9.ssid":"nine"},"expires":30}`, "wifi.ssid.9.ssid", "WLANConfiguration.9."},
+	} {
+		var id map[string]any
+		_ = json.Unmarshal([]byte(c.payload), &id)
+		r.pf.publish(B+c.topic, c.payload)
+		rej := r.pf.await(res, map[string]any{"id": id["id"], "status": "rejected"}, wait)
+		if e, _ := rej["error"].(string); !strings.Contains(e, c.key) || !strings.Contains(e, c.param) {
+			t.Errorf("%s rejected with %q: want the key %s and the parameter %s named", id["id"], e, c.key, c.param)
+		}
+	}
+	// A request after the rejected ones: once it is done, anything the rejected ones had sent
+	// would have been received before it.
+	r.pf.publish(B+"/get", `{"id":"after","keys":["device.uptime"],"expires":30}`)
+	r.pf.await(res, map[string]any{"id": "after", "status": "done"}, wait)
+	if n := cpe.rec.CountRPCs(mark, func(e sim.RPCEvent) bool {
+		return e.Method != "GetParameterValues" || !e.Named("InternetGatewayDevice.DeviceInfo.UpTime")
+	}); n != 0 {
+		t.Errorf("the rejected requests reached the CPE: %d RPCs besides the last get", n)
+	}
+	if n := cpe.rec.Crashes(sim.Mark{}, "CRASHY"); n != 0 {
+		t.Errorf("the CPE crashed %d times on names it lacks:\n%s", n, r.pf.dump(res))
+	}
+	if n := r.pf.count(res, map[string]any{"status": "done"}); n != 3 {
+		t.Errorf("%d requests done, want 3:\n%s", n, r.pf.dump(res))
+	}
+}
+
+// A CPE that faults the whole-tree GetParameterNames is walked with NextLevel=true; one that
+// ignores NextLevel answers the walk's first question with the whole tree, and the walk stops
+// there rather than asking for each object again.
+func TestInterviewWalksACPEThatRefusesTheWholeTreeAndIgnoresNextLevel(t *testing.T) {
+	r := newInterviewRig(t)
+	cpe := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "IGNORENL",
+		Quirks: sim.Quirks{sim.QuirkIgnoreNextLevel, sim.QuirkPeriodicOnly, sim.QuirkCrashOnUnknownName}}, "tr181")
+	cpe.Faults().FailMethod("GetParameterNames", sim.FaultRule{Code: 9002, String: "too large", Times: 1})
+	data := r.interviewDone(t, cpe.ID)
+	if data["walked"] != true || data["names"].(float64) < 500 {
+		t.Errorf("interview %v: want a walk that found the whole model", data)
+	}
+	if n := cpe.rec.Received(sim.Mark{}, "IGNORENL", "GetParameterNames", ""); n != 2 {
+		t.Errorf("%d GetParameterNames sent, want 2 (the refused whole tree, the walk's root answered in full)", n)
+	}
+	st := r.lastState(t, cpe.ID)
+	for _, k := range []string{"lan.ipv4_address", "wifi.ssid.1.ssid", "device.uptime"} {
+		if _, ok := st[k]; !ok {
+			t.Errorf("state lacks %s after the walked interview: %v", k, st)
+		}
+	}
+	if n := cpe.rec.Crashes(sim.Mark{}, "IGNORENL"); n != 0 {
+		t.Errorf("the CPE crashed %d times", n)
+	}
+}
