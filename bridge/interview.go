@@ -60,8 +60,12 @@ func (o *InterviewOptions) setDefaults() {
 	}
 }
 
-// errInterviewTime ends an interview that outlived interview.max_time.
-var errInterviewTime = errors.New("the interview took longer than interview.max_time")
+// errInterviewTime ends an interview that outlived interview.max_time; errInterviewStuck one
+// found at an Inform over time or without a task left.
+var (
+	errInterviewTime  = errors.New("the interview took longer than interview.max_time")
+	errInterviewStuck = errors.New("the interview took longer than interview.max_time, or the CPE dropped the session on its requests tasks.max_attempts times")
+)
 
 // interviewRun is an interview in progress (memory only: after a restart the record's
 // "running" state starts it again at the next Inform).
@@ -178,15 +182,20 @@ func (b *Bridge) interviewReasonLocked(d *device, bootstrap, boot bool) string {
 	return ""
 }
 
-// checkInterviewLocked runs at each Inform: it ends an interview past interview.max_time and,
-// when its whole-tree GetParameterNames was sent but the session ended without an answer, walks
-// the tree instead. It returns the interview to fail, if any.
+// checkInterviewLocked runs at each Inform: it reports an interview to fail (past
+// interview.max_time, or left without a task) and, when its whole-tree GetParameterNames was
+// sent but the session ended without an answer (too large for the CPE), walks the tree instead.
 func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed bool) {
 	iv := d.iv
 	if iv == nil {
 		return false
 	}
 	if now.Sub(iv.started) > b.opts.Interview.MaxTime {
+		return true
+	}
+	if !slices.ContainsFunc(d.queue, isInterviewTask) {
+		// Its last task was given up (the CPE dropped the session on it tasks.max_attempts
+		// times): the interview cannot go on.
 		return true
 	}
 	if t := iv.wholeTree; t != nil && t.State == taskQueued && t.Attempts > 0 {
@@ -196,6 +205,10 @@ func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed bool) {
 		b.startWalkLocked(d)
 	}
 	return false
+}
+
+func isInterviewTask(t *taskRecord) bool {
+	return t.Purpose == purposeInterviewNames || t.Purpose == purposeInterviewRead
 }
 
 // dropTaskLocked removes a queued volatile task.
@@ -517,9 +530,7 @@ func (b *Bridge) endInterview(id, state, why string) {
 	iv := d.iv
 	d.iv = nil
 	// Its tasks still queued are dropped: the interview is over.
-	d.queue = slices.DeleteFunc(d.queue, func(t *taskRecord) bool {
-		return t.State == taskQueued && (t.Purpose == purposeInterviewNames || t.Purpose == purposeInterviewRead)
-	})
+	d.queue = slices.DeleteFunc(d.queue, func(t *taskRecord) bool { return t.State == taskQueued && isInterviewTask(t) })
 	cp := *d.rec.Interview
 	fin := now.UTC()
 	cp.State, cp.Error, cp.Finished = state, why, &fin

@@ -81,7 +81,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
 	if ivLate {
-		b.failInterview(s.DeviceID, errInterviewTime.Error())
+		b.failInterview(s.DeviceID, errInterviewStuck.Error())
 	}
 	sharedModel := ivReason != "" && b.startInterview(&out, s.DeviceID, ivReason)
 	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))
