@@ -8,7 +8,7 @@
 // It owns the device registry, the durable per-device task queues, the translation of Informs
 // into topics (docs/mqtt-api.md), availability, and connection-request provisioning.
 //
-// Durability (DESIGN.md §5): the registry and the queues live in the gateway's one bbolt file,
+// Durability (docs/design.md §5): the registry and the queues live in the gateway's one bbolt file,
 // beside the outbox. A request is answered `accepted` only after it is committed; a task is marked
 // in flight (committed) before it is sent to the CPE, so a restart never runs it twice
 // (see recoverInflight). Per-Inform registry updates are written behind in batches: losing the

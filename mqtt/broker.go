@@ -14,7 +14,7 @@ import (
 )
 
 // BrokerOptions configures the embedded broker (used when mqtt.url is empty,
-// DESIGN.md §5).
+// docs/design.md §5).
 type BrokerOptions struct {
 	// Listen is the TCP address; default ":1883". The host "localhost" listens on the loopback
 	// addresses (127.0.0.1, and ::1 where it exists).

@@ -199,7 +199,7 @@ func TestBrokerListenErrorNamesKey(t *testing.T) {
 		t.Fatalf("StartBroker on a taken port = %v, want an error naming mqtt.embedded.listen", err)
 	}
 	if mqtt.DefaultBrokerListen != ":1883" {
-		t.Errorf("DefaultBrokerListen = %q, want :1883 (DESIGN.md §5)", mqtt.DefaultBrokerListen)
+		t.Errorf("DefaultBrokerListen = %q, want :1883 (docs/design.md §5)", mqtt.DefaultBrokerListen)
 	}
 }
 

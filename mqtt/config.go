@@ -27,7 +27,7 @@ type Config struct {
 	// QoS of outbound publishes made by the caller and of subscriptions.
 	QoS       int           `mapstructure:"qos"`
 	KeepAlive time.Duration `mapstructure:"keep_alive"`
-	// BaseTopic is B of DESIGN.md §3; the will is B/bridge/state.
+	// BaseTopic is B of docs/design.md §3; the will is B/bridge/state.
 	BaseTopic      string        `mapstructure:"base_topic"`
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// ReconnectMin and ReconnectMax bound the exponential back-off between
@@ -46,7 +46,7 @@ type TLSConfig struct {
 	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
 }
 
-// DefaultBaseTopic is `mqtt.base_topic` when unset (DESIGN.md §3).
+// DefaultBaseTopic is `mqtt.base_topic` when unset (docs/design.md §3).
 const DefaultBaseTopic = "cwmp2mqtt"
 
 // DefaultConfig returns the configuration used when nothing is set.

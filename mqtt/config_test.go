@@ -19,7 +19,7 @@ func TestDefaultConfigIsValid(t *testing.T) {
 	}
 	if cfg.QoS != 1 || cfg.KeepAlive != 30*time.Second || cfg.BaseTopic != "cwmp2mqtt" ||
 		!strings.HasPrefix(cfg.ClientID, "cwmp2mqtt-") {
-		t.Errorf("defaults %+v differ from DESIGN.md", cfg)
+		t.Errorf("defaults %+v differ from docs/design.md §5", cfg)
 	}
 	if _, err := mqtt.NewClient(cfg, nil); err == nil || !contains(err.Error(), "mqtt.url") {
 		t.Errorf("NewClient without URL = %v, want an error naming mqtt.url", err)

@@ -6,7 +6,7 @@
 // exponential reconnect, non-blocking handlers with manual acks), the durable
 // in-order outbox every outbound publish goes through (bbolt, group commit),
 // the embedded mochi-mqtt broker used when no external broker is configured,
-// and the topic names of the MQTT contract (DESIGN.md §3).
+// and the topic names of the MQTT contract (docs/design.md §3).
 //
 // Delivery guarantees, in one place:
 //

@@ -85,7 +85,7 @@ var (
 )
 
 // Outbox is the durable, ordered queue of every outbound publish
-// (DESIGN.md §1 step 5). Entries live in bucket "outbox" of the shared bbolt
+// (docs/design.md §1 step 5). Entries live in bucket "outbox" of the shared bbolt
 // file under a monotonically increasing big-endian key.
 //
 // One writer goroutine owns all writes: Enqueue calls that arrive while a

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Topics builds the topic names of the MQTT contract v1 (DESIGN.md §3) under
+// Topics builds the topic names of the MQTT contract v1 (docs/design.md §3) under
 // one base topic. Device ids are already escaped by the bridge (never a /, +
 // or #), so they are used as one level verbatim.
 type Topics struct{ Base string }
@@ -20,7 +20,7 @@ func (t Topics) BridgeRequest(op string) string  { return t.Base + "/bridge/requ
 func (t Topics) BridgeResponse(op string) string { return t.Base + "/bridge/response/" + op }
 func (t Topics) Device(id, leaf string) string   { return t.Base + "/" + id + "/" + leaf }
 
-// StatePayloadOffline is the will on B/bridge/state (DESIGN.md §3).
+// StatePayloadOffline is the will on B/bridge/state (docs/design.md §3).
 const StatePayloadOffline = `{"state":"offline"}`
 
 // ErrTopic is wrapped by every topic name/filter validation error.

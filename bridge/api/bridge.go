@@ -47,7 +47,7 @@ type Broker struct {
 	Connected bool   `json:"connected"`
 }
 
-// TranslatorInfo describes one loaded translator (DESIGN.md §4).
+// TranslatorInfo describes one loaded translator (docs/design.md §4).
 type TranslatorInfo struct {
 	Name         string `json:"name"`
 	Version      string `json:"version"`
@@ -187,7 +187,7 @@ const (
 	BridgeDeviceOnline     BridgeEventType = "device_online"
 	BridgeDeviceOffline    BridgeEventType = "device_offline"
 	BridgeDeviceRemoved    BridgeEventType = "device_removed"
-	BridgePluginFailed     BridgeEventType = "plugin_failed"    // a translator crashed or hung (DESIGN.md §4)
+	BridgePluginFailed     BridgeEventType = "plugin_failed"    // a translator crashed or hung (docs/design.md §4)
 	BridgePluginRestarted  BridgeEventType = "plugin_restarted" // … and is back
 	BridgeOutboxDropped    BridgeEventType = "outbox_dropped"   // the outbox was full: oldest messages dropped
 	BridgeAuthFailed       BridgeEventType = "auth_failed"      // a CPE failed authentication

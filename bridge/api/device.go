@@ -3,7 +3,7 @@ package api
 import "time"
 
 // State is the retained payload of B/D/state: the translator's normalized view of the device,
-// merged with what later RPCs read (DESIGN.md §3, §4).
+// merged with what later RPCs read (docs/design.md §3, §4).
 type State struct {
 	Device string `json:"device"`
 	// Model is the version of the device model the values follow (the translator's

@@ -141,3 +141,48 @@ func TestSchemasRefuse(t *testing.T) {
 		t.Errorf("unknown schema: %v", err)
 	}
 }
+
+// A clone of the repository must be complete: no file may point at the reference material
+// outside it (the design notes and the CWMP checklist were brought into docs/).
+func TestNoFilePointsOutsideTheRepository(t *testing.T) {
+	dir, err := apitest.RepoSchemaDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "..", "..")
+	// Spelled in pieces so that this file does not match itself.
+	banned := []string{"DESIGN" + ".md", "CWMP-CHECKLIST" + ".md", "../" + "shared"}
+	files := 0
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, s := range banned {
+			if i := strings.Index(string(b), s); i >= 0 {
+				rel, _ := filepath.Rel(root, path)
+				t.Errorf("%s:%d mentions %s: copy what is needed into docs/ instead", rel, 1+strings.Count(string(b[:i]), "\n"), s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 100 {
+		t.Fatalf("only %d files read under %s: not the repository root?", files, root)
+	}
+}

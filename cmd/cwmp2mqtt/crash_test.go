@@ -1,6 +1,6 @@
 package main
 
-// kill -9 of the gateway binary (DESIGN.md §5: "a restart or a kill -9 loses no accepted request
+// kill -9 of the gateway binary (docs/design.md §5: "a restart or a kill -9 loses no accepted request
 // and no buffered message"): the real binary runs as a child process on a store in a temp dir
 // and is SIGKILLed while requests wait in queues, tasks are in flight and the outbox holds what
 // the broker never got; started again on the same store and ports, it must finish them all.

@@ -1,6 +1,6 @@
 package main
 
-// Broker outages end to end (DESIGN.md §1 step 5, §5 "a restart or a kill -9 loses no accepted
+// Broker outages end to end (docs/design.md §1 step 5, §5 "a restart or a kill -9 loses no accepted
 // request and no buffered message"): while the gateway cannot reach the broker, what it
 // publishes waits in the durable outbox and is replayed in order once the broker is back. The
 // simulated CPEs' own record of their sessions is the ground truth of what must arrive.

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of the translator plugins (DESIGN.md §4, docs/plugins.md) through the real
+// End-to-end tests of the translator plugins (docs/design.md §4, docs/plugins.md) through the real
 // gateway: real plugin binaries built by `go build` (plugins/huawei, the misbehaving test
 // plugin, the gateway itself for `cwmp2mqtt plugin standard`), simulated CPEs over HTTP and a
 // paho platform over the embedded broker. What is checked is what a platform sees: state,

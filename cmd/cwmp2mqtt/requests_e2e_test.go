@@ -415,7 +415,7 @@ func TestE2ETasksRunInOrder(t *testing.T) {
 }
 
 // A device in session takes a task queued during that session: no new connection request, no
-// second session (DESIGN.md §1 step 3).
+// second session (docs/design.md §1 step 3).
 func TestE2ESessionTakesNewTasks(t *testing.T) {
 	onBrokers(t, "INSESSION1", func(t *testing.T, rig reqRig) {
 		pf, cpe, B, res, tr := rig.pf, rig.cpe, rig.B, rig.res, rig.tr

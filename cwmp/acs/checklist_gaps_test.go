@@ -266,7 +266,7 @@ func TestChecklist33MissingRetryCountAndEventWarned(t *testing.T) {
 }
 
 // TestChecklist33InformWarningsNameTheDevice: the warnings about a tolerated Inform name the
-// device (DESIGN.md §5: device id on every device line), though the session does not exist yet
+// device (docs/design.md §5: device id on every device line), though the session does not exist yet
 // when the envelope is decoded.
 func TestChecklist33InformWarningsNameTheDevice(t *testing.T) {
 	h := newRecHandler()

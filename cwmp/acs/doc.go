@@ -6,6 +6,6 @@
 // The server authenticates the request that opens a session (cwmp/auth), decodes each envelope
 // (cwmp/soap), keys the session by cookie (falling back to the TCP connection), and drives the
 // Handler: Inform → CPE requests → empty POST → tasks one at a time → 204 (TR-069 §3.7.1).
-// Everything is bounded (CWMP-CHECKLIST.md 10): body and header size, read and idle timeouts,
+// Everything is bounded (docs/checklist.md item 10): body and header size, read and idle timeouts,
 // session lifetime, RPCs per session and concurrent sessions.
 package acs

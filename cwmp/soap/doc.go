@@ -4,7 +4,7 @@
 // nothing of HTTP, sessions or MQTT. The CPE simulator uses it the other way round: it encodes
 // CPE messages and decodes ACS ones.
 //
-// Decoding (Decode) is tolerant, following CWMP-CHECKLIST.md "Envelope and namespaces",
+// Decoding (Decode) is tolerant, following docs/checklist.md "Envelope and namespaces",
 // "Inform" and "Values": namespaces are resolved by URI, never by prefix; declared charsets are
 // transcoded; arrayType counts are never trusted; values keep their raw text when they cannot be
 // parsed; an unknown method becomes *Unknown. What it tolerated is listed in Envelope.Warnings,

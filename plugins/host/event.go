@@ -2,7 +2,7 @@ package host
 
 import "time"
 
-// EventKind names a supervisor event; bridge publishes them on B/bridge/event (DESIGN.md §3).
+// EventKind names a supervisor event; bridge publishes them on B/bridge/event (docs/design.md §3).
 type EventKind string
 
 const (

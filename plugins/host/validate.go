@@ -20,7 +20,7 @@ var (
 	ouiRE       = regexp.MustCompile(`^[0-9A-Fa-f]{6}$`)
 )
 
-// acsMethods are the ACS→CPE methods of CWMP 1.4 a translator may ask for (DESIGN.md §3).
+// acsMethods are the ACS→CPE methods of CWMP 1.4 a translator may ask for (docs/design.md §3).
 var acsMethods = map[string]bool{
 	"GetRPCMethods": true, "GetParameterNames": true, "GetParameterValues": true,
 	"SetParameterValues": true, "GetParameterAttributes": true, "SetParameterAttributes": true,

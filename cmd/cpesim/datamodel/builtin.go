@@ -7,7 +7,9 @@ import (
 	"sync"
 )
 
-//go:generate go run ./gen -spec ../../../../shared/spec/tr-181-2-17-0-cwmp-full.xml -out models/tr181.csv
+// models/tr181.csv is generated from the Broadband Forum's TR-181 CWMP full XML
+// (tr-181-2-17-0-cwmp-full.xml), which is not part of the repository: TR181_SPEC names it.
+//go:generate go run ./gen -spec $TR181_SPEC -out models/tr181.csv
 
 //go:embed models/*.csv
 var models embed.FS

@@ -1,4 +1,4 @@
-// Translator plugin protocol, version 1 (DESIGN.md §4).
+// Translator plugin protocol, version 1 (docs/design.md §4).
 //
 // A translator process serves this service through hashicorp/go-plugin (gRPC only, handshake
 // protocol version 1). Every call is coarse: one per Inform, per RPC result or per platform
