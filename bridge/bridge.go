@@ -75,6 +75,13 @@ type Options struct {
 	// Interview bounds the discovery of each device's data model (interview.*).
 	Interview InterviewOptions
 
+	// MaxDevices bounds the registry: past it unknown devices are refused with 503 (0: no bound).
+	MaxDevices int
+	// RegistrationRate bounds new devices per second (burst RegistrationBurst); past it unknown
+	// devices are refused with 503 until a slot frees (0: no bound).
+	RegistrationRate  float64
+	RegistrationBurst int
+
 	Now func() time.Time
 }
 
@@ -141,7 +148,9 @@ type Bridge struct {
 	// models are the data models interviews found, by modelKey (nil: none stored).
 	models map[string]*sdk.DataModel
 
-	authEvents authEventLimiter
+	authEvents    authEventLimiter
+	refusedEvents authEventLimiter
+	registrations registrationLimiter
 
 	// seq orders tasks across restarts: the highest stored sequence, then +1 per task.
 	seq atomic.Uint64

@@ -21,6 +21,11 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	d := b.devices[s.DeviceID]
 	isNew := d == nil
 	if isNew {
+		if busy := b.admitNewLocked(now); busy != nil {
+			b.mu.Unlock()
+			b.registrationRefused(s, busy)
+			return busy
+		}
 		d = &device{rec: deviceRecord{ID: s.DeviceID, Registered: now}}
 		b.devices[s.DeviceID] = d
 	}

@@ -1,14 +1,16 @@
 package bridge
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"go.uber.org/zap"
 )
 
-// auth_failed is rate-limited: an attacker's failures must not flood the platform nor the
+// auth_failed (and registration_refused) is rate-limited: an attacker's failures must not flood the platform nor the
 // outbox. A token bucket allows authEventBurst at once and authEventsPerSecond after; the
 // failures left out are counted into the next event's count.
 const (
@@ -59,4 +61,55 @@ func (b *Bridge) AuthFailed(device, user, remote, reason string) {
 	if count > 1 {
 		b.log.Warn("auth_failed events were rate-limited", zap.Int("failures", count))
 	}
+}
+
+// registrationLimiter is a token bucket of new registrations (Options.RegistrationRate).
+type registrationLimiter struct {
+	tokens float64
+	last   time.Time
+}
+
+// admitNewLocked decides whether an unknown device may register now (Options.MaxDevices,
+// RegistrationRate); nil admits it. Known devices never come here: they keep working whatever
+// the bounds. Caller holds b.mu.
+func (b *Bridge) admitNewLocked(now time.Time) *acs.BusyError {
+	if max := b.opts.MaxDevices; max > 0 && len(b.devices) >= max {
+		return &acs.BusyError{RetryAfter: time.Hour, Reason: fmt.Sprintf("the gateway holds cwmp.max_devices (%d) devices: no new device is registered", max)}
+	}
+	rate := b.opts.RegistrationRate
+	if rate <= 0 {
+		return nil
+	}
+	l := &b.registrations
+	burst := float64(max(b.opts.RegistrationBurst, 1))
+	if l.last.IsZero() {
+		l.tokens = burst
+	} else {
+		l.tokens = min(burst, l.tokens+now.Sub(l.last).Seconds()*rate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		wait := time.Duration((1 - l.tokens) / rate * float64(time.Second))
+		return &acs.BusyError{RetryAfter: max(wait, time.Second), Reason: fmt.Sprintf("new devices arrive faster than cwmp.registration_rate (%g per second)", rate)}
+	}
+	l.tokens--
+	return nil
+}
+
+// registrationRefused logs and publishes (rate-limited) a refused registration.
+func (b *Bridge) registrationRefused(s *acs.Session, busy *acs.BusyError) {
+	b.log.Warn("registration refused", zap.String("device", s.DeviceID), zap.String("remote", s.RemoteAddr.String()),
+		zap.String("reason", busy.Reason))
+	ok, count := b.refusedEvents.take(b.opts.Now())
+	if !ok {
+		return
+	}
+	ev := api.BridgeEvent{Event: api.BridgeRegistrationRefused, Device: s.DeviceID, Reason: busy.Reason, Time: b.opts.Now().UTC()}
+	if s.RemoteAddr.IsValid() {
+		ev.Remote = s.RemoteAddr.String()
+	}
+	if count > 1 {
+		ev.Count = count
+	}
+	b.publishJSON(b.topic("bridge", "event"), ev, false)
 }

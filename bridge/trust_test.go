@@ -1,12 +1,18 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 )
 
 // TestAuthFailedPublishedAndRateLimited is issue 9 point 5: every refused CPE request becomes an
@@ -49,5 +55,76 @@ func TestAuthFailedPublishedAndRateLimited(t *testing.T) {
 	}
 	if last := events[len(events)-1]; last.Count != 1000-authEventBurst+1 {
 		t.Fatalf("the event after the flood counts %d failures, want %d", last.Count, 1000-authEventBurst+1)
+	}
+}
+
+// informAs runs an Inform of a device by serial, as the ACS would.
+func informAs(f *fixture, serial string) error {
+	d := soap.DeviceID{Manufacturer: "ACME", OUI: "00147F", SerialNumber: serial}
+	s := &acs.Session{ID: "s-" + serial + time.Now().Format("150405.000000000"), DeviceID: acs.DeviceIDFor(d), Device: d,
+		RemoteAddr: netip.MustParseAddrPort("192.0.2.99:4000"), NS: soap.NSCWMP10}
+	return f.b.Inform(context.Background(), s, &soap.Inform{DeviceID: d, MaxEnvelopes: 1})
+}
+
+// TestMaxDevicesAndRegistrationRateRefuseOnlyUnknownDevices is issue 9 point 7 (filling the
+// gateway): past cwmp.max_devices, and past the registration rate, an unknown device gets a
+// BusyError (503 with Retry-After) and a registration_refused event, is not registered and not
+// published; known devices keep informing.
+func TestMaxDevicesAndRegistrationRateRefuseOnlyUnknownDevices(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	f := newFixture(t, Options{Now: clock, MaxDevices: 3, RegistrationRate: 1, RegistrationBurst: 2})
+
+	for _, sn := range []string{"K1", "K2"} { // the burst
+		if err := informAs(f, sn); err != nil {
+			t.Fatalf("%s: %v", sn, err)
+		}
+	}
+	var busy *acs.BusyError
+	if err := informAs(f, "FAST3"); !errors.As(err, &busy) || busy.RetryAfter < time.Second {
+		t.Fatalf("third device within the same second: %v, want a BusyError with Retry-After", err)
+	}
+	if err := informAs(f, "K1"); err != nil {
+		t.Fatalf("known device refused under the rate limit: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	if err := informAs(f, "K3"); err != nil {
+		t.Fatalf("a second later: %v", err)
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	if err := informAs(f, "OVER4"); !errors.As(err, &busy) || !strings.Contains(busy.Reason, "max_devices") {
+		t.Fatalf("fourth device with max_devices 3: %v", err)
+	}
+	for _, sn := range []string{"K1", "K2", "K3"} {
+		if err := informAs(f, sn); err != nil {
+			t.Fatalf("known %s refused at max_devices: %v", sn, err)
+		}
+	}
+	f.b.mu.Lock()
+	n := len(f.b.devices)
+	f.b.mu.Unlock()
+	if n != 3 {
+		t.Fatalf("%d devices registered, want 3", n)
+	}
+	refused := 0
+	for _, m := range f.pub.all() {
+		if strings.Contains(m.Topic, "FAST3") || strings.Contains(m.Topic, "OVER4") {
+			t.Fatalf("a refused device was published on %s", m.Topic)
+		}
+		var e api.BridgeEvent
+		if m.Topic == "cwmp2mqtt/bridge/event" && json.Unmarshal(m.Payload, &e) == nil && e.Event == api.BridgeRegistrationRefused {
+			if e.Device == "" || e.Reason == "" || e.Remote == "" {
+				t.Errorf("registration_refused without device, reason or remote: %+v", e)
+			}
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Fatalf("%d registration_refused events, want 2", refused)
 	}
 }

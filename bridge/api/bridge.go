@@ -191,7 +191,10 @@ const (
 	BridgePluginRestarted  BridgeEventType = "plugin_restarted" // … and is back
 	BridgeOutboxDropped    BridgeEventType = "outbox_dropped"   // the outbox was full: oldest messages dropped
 	BridgeAuthFailed       BridgeEventType = "auth_failed"      // a CPE failed authentication
-	BridgeSessionFault     BridgeEventType = "session_fault"    // a session ended on a protocol error
+	// BridgeRegistrationRefused: an unknown device was refused (503) because of cwmp.max_devices
+	// or cwmp.registration_rate; known devices are never refused.
+	BridgeRegistrationRefused BridgeEventType = "registration_refused"
+	BridgeSessionFault        BridgeEventType = "session_fault" // a session ended on a protocol error
 )
 
 // BridgeEvent is the payload of B/bridge/event.

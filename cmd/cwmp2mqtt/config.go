@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -21,6 +22,11 @@ import (
 type Config struct {
 	CWMP struct {
 		Listen, Path, URL string
+		AllowNetworks     []netip.Prefix
+		TrustedProxies    []netip.Prefix
+		MaxDevices        int
+		RegistrationRate  float64
+		RegistrationBurst int
 		Auth              struct {
 			Mode, Realm, Username, Password, DevicesFile, NonceSecret string
 		}
@@ -363,6 +369,11 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 		r.bad("cwmp.path", "must start with /, not %q", c.CWMP.Path)
 	}
 	c.CWMP.URL = r.str("cwmp.url")
+	c.CWMP.AllowNetworks = r.prefixes("cwmp.allow_networks")
+	c.CWMP.TrustedProxies = r.prefixes("cwmp.trusted_proxies")
+	c.CWMP.MaxDevices = int(r.integer("cwmp.max_devices", 1, 1<<24))
+	c.CWMP.RegistrationRate = r.number("cwmp.registration_rate", 0, 1e6)
+	c.CWMP.RegistrationBurst = int(r.integer("cwmp.registration_burst", 1, 1<<24))
 	a := &c.CWMP.Auth
 	a.Mode = r.oneOf("cwmp.auth.mode", "none", "basic", "digest", "any")
 	a.Realm = r.str("cwmp.auth.realm")
@@ -453,6 +464,24 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 		return nil, r.errs
 	}
 	return c, nil
+}
+
+// prefixes reads a list of networks (CIDR, or one address).
+func (r *reader) prefixes(key string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, e := range r.list(key) {
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			a, aerr := netip.ParseAddr(e)
+			if aerr != nil {
+				r.bad(key, "%q is neither a network (10.0.0.0/8) nor an address", e)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 // embeddedBroker reads the mqtt.embedded keys and applies the exposure rule when the embedded

@@ -159,7 +159,8 @@ func (g *gateway) Start(ctx context.Context) error {
 		Interview:        cfg.Interview,
 		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
-		Health: g.health,
+		Health:     g.health,
+		MaxDevices: cfg.CWMP.MaxDevices, RegistrationRate: cfg.CWMP.RegistrationRate, RegistrationBurst: cfg.CWMP.RegistrationBurst,
 	}, log)
 	if err != nil {
 		return err
@@ -186,11 +187,16 @@ func (g *gateway) Start(ctx context.Context) error {
 		return err
 	}
 
+	var allowNetworks []netip.Prefix // with CPE authentication on, credentials decide, not addresses
+	if cfg.CWMP.Auth.Mode == "none" {
+		allowNetworks = cfg.CWMP.AllowNetworks
+	}
 	g.acs, err = acs.New(acs.Config{
 		Listen: cfg.CWMP.Listen, Path: cfg.CWMP.Path, Auth: verifier, TLS: tlsCfg,
 		IdleTimeout: cfg.CWMP.Session.IdleTimeout, MaxSessionDuration: cfg.CWMP.Session.MaxDuration,
 		MaxRPCsPerSession: cfg.CWMP.Session.MaxRPCs, MaxConcurrentSessions: cfg.CWMP.Session.MaxConcurrent,
 		MaxBodyBytes: int64(cfg.CWMP.Session.MaxBodyBytes), RetryAfter: cfg.CWMP.Session.RetryAfter,
+		AllowNetworks: allowNetworks, TrustedProxies: cfg.CWMP.TrustedProxies,
 		OnAuthFailure: func(f acs.AuthFailure) {
 			g.bridge.AuthFailed(f.Device, f.User, addrString(f.Remote), f.Reason)
 		},

@@ -14,6 +14,10 @@ type setting struct {
 	help string
 }
 
+// defaultAllowNetworks are the private ranges a site's CPEs use: loopback, RFC 1918, RFC 6598
+// (carrier-grade NAT), IPv6 ULA and link-local.
+const defaultAllowNetworks = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7,fe80::/10"
+
 // settings is the single list of configuration keys. Each is also an environment variable
 // CWMP2MQTT_<KEY> (dots → underscores, upper case) and a flag --<key>.
 var settings = []setting{
@@ -28,6 +32,11 @@ var settings = []setting{
 	{"cwmp.auth.devices_file", "", "YAML file of per-device credentials bound to their device: {serial: password} or {user: {password, device}}"},
 	{"cwmp.auth.nonce_secret", "", "secret for stateless Digest nonces (random per start when empty)"},
 	{"cwmp.auth.nonce_secret_file", "", "file holding the nonce secret"},
+	{"cwmp.allow_networks", defaultAllowNetworks, "with cwmp.auth.mode none: networks (CIDR, comma-separated) CPEs may come from; others get 403"},
+	{"cwmp.trusted_proxies", "", "proxies (CIDR, comma-separated) whose X-Forwarded-For names the CPE"},
+	{"cwmp.max_devices", 10000, "registered devices before unknown ones get 503 (known devices keep working)"},
+	{"cwmp.registration_rate", 20.0, "new devices registered per second before unknown ones get 503 (0: no bound)"},
+	{"cwmp.registration_burst", 200, "new devices registered at once before registration_rate applies"},
 	{"cwmp.tls.cert_file", "", "TLS certificate; with key_file, the ACS serves HTTPS"},
 	{"cwmp.tls.key_file", "", "TLS private key"},
 	{"cwmp.tls.client_ca_file", "", "CA bundle to verify CPE client certificates"},

@@ -37,3 +37,23 @@ func TestImpostorWithAnotherDevicesCredentialsGetsAuthFailed(t *testing.T) {
 		Username: "DEVB0002", Password: "pb"}, "")
 	p.await("cwmp2mqtt/bridge/event", map[string]any{"event": "device_registered", "device": real.ID}, 20*time.Second)
 }
+
+// TestOpenACSBoundedByNetworksAndMaxDevices is issue 9 point 7 end to end: with authentication
+// off, a CPE outside cwmp.allow_networks gets auth_failed (403); inside, the registry stops at
+// cwmp.max_devices with registration_refused while the known device keeps working.
+func TestOpenACSBoundedByNetworksAndMaxDevices(t *testing.T) {
+	outside := startGateway(t, map[string]string{"CWMP2MQTT_CWMP_ALLOW_NETWORKS": "10.0.0.0/8"})
+	po := newPlatform(t, outside.Broker, "cwmp2mqtt/#")
+	startCPE(t, sim.Config{ACSURL: outside.ACSURL, Serial: "LAN0001"}, "")
+	po.await("cwmp2mqtt/bridge/event", map[string]any{"event": "auth_failed"}, 20*time.Second)
+
+	gw := startGateway(t, map[string]string{"CWMP2MQTT_CWMP_MAX_DEVICES": "1"})
+	p := newPlatform(t, gw.Broker, "cwmp2mqtt/#")
+	first := startCPE(t, sim.Config{ACSURL: gw.ACSURL, Serial: "FIRST001"}, "")
+	p.await("cwmp2mqtt/bridge/event", map[string]any{"event": "device_registered", "device": first.ID}, 20*time.Second)
+	second := startCPE(t, sim.Config{ACSURL: gw.ACSURL, Serial: "SECOND02"}, "")
+	p.await("cwmp2mqtt/bridge/event", map[string]any{"event": "registration_refused", "device": second.ID}, 20*time.Second)
+	mark := first.rec.Mark()
+	first.Inform("2 PERIODIC", "")
+	first.waitSession(t, mark, func(s sim.SessionResult) bool { return s.Err == nil })
+}

@@ -3,6 +3,7 @@ package acs
 import (
 	"crypto/tls"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -58,6 +59,12 @@ type Config struct {
 	// credentials of another device, a session cookie from a foreign connection. It must not
 	// block (the gateway rate-limits and publishes auth_failed).
 	OnAuthFailure func(AuthFailure)
+	// AllowNetworks, when not empty, admits requests only from these networks; others get 403
+	// and an auth failure (the gateway sets it while CPE authentication is off).
+	AllowNetworks []netip.Prefix
+	// TrustedProxies are the peers whose X-Forwarded-For header names the client (see
+	// Server.clientAddr); from anybody else the header is ignored.
+	TrustedProxies []netip.Prefix
 	// OnSessionFault, when set, is told of every session that ended on a protocol error: an
 	// undecodable message, or no answer to an outstanding request before the session timed out
 	// or the CPE opened a new one.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +34,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost { // checklist 1
 		w.Header()["Allow"] = hdrAllowPOST
 		http.Error(w, "the ACS accepts only POST", http.StatusMethodNotAllowed)
+		return
+	}
+	if !s.admitNetwork(w, r) {
 		return
 	}
 	coding, err := parseContentCoding(r.Header)
@@ -321,7 +323,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 		deadline: now.Add(s.cfg.MaxSessionDuration),
 		inflight: 1,
 	}
-	ss.pub.RemoteAddr, _ = netip.ParseAddrPort(r.RemoteAddr)
+	ss.pub.RemoteAddr = s.clientAddr(r)
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		ss.pub.ClientCert = r.TLS.PeerCertificates[0]
 	}
@@ -364,6 +366,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 	}
 
 	if err := s.h.Inform(ss.ctx, &ss.pub, inf); err != nil {
+		if be := (*BusyError)(nil); errors.As(err, &be) {
+			ss.log.Warn("inform refused for now", zap.String("reason", be.Reason), zap.Duration("retry_after", be.RetryAfter))
+			s.busy(w, be)
+			s.end(ss, EndError)
+			return
+		}
 		var f *soap.Fault
 		if !errors.As(err, &f) {
 			f = soap.NewACSFault(soap.FaultInternalError, "ACS internal error")

@@ -2,8 +2,12 @@ package acs
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -32,12 +36,10 @@ func (s *Server) authFailed(r *http.Request, device, user string, status int, er
 	if device != "" {
 		dev = zap.String("device", device)
 	}
-	s.log.Warn("authentication failed", zap.String("remote", r.RemoteAddr), dev, zap.String("user", user),
+	s.log.Warn("authentication failed", zap.String("remote", s.clientAddr(r).String()), dev, zap.String("user", user),
 		zap.Int("status", status), zap.Error(err))
 	if s.cfg.OnAuthFailure != nil {
-		f := AuthFailure{Device: device, User: user, Status: status, Reason: err.Error()}
-		f.Remote, _ = netip.ParseAddrPort(r.RemoteAddr)
-		s.cfg.OnAuthFailure(f)
+		s.cfg.OnAuthFailure(AuthFailure{Device: device, User: user, Remote: s.clientAddr(r), Status: status, Reason: err.Error()})
 	}
 }
 
@@ -75,8 +77,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, g auth.Grant, d s
 // session moves to this connection.
 func (s *Server) claim(w http.ResponseWriter, r *http.Request, ss *session, g auth.Grant) bool {
 	if s.cfg.Auth == nil {
-		remote, _ := netip.ParseAddrPort(r.RemoteAddr)
-		if remote.Addr() != ss.pub.RemoteAddr.Addr() {
+		if s.clientAddr(r).Addr() != ss.pub.RemoteAddr.Addr() {
 			s.authFailed(r, ss.pub.DeviceID, "", http.StatusUnauthorized,
 				errors.New("session cookie presented from another address than the session's"))
 			http.Error(w, "this session belongs to another client", http.StatusUnauthorized)
@@ -93,4 +94,68 @@ func (s *Server) claim(w http.ResponseWriter, r *http.Request, ss *session, g au
 	}
 	s.mu.Unlock()
 	return true
+}
+
+// BusyError, returned by Handler.Inform, refuses the session with HTTP 503 and Retry-After
+// instead of a SOAP fault: the gateway is not broken, it only will not take this device now
+// (cwmp.max_devices, the registration rate). The CPE retries later (TR-069 3.2.1.1).
+type BusyError struct {
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *BusyError) Error() string { return "acs: retry later: " + e.Reason }
+
+// busy answers a BusyError.
+func (s *Server) busy(w http.ResponseWriter, e *BusyError) {
+	secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	http.Error(w, e.Reason, http.StatusServiceUnavailable)
+}
+
+// clientAddr is the address a request comes from: the TCP peer, or, when the peer is one of
+// Config.TrustedProxies, the right-most X-Forwarded-For entry that is not a trusted proxy (entries
+// to its left were written by the client and prove nothing).
+func (s *Server) clientAddr(r *http.Request) netip.AddrPort {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !inAny(s.cfg.TrustedProxies, peer.Addr()) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a malformed chain: trust only what we saw
+		}
+		a = a.Unmap()
+		if !inAny(s.cfg.TrustedProxies, a) {
+			return netip.AddrPortFrom(a, 0)
+		}
+	}
+	return peer
+}
+
+func inAny(nets []netip.Prefix, a netip.Addr) bool {
+	a = a.Unmap()
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// admitNetwork refuses, with 403 and an auth failure, a request from outside
+// Config.AllowNetworks (when set: the gateway sets it while CPE authentication is off).
+func (s *Server) admitNetwork(w http.ResponseWriter, r *http.Request) bool {
+	if len(s.cfg.AllowNetworks) == 0 {
+		return true
+	}
+	from := s.clientAddr(r)
+	if inAny(s.cfg.AllowNetworks, from.Addr()) {
+		return true
+	}
+	s.authFailed(r, "", "", http.StatusForbidden, fmt.Errorf("address %s is outside cwmp.allow_networks", from.Addr()))
+	http.Error(w, "this address may not use the ACS", http.StatusForbidden)
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -278,5 +279,60 @@ func TestWrongPasswordReportedWithClaimedUser(t *testing.T) {
 	f := fails.all()
 	if len(f) != 1 || f[0].User != "site" || f[0].Device != "" || f[0].Status != http.StatusUnauthorized || !f[0].Remote.IsValid() {
 		t.Fatalf("auth failures %+v, want one for user site from a known address", f)
+	}
+}
+
+// TestAllowNetworksRefuseOutsiders is issue 9 point 7 (addresses): with Config.AllowNetworks
+// (the gateway sets it while CPE authentication is off) a CPE from elsewhere gets 403 and an auth
+// failure before anything is read; X-Forwarded-For counts only from a trusted proxy, and then
+// its right-most untrusted entry.
+func TestAllowNetworksRefuseOutsiders(t *testing.T) {
+	lan := netip.MustParsePrefix("10.0.0.0/8")
+	loop := netip.MustParsePrefix("127.0.0.0/8")
+	for _, tc := range []struct {
+		name    string
+		trusted []netip.Prefix
+		xff     string
+		want    int
+	}{
+		{"peer outside", nil, "", http.StatusForbidden},
+		{"forwarded header from an untrusted peer", nil, "10.1.2.3", http.StatusForbidden},
+		{"trusted proxy, client inside", []netip.Prefix{loop}, "10.1.2.3", http.StatusOK},
+		{"trusted proxy, spoofed left entry", []netip.Prefix{loop}, "10.1.2.3, 203.0.113.9", http.StatusForbidden},
+		{"trusted proxy, malformed chain", []netip.Prefix{loop}, "10.1.2.3, nonsense", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var fails failures
+			h := newRecHandler()
+			acs := startACS(t, Config{AllowNetworks: []netip.Prefix{lan}, TrustedProxies: tc.trusted, OnAuthFailure: fails.add}, h)
+			hdr := map[string]string{"Content-Type": `text/xml; charset="utf-8"`}
+			if tc.xff != "" {
+				hdr["X-Forwarded-For"] = tc.xff
+			}
+			r := rawPost(t, acs.url, informXML(informOpts{}), hdr)
+			if r.Status != tc.want {
+				t.Fatalf("status %d, want %d", r.Status, tc.want)
+			}
+			if f := fails.all(); tc.want == http.StatusForbidden && (len(f) != 1 || f[0].Status != http.StatusForbidden) {
+				t.Fatalf("auth failures %+v, want one 403", f)
+			}
+			if tc.want == http.StatusOK {
+				if e := func() Session { h.mu.Lock(); defer h.mu.Unlock(); return h.informs[0] }(); e.RemoteAddr.Addr() != netip.MustParseAddr("10.1.2.3") {
+					t.Fatalf("session address %s, want the forwarded client", e.RemoteAddr)
+				}
+			}
+		})
+	}
+}
+
+// TestBusyInformGets503WithRetryAfter: a handler that will not take a device now (max_devices,
+// registration rate) makes the ACS answer 503 with Retry-After, not a fault.
+func TestBusyInformGets503WithRetryAfter(t *testing.T) {
+	h := newRecHandler()
+	h.informErr = &BusyError{RetryAfter: 1500 * time.Millisecond, Reason: "registration rate"}
+	acs := startACS(t, Config{}, h)
+	r := newCPE(t, acs.url).post(informXML(informOpts{}))
+	if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "2" {
+		t.Fatalf("%d Retry-After %q, want 503 and 2", r.Status, r.Header.Get("Retry-After"))
 	}
 }
