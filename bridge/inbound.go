@@ -49,6 +49,11 @@ func (b *Bridge) handleRPC(device string, payload []byte, duplicate bool) error 
 		b.reject(device, req, "", payload, err)
 		return nil
 	}
+	if err := b.checkReplyTo(req.ReplyTo); err != nil {
+		req.ReplyTo = "" // the rejection itself goes to B/D/rpc/result
+		b.reject(device, req, "", payload, err)
+		return nil
+	}
 	if duplicate && b.recentlyFinished(device, req.ID) {
 		return nil
 	}

@@ -255,6 +255,9 @@ func typedJSON(typ, raw string) any {
 // handleSet turns a normalized `set` into the translator's RPCs, queued as one request.
 func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte, duplicate bool) error {
 	req, err := api.ParseSetRequest(payload)
+	if err == nil {
+		err = b.checkReplyTo(req.ReplyTo)
+	}
 	if err != nil {
 		b.reject(device, nil, "set", payload, err)
 		return nil
@@ -296,6 +299,9 @@ func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte, d
 // handleGet turns a normalized `get` into a GetParameterValues of the translator's names.
 func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, duplicate bool) error {
 	req, err := api.ParseGetRequest(payload)
+	if err == nil {
+		err = b.checkReplyTo(req.ReplyTo)
+	}
 	if err != nil {
 		b.reject(device, nil, "get", payload, err)
 		return nil

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,4 +113,33 @@ func (b *Bridge) registrationRefused(s *acs.Session, busy *acs.BusyError) {
 		ev.Count = count
 	}
 	b.publishJSON(b.topic("bridge", "event"), ev, false)
+}
+
+// checkReplyTo refuses a reply_to that names one of the gateway's own input topics (Subscriptions):
+// the gateway would read its result back as a new request (issue 9: one id got done and two
+// rejected).
+func (b *Bridge) checkReplyTo(replyTo string) error {
+	if replyTo == "" {
+		return nil
+	}
+	for _, filter := range b.Subscriptions() {
+		if topicMatches(filter, replyTo) {
+			return fmt.Errorf("reply_to: %q is a topic the gateway subscribes to (%s): its results would come back as requests", replyTo, filter)
+		}
+	}
+	return nil
+}
+
+// topicMatches reports whether an MQTT topic name matches a filter with + and # wildcards.
+func topicMatches(filter, topic string) bool {
+	fl, tl := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, f := range fl {
+		if f == "#" {
+			return true
+		}
+		if i >= len(tl) || f != "+" && f != tl[i] {
+			return false
+		}
+	}
+	return len(fl) == len(tl)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -127,4 +128,41 @@ func TestMaxDevicesAndRegistrationRateRefuseOnlyUnknownDevices(t *testing.T) {
 	if refused != 2 {
 		t.Fatalf("%d registration_refused events, want 2", refused)
 	}
+}
+
+// TestReplyToOwnInputTopicRejected is issue 9 point 8: a reply_to naming a topic the gateway
+// subscribes to (its rpc, set, get or bridge/request inputs) is rejected with the reason on
+// B/D/rpc/result, and nothing is queued or published there.
+func TestReplyToOwnInputTopicRejected(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.inform("2 PERIODIC")
+	for i, tc := range []struct{ topic, payload string }{
+		{"rpc", `{"id":"loop-1","method":"GetRPCMethods","expires":60,"reply_to":"cwmp2mqtt/` + devID + `/rpc"}`},
+		{"rpc", `{"id":"loop-2","method":"GetRPCMethods","expires":60,"reply_to":"cwmp2mqtt/other-device/set"}`},
+		{"set", `{"id":"loop-3","values":{"x":"1"},"reply_to":"cwmp2mqtt/bridge/request/health"}`},
+		{"get", `{"id":"loop-4","keys":["x"],"reply_to":"cwmp2mqtt/` + devID + `/get"}`},
+	} {
+		id := fmt.Sprintf("loop-%d", i+1)
+		if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/"+devID+"/"+tc.topic, []byte(tc.payload), false); err != nil {
+			t.Fatal(err)
+		}
+		r := f.pub.waitFor(t, resultTopic, map[string]any{"id": id, "status": "rejected"})
+		if !strings.Contains(fmt.Sprint(r["error"]), "reply_to") {
+			t.Errorf("%s: reason %q does not name reply_to", id, r["error"])
+		}
+	}
+	for _, m := range f.pub.all() {
+		if strings.HasSuffix(m.Topic, "/rpc") || strings.HasSuffix(m.Topic, "/set") || strings.HasSuffix(m.Topic, "/get") || strings.Contains(m.Topic, "bridge/request") {
+			t.Fatalf("published on the gateway's own input %s: %s", m.Topic, m.Payload)
+		}
+	}
+	f.b.mu.Lock()
+	queued := len(f.b.devices[devID].queue)
+	f.b.mu.Unlock()
+	if queued != 0 {
+		t.Fatalf("%d requests queued", queued)
+	}
+	// A reply_to elsewhere under the base topic is fine.
+	f.rpc(`{"id":"ok-1","method":"GetRPCMethods","expires":60,"reply_to":"cwmp2mqtt/replies/app-1"}`)
+	f.pub.waitFor(t, "cwmp2mqtt/replies/app-1", map[string]any{"id": "ok-1", "status": "accepted"})
 }
