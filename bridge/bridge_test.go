@@ -449,8 +449,26 @@ func TestAvailabilityOfflineAfterFactorTimesInterval(t *testing.T) {
 	now = now.Add(2 * time.Second)
 	mu.Unlock()
 	f.b.sweepAvailability(clock())
-	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/availability", map[string]any{"state": "offline"})
+	got := f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/availability", map[string]any{"state": "offline"})
 	f.pub.waitFor(t, "cwmp2mqtt/bridge/event", map[string]any{"event": "device_offline", "device": devID})
+	// The documented offline example says what the gateway says.
+	exs, err := apitest.Examples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := 0
+	for _, ex := range exs {
+		var a map[string]any
+		if ex.Schema == "availability" && json.Unmarshal([]byte(ex.Body), &a) == nil && a["state"] == "offline" {
+			documented++
+			if a["reason"] != got["reason"] {
+				t.Errorf("docs/%s:%d: offline reason %q, the gateway says %q", ex.File, ex.Line, a["reason"], got["reason"])
+			}
+		}
+	}
+	if documented == 0 {
+		t.Error("no offline availability example in docs/")
+	}
 }
 
 func TestBridgeRequestsEchoTransaction(t *testing.T) {

@@ -5,42 +5,27 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
+	huawei "github.com/cwmp2mqtt/cwmp2mqtt/plugins/huawei/translator"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard"
 )
 
-// example is one ```json block of docs/mqtt-api.md that follows a <!-- schema: name --> marker.
-type example struct {
-	schema string
-	line   int
-	body   string
-}
-
-var exampleBlock = regexp.MustCompile("(?s)<!-- schema: ([a-z-]+) -->\\s*```json\n(.*?)```")
+type example = apitest.Example
 
 func docExamples(t testing.TB) []example {
 	t.Helper()
-	dir, err := apitest.RepoSchemaDir()
+	out, err := apitest.Examples()
 	if err != nil {
 		t.Fatal(err)
-	}
-	doc, err := os.ReadFile(filepath.Join(dir, "..", "mqtt-api.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []example
-	for _, m := range exampleBlock.FindAllSubmatchIndex(doc, -1) {
-		out = append(out, example{
-			schema: string(doc[m[2]:m[3]]),
-			line:   1 + strings.Count(string(doc[:m[0]]), "\n"),
-			body:   string(doc[m[4]:m[5]]),
-		})
 	}
 	if len(out) == 0 {
-		t.Fatal("no <!-- schema: … --> examples found in docs/mqtt-api.md")
+		t.Fatal("no <!-- schema: … --> examples found in docs/")
 	}
 	return out
 }
@@ -54,9 +39,9 @@ func TestDocExamplesValidate(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, ex := range docExamples(t) {
-		seen[ex.schema]++
-		if err := schemas.Validate(ex.schema, []byte(ex.body)); err != nil {
-			t.Errorf("docs/mqtt-api.md:%d (%s): %v", ex.line, ex.schema, err)
+		seen[ex.Schema]++
+		if err := schemas.Validate(ex.Schema, []byte(ex.Body)); err != nil {
+			t.Errorf("docs/%s:%d (%s): %v", ex.File, ex.Line, ex.Schema, err)
 		}
 	}
 	for _, name := range schemas.Names() {
@@ -75,25 +60,25 @@ func TestDocRequestsParse(t *testing.T) {
 	requests, results := map[string]bool{}, map[string]bool{}
 	for _, ex := range docExamples(t) {
 		var err error
-		switch ex.schema {
+		switch ex.Schema {
 		case "rpc-request":
 			var req *api.RPCRequest
-			req, _, err = api.ParseRPCRequest([]byte(ex.body))
+			req, _, err = api.ParseRPCRequest([]byte(ex.Body))
 			if err == nil {
 				requests[req.Method] = true
 			}
 		case "set-request":
-			_, err = api.ParseSetRequest([]byte(ex.body))
+			_, err = api.ParseSetRequest([]byte(ex.Body))
 		case "get-request":
-			_, err = api.ParseGetRequest([]byte(ex.body))
+			_, err = api.ParseGetRequest([]byte(ex.Body))
 		case "rpc-result":
 			var r api.RPCResult
-			if err = json.Unmarshal([]byte(ex.body), &r); err == nil && r.Status == api.StatusDone {
+			if err = json.Unmarshal([]byte(ex.Body), &r); err == nil && r.Status == api.StatusDone {
 				results[r.Method] = true
 			}
 		}
 		if err != nil {
-			t.Errorf("docs/mqtt-api.md:%d (%s): %v", ex.line, ex.schema, err)
+			t.Errorf("docs/%s:%d (%s): %v", ex.File, ex.Line, ex.Schema, err)
 		}
 	}
 	for _, m := range api.MethodNames() {
@@ -184,5 +169,139 @@ func TestNoFilePointsOutsideTheRepository(t *testing.T) {
 	}
 	if files < 100 {
 		t.Fatalf("only %d files read under %s: not the repository root?", files, root)
+	}
+}
+
+// deviceModel is every key the shipped translators expose (standard, and the huawei example's
+// vendor keys), as Describe reports them: "*" stands for an instance number.
+func deviceModel(t *testing.T) map[string]sdk.Expose {
+	t.Helper()
+	model := map[string]sdk.Expose{}
+	for _, tr := range []interface {
+		Describe() (sdk.Description, error)
+	}{standard.New(standard.Options{}), huawei.New(standard.Options{})} {
+		d, err := tr.Describe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range d.Exposes {
+			model[e.Key] = e
+		}
+	}
+	return model
+}
+
+// exposeOf finds the expose of a concrete key ("wifi.ssid.2.ssid" → "wifi.ssid.*.ssid").
+func exposeOf(model map[string]sdk.Expose, key string) (sdk.Expose, bool) {
+	if e, ok := model[key]; ok {
+		return e, true
+	}
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil {
+			parts[i] = "*"
+		}
+	}
+	e, ok := model[strings.Join(parts, ".")]
+	return e, ok
+}
+
+// Pasted examples must work: every device-model key in an example of docs/ (set, get, state, a
+// get's result, list_translators, and device-model.md's state) is a key the translators expose,
+// writable where it is set. The documented wifi.ssids.1.ssid and .enable did not exist.
+func TestDocExampleKeysAreInTheDeviceModel(t *testing.T) {
+	model := deviceModel(t)
+	check := func(ex example, key string, write, prefixOK bool) {
+		e, ok := exposeOf(model, key)
+		if !ok && prefixOK {
+			for k := range model {
+				if strings.HasPrefix(k, key+".") {
+					ok = true
+				}
+			}
+		}
+		switch {
+		case !ok:
+			t.Errorf("docs/%s:%d (%s): key %q is not in the device model", ex.File, ex.Line, ex.Schema, key)
+		case write && e.Access == sdk.Read:
+			t.Errorf("docs/%s:%d (%s): key %q is read-only", ex.File, ex.Line, ex.Schema, key)
+		}
+	}
+	checked := 0
+	for _, ex := range docExamples(t) {
+		var v struct {
+			Values map[string]any `json:"values"`
+			Keys   []string       `json:"keys"`
+			Method string         `json:"method"`
+			Op     string         `json:"op"`
+			Result struct {
+				Values map[string]any `json:"values"`
+			} `json:"result"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(ex.Body), &v); err != nil {
+			continue // not an object: nothing keyed by the model
+		}
+		var keys []string
+		write, prefixOK := false, false
+		switch {
+		case ex.Schema == "set-request":
+			write = true
+			for k := range v.Values {
+				keys = append(keys, k)
+			}
+		case ex.Schema == "get-request":
+			keys, prefixOK = v.Keys, true
+		case ex.Schema == "state":
+			for k := range v.Values {
+				keys = append(keys, k)
+			}
+		case ex.Schema == "rpc-result" && v.Method == "get":
+			for k := range v.Result.Values {
+				keys = append(keys, k)
+			}
+		case ex.Schema == "bridge-response" && v.Op == api.OpListTranslators:
+			var list []api.TranslatorInfo
+			_ = json.Unmarshal(v.Data, &list)
+			for _, ti := range list {
+				for _, e := range ti.Exposes {
+					if _, ok := model[e.Key]; !ok {
+						t.Errorf("docs/%s:%d: exposed key %q is not what Describe reports", ex.File, ex.Line, e.Key)
+					}
+					checked++
+				}
+			}
+		}
+		for _, k := range keys {
+			if ex.Schema == "state" && v.Values != nil && strings.HasPrefix(k, "acme.") {
+				continue // the example's own vendor translator
+			}
+			check(ex, k, write, prefixOK)
+			checked++
+		}
+	}
+	// device-model.md's state example is a bare values object.
+	dir, _ := apitest.RepoSchemaDir()
+	doc, err := os.ReadFile(filepath.Join(dir, "..", "device-model.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatchIndex(doc, -1)
+	if len(blocks) == 0 {
+		t.Fatal("device-model.md: no json example")
+	}
+	for _, m := range blocks {
+		ex := example{File: "device-model.md", Schema: "values", Line: 1 + strings.Count(string(doc[:m[0]]), "\n")}
+		var values map[string]any
+		if err := json.Unmarshal(doc[m[2]:m[3]], &values); err != nil {
+			t.Errorf("docs/device-model.md:%d: %v", ex.Line, err)
+		}
+		for k := range values {
+			check(ex, k, false, false)
+			checked++
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d keys checked: the examples were not found", checked)
 	}
 }

@@ -13,8 +13,8 @@ import (
 // messages).
 func FuzzParseRPCRequest(f *testing.F) {
 	for _, ex := range docExamples(f) {
-		if ex.schema == "rpc-request" {
-			f.Add([]byte(ex.body))
+		if ex.Schema == "rpc-request" {
+			f.Add([]byte(ex.Body))
 		}
 	}
 	for _, s := range []string{

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
 )
 
@@ -444,4 +445,55 @@ func TestE2ESessionTakesNewTasks(t *testing.T) {
 			t.Errorf("the second request did not change the CPE")
 		}
 	})
+}
+
+// The set and get examples of docs/ run against a real gateway and a simulated TR-098 CPE as a
+// user would paste them: each is accepted and ends done, never rejected (the documented
+// wifi.ssids.1.ssid and .enable were refused as unknown keys).
+func TestDocSetGetExamplesRunAgainstTheGateway(t *testing.T) {
+	exs, err := apitest.Examples()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := externalBrokers[0]
+	url, _, _ := b.start(t)
+	env := requestEnv()
+	env["CWMP2MQTT_MQTT_URL"] = url
+	pf := newPlatform(t, url, "cwmp2mqtt/#")
+	gw := startGateway(t, env)
+	cpe := startReadyCPE(t, gw.ACSURL, pf, "DOCS0001", nil)
+	B := "cwmp2mqtt/" + cpe.ID
+	ran := 0
+	for _, ex := range exs {
+		var sub string
+		switch ex.Schema {
+		case "set-request":
+			sub = "set"
+		case "get-request":
+			sub = "get"
+		default:
+			continue
+		}
+		var req map[string]any
+		if err := json.Unmarshal([]byte(ex.Body), &req); err != nil {
+			t.Fatalf("docs/%s:%d: %v", ex.File, ex.Line, err)
+		}
+		id := fmt.Sprintf("doc-%s-%d", sub, ex.Line)
+		req["id"] = id
+		pf.publish(B+"/"+sub, mustJSON(req))
+		deadline := time.Now().Add(wait)
+		var ends []map[string]any
+		for len(ends) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			ends = terminals(pf, B+"/rpc/result", id)
+		}
+		if len(ends) == 0 || ends[0]["status"] != "done" {
+			t.Errorf("docs/%s:%d (%s) did not end done: %v", ex.File, ex.Line, ex.Schema, ends)
+			continue
+		}
+		ran++
+	}
+	if ran < 2 {
+		t.Fatalf("%d set/get examples ran", ran)
+	}
 }
