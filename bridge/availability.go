@@ -26,12 +26,20 @@ func (b *Bridge) offlineAfter(r *deviceRecord) time.Duration {
 func (b *Bridge) sweepAvailability(now time.Time) {
 	var gone []string
 	b.mu.Lock()
-	for id, d := range b.devices {
-		r := &d.rec
-		if r.Online && d.inSession == "" && now.Sub(r.LastInform) > b.offlineAfter(r) {
+	for _, d := range b.popDueLocked(dueAvailability, now) { // deadlines.go: only the devices due
+		r, id := &d.rec, d.rec.ID
+		if r.Online && d.inSession != "" {
+			b.armLocked(d, dueAvailability, now.Add(time.Second)) // the session ends soon: look again
+			continue
+		}
+		if r.Online && now.Sub(r.LastInform) <= b.offlineAfter(r) {
+			b.armLocked(d, dueAvailability, r.LastInform.Add(b.offlineAfter(r)).Add(time.Nanosecond))
+			continue
+		}
+		if r.Online {
 			r.Online = false
 			b.online--
-			d.dirty = true
+			b.markDirtyLocked(d)
 			b.listDirty = true
 			gone = append(gone, id)
 		}

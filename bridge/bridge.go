@@ -147,6 +147,9 @@ type Bridge struct {
 	online    int
 	// models are the data models interviews found, by modelKey (nil: none stored).
 	models map[string]*sdk.DataModel
+	// deadlines and dirty: the timers and the write-behind set (deadlines.go).
+	deadlines [dueKinds]deadlineHeap
+	dirty     map[string]struct{}
 
 	authEvents    authEventLimiter
 	refusedEvents authEventLimiter
@@ -194,6 +197,8 @@ type device struct {
 	// iv is the interview running in this process; reinterview asks for one at the next session.
 	iv          *interviewRun
 	reinterview bool
+	// due is the live deadline entry of each kind (deadlines.go), zero when none.
+	due [dueKinds]time.Time
 }
 
 // New builds a Bridge on the shared store file. tr may be nil (raw state only).
@@ -208,7 +213,7 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 	}
 	return &Bridge{
 		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr,
-		devices: map[string]*device{}, models: map[string]*sdk.DataModel{},
+		devices: map[string]*device{}, models: map[string]*sdk.DataModel{}, dirty: map[string]struct{}{},
 	}, nil
 }
 
@@ -242,6 +247,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	for _, d := range b.devices {
 		sortQueue(d.queue)
 	}
+	b.armAllLocked()
 	b.listDirty = true
 	b.mu.Unlock()
 	b.recoverInflight()
@@ -376,6 +382,14 @@ func (b *Bridge) Stop() {
 	b.mu.Unlock()
 	b.cancel()
 	b.wg.Wait()
+	// Every dirty record, even one whose change did not go through markDirtyLocked.
+	b.mu.Lock()
+	for id, d := range b.devices {
+		if d.dirty || d.paramsDirty {
+			b.dirty[id] = struct{}{}
+		}
+	}
+	b.mu.Unlock()
 	b.flush()
 }
 
@@ -433,11 +447,12 @@ func (b *Bridge) loop() {
 func (b *Bridge) flush() {
 	b.mu.Lock()
 	var recs []*deviceRecord
-	for _, d := range b.devices {
-		if d.dirty || d.paramsDirty {
+	for id := range b.dirty {
+		if d := b.devices[id]; d != nil && (d.dirty || d.paramsDirty) {
 			recs = append(recs, d.snapshotLocked(d.paramsDirty))
 		}
 	}
+	clear(b.dirty)
 	b.mu.Unlock()
 	failed, err := b.st.putDevices(recs)
 	for _, id := range failed { // the others were written (putDevices isolates failures)

@@ -237,7 +237,7 @@ func (b *Bridge) startInterview(into *batch, id, reason string) (shared bool) {
 	iv := &api.Interview{State: api.InterviewRunning, Reason: reason, Firmware: d.rec.SoftwareVersion, Started: now.UTC()}
 	d.rec.Interview = iv
 	d.iv = &interviewRun{key: key, started: now}
-	d.dirty = true
+	b.markDirtyLocked(d)
 	b.listDirty = true
 	b.mu.Unlock()
 

@@ -39,10 +39,14 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	d.setParams(inf.ParameterList)
 	b.applyKnownParamsLocked(d, inf.ParameterList)
 	d.inSession = s.ID
-	d.dirty = true
+	b.markDirtyLocked(d)
 	d.wakeInformedLocked()
 	wasOnline := r.Online
 	r.Online = true
+	b.armAvailabilityLocked(d)
+	if len(d.queue) > 0 {
+		b.armTasksLocked(d) // in session: its tasks' timeouts are watched from now on
+	}
 	if !wasOnline {
 		b.online++
 	}
@@ -139,6 +143,7 @@ func (b *Bridge) applyKnownParamsLocked(d *device, params []soap.ParameterValue)
 		case "ManagementServer.PeriodicInformInterval":
 			if n, err := strconv.ParseInt(strings.TrimSpace(p.Value.Raw), 10, 64); err == nil && n > 0 {
 				r.PeriodicInterval = n
+				b.armAvailabilityLocked(d) // a shorter interval brings the offline deadline forward
 			}
 		}
 	}

@@ -166,7 +166,7 @@ func (b *Bridge) rememberState(id, translator string, values map[string]any) {
 		d.lastState = values
 		if d.rec.Translator != translator {
 			d.rec.Translator = translator
-			d.dirty = true
+			b.markDirtyLocked(d)
 			b.listDirty = true
 		}
 	}

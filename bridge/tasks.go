@@ -98,6 +98,7 @@ func (b *Bridge) enqueue(t *taskRecord) error {
 	}
 	d.queue = append(d.queue, t)
 	sortQueue(d.queue)
+	b.armTasksLocked(d)
 	if d.inSession == "" {
 		if t.NoWait && d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" && b.waker != nil {
 			if b.goLocked() {
@@ -131,6 +132,7 @@ func (b *Bridge) queueInternalLocked(d *device, method, purpose string, args map
 	t.ID = purpose + "-" + randomToken(6)
 	d.queue = append(d.queue, t)
 	sortQueue(d.queue)
+	b.armTasksLocked(d)
 	return t
 }
 
@@ -452,7 +454,7 @@ func (b *Bridge) onInternalFault(t *taskRecord, f *soap.Fault) {
 		b.mu.Lock()
 		if d := b.devices[t.Device]; d != nil {
 			d.rec.PendingUser, d.rec.PendingPass = "", ""
-			d.dirty = true
+			b.markDirtyLocked(d)
 		}
 		b.mu.Unlock()
 	}
@@ -466,7 +468,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 		if d := b.devices[t.Device]; d != nil {
 			d.setParams(m.ParameterList)
 			b.applyKnownParamsLocked(d, m.ParameterList)
-			d.dirty = true
+			b.markDirtyLocked(d)
 		}
 		b.mu.Unlock()
 		b.updateState(ctx, nil, t.Device, false, nil)
@@ -553,7 +555,8 @@ func (b *Bridge) sweepTasks(now time.Time) {
 	var ends []ending
 	var timedOut []*taskRecord
 	b.mu.Lock()
-	for _, d := range b.devices {
+	due := b.popDueLocked(dueTasks, now) // deadlines.go: only the devices with something due
+	for _, d := range due {
 		b.sweepWakeLocked(d, now)
 		if len(d.queue) == 0 {
 			continue
@@ -584,6 +587,13 @@ func (b *Bridge) sweepTasks(now time.Time) {
 	for _, t := range timedOut {
 		b.endInflight(t, inflightTimeoutReason(t))
 	}
+	b.mu.Lock()
+	for _, d := range due {
+		if at := b.nextTaskCheckLocked(d, now); !at.IsZero() {
+			b.armLocked(d, dueTasks, at)
+		}
+	}
+	b.mu.Unlock()
 }
 
 // endInflight publishes `timeout` for a task still in a session (marked Ended) and stores the mark

@@ -46,7 +46,8 @@ func (b *Bridge) trackTransfer(t *taskRecord, resp soap.Message) {
 	b.mu.Lock()
 	if d := b.devices[t.Device]; d != nil {
 		d.rec.Transfers = append(d.rec.Transfers, pendingTransfer{CommandKey: key, Method: t.Method, RequestID: t.ID, Since: b.opts.Now()})
-		d.dirty = true
+		b.armLocked(d, dueTransfers, b.nextTransferCheckLocked(d))
+		b.markDirtyLocked(d)
 	}
 	b.mu.Unlock()
 }
@@ -62,7 +63,7 @@ func (b *Bridge) transferCompleted(id, commandKey string) {
 	for i, p := range d.rec.Transfers {
 		if p.CommandKey == commandKey {
 			d.rec.Transfers = append(d.rec.Transfers[:i:i], d.rec.Transfers[i+1:]...)
-			d.dirty = true
+			b.markDirtyLocked(d)
 			return
 		}
 	}
@@ -76,17 +77,21 @@ func (b *Bridge) sweepTransfers(now time.Time) {
 	}
 	var lates []late
 	b.mu.Lock()
-	for id, d := range b.devices {
+	for _, d := range b.popDueLocked(dueTransfers, now) { // deadlines.go: only the devices due
+		id := d.rec.ID
 		kept := d.rec.Transfers[:0]
 		for _, p := range d.rec.Transfers {
 			if now.Sub(p.Since) > b.opts.TransferTimeout {
 				lates = append(lates, late{id, p})
-				d.dirty = true
+				b.markDirtyLocked(d)
 				continue
 			}
 			kept = append(kept, p)
 		}
 		d.rec.Transfers = kept
+		if at := b.nextTransferCheckLocked(d); !at.IsZero() {
+			b.armLocked(d, dueTransfers, at)
+		}
 	}
 	b.mu.Unlock()
 	for _, l := range lates {

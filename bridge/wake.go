@@ -112,7 +112,7 @@ func (b *Bridge) sweepWakeLocked(d *device, now time.Time) {
 	}
 	d.rec.CRNoSession = d.wake.acceptedAt
 	d.wake.acceptedAt = time.Time{}
-	d.dirty = true
+	b.markDirtyLocked(d)
 	b.log.Warn("device accepted the connection request but opened no session; no further connection request before its next Inform",
 		zap.String("device", d.rec.ID), zap.Duration("session_wait", b.opts.SessionWait))
 }
