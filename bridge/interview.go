@@ -561,21 +561,37 @@ func (b *Bridge) emitInterviewEvent(into *batch, id string, ev api.EventType, iv
 	b.emit(into, b.topic(id, "event"), api.DeviceEvent{Event: ev, Device: id, Data: data, Time: b.opts.Now().UTC()}, false)
 }
 
-// Reinterview asks for a new interview of the device (discovery again, not from a sibling) at
-// its next session, and sends a connection request for one.
+// Reinterview asks for a new interview of the device (discovery again, not from a sibling):
+// started now when the device is in session, else at the Inform of the session a connection
+// request asks for (or of its next periodic one).
 func (b *Bridge) Reinterview(id string) (api.ReinterviewQueued, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	d := b.devices[id]
-	if d == nil {
+	switch {
+	case d == nil:
+		b.mu.Unlock()
 		return api.ReinterviewQueued{}, errUnknownDevice
-	}
-	if d.rec.Root == "" {
+	case b.tr == nil || b.opts.Interview.Disabled:
+		b.mu.Unlock()
+		return api.ReinterviewQueued{}, errors.New("interviews are off: no translator is loaded, or interview.enabled is false")
+	case d.rec.Root == "":
+		b.mu.Unlock()
 		return api.ReinterviewQueued{}, errors.New("the device's data model root is not known yet: it sent no parameter of it")
+	case d.iv != nil:
+		b.mu.Unlock()
+		return api.ReinterviewQueued{}, errors.New("an interview of the device is running: ask again after its interview_done or interview_failed")
 	}
 	d.reinterview = true
+	inSession := d.inSession != ""
+	b.mu.Unlock()
+	if inSession && b.startInterview(nil, id, api.InterviewRequested) {
+		b.queueInterviewRead(b.ctx, id)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	woken := false
-	if d.inSession == "" && b.waker != nil && (d.rec.ConnReqURL != "" || d.rec.ConnReqUDP != "") {
+	if d = b.devices[id]; d != nil && d.inSession == "" && !d.waking && b.waker != nil && (d.rec.ConnReqURL != "" || d.rec.ConnReqUDP != "") {
+		// The session that was open may have ended before the interview's first task was queued.
 		b.wakeLocked(d)
 		woken = true
 	}

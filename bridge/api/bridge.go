@@ -220,7 +220,8 @@ const (
 	OpHealth          = "health"
 	OpListTranslators = "list_translators"
 	// OpReinterview discovers the device's data model again (not from a sibling) and re-reads
-	// its state, at its next session; a connection request asks for one now.
+	// its state: now when the device is in session, else at its next one (a connection request
+	// asks for it).
 	OpReinterview = "reinterview"
 )
 
@@ -262,8 +263,8 @@ type BridgeResponse struct {
 	Time        time.Time `json:"time"`
 }
 
-// ReinterviewQueued is the data of reinterview: the interview runs at the device's next
-// session; Woken says a connection request was sent for one.
+// ReinterviewQueued is the data of reinterview: the interview runs now when the device is in
+// session, else at its next session; Woken says a connection request was sent for one.
 type ReinterviewQueued struct {
 	Device string `json:"device"`
 	Woken  bool   `json:"woken"`

@@ -251,3 +251,44 @@ func TestInterviewWalksACPEThatRefusesTheWholeTreeAndIgnoresNextLevel(t *testing
 		t.Errorf("the CPE crashed %d times", n)
 	}
 }
+
+// The data model is discovered again when the firmware changes (a new model key: nothing shared)
+// and on the reinterview bridge operation, which wakes the device with a connection request.
+func TestInterviewAgainOnFirmwareChangeAndOnRequest(t *testing.T) {
+	r := newInterviewRig(t)
+	cpe := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "REIV", Quirks: sim.Quirks{sim.QuirkPeriodicOnly}}, "tr181")
+	r.interviewDone(t, cpe.ID)
+	ev := "cwmp2mqtt/" + cpe.ID + "/event"
+
+	mark := cpe.rec.Mark()
+	if err := cpe.SetValue("Device.DeviceInfo.SoftwareVersion", "2.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	cpe.Inform("2 PERIODIC", "")
+	got := r.pf.awaitNth(ev, map[string]any{"event": "interview_done"}, 2, wait)
+	if d := got["data"].(map[string]any); d["reason"] != "firmware_changed" || d["firmware"] != "2.0.0" || d["shared"] != false {
+		t.Errorf("after the firmware change: %v", got)
+	}
+	if n := cpe.rec.Received(mark, "REIV", "GetParameterNames", ""); n != 1 {
+		t.Errorf("%d GetParameterNames after the firmware change, want 1", n)
+	}
+
+	mark = cpe.rec.Mark()
+	r.pf.publish("cwmp2mqtt/bridge/request/reinterview", `{"transaction":"ri-1","device":"`+cpe.ID+`"}`)
+	resp := r.pf.await("cwmp2mqtt/bridge/response/reinterview", map[string]any{"transaction": "ri-1"}, wait)
+	if resp["status"] != "ok" {
+		t.Fatalf("reinterview answered %v", resp)
+	}
+	got = r.pf.awaitNth(ev, map[string]any{"event": "interview_done"}, 3, wait)
+	if d := got["data"].(map[string]any); d["reason"] != "requested" || d["shared"] != false {
+		t.Errorf("after reinterview: %v", got)
+	}
+	if n := cpe.rec.Received(mark, "REIV", "GetParameterNames", ""); n != 1 {
+		t.Errorf("%d GetParameterNames after reinterview, want 1 (discovered again, not shared)", n)
+	}
+
+	r.pf.publish("cwmp2mqtt/bridge/request/reinterview", `{"transaction":"ri-2","device":"nope"}`)
+	if resp := r.pf.await("cwmp2mqtt/bridge/response/reinterview", map[string]any{"transaction": "ri-2"}, wait); resp["status"] != "error" {
+		t.Errorf("reinterview of an unknown device: %v", resp)
+	}
+}

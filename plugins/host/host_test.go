@@ -79,6 +79,17 @@ func TestNormalizeOverGRPCEqualsInProcess(t *testing.T) {
 		t.Errorf("ResolveGet = %+v", rg)
 	}
 
+	// The device's data model crosses the wire: a key whose parameter it lacks comes back Missing.
+	getReq.Model = sdk.NewDataModel([]string{"Device.DeviceInfo.UpTime", "Device.WiFi.SSID.1.SSID"})
+	rg, err1 = remote.ResolveGet(ctx, getReq)
+	lg, err2 = local.ResolveGet(ctx, getReq)
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(rg, lg) {
+		t.Fatalf("ResolveGet with a data model differs: %v %v\n%+v\n%+v", err1, err2, rg, lg)
+	}
+	if !reflect.DeepEqual(rg.Names, []string{"Device.DeviceInfo.UpTime"}) || rg.Missing["wifi.ssids.3.ssid"] != "Device.WiFi.SSID.3.SSID" {
+		t.Errorf("ResolveGet with a data model = %+v", rg)
+	}
+
 	setReq := sdk.SetRequest{Device: acmeBox, Values: map[string]any{
 		"wifi.ssids.2.ssid": "guest", "management.periodic_inform_interval": int64(600), "device.uptime": int64(1),
 	}}

@@ -221,7 +221,15 @@ func (t *Translator) ResolveGet(req sdk.GetRequest) (sdk.GetPlan, error) {
 			plan.Unknown = append(plan.Unknown, k)
 			continue
 		}
-		plan.Names = append(plan.Names, root(req.Device)+strings.Replace(m.param, "*", inst, 1))
+		name := root(req.Device) + strings.Replace(m.param, "*", inst, 1)
+		if !req.Model.Has(name) { // the device's data model, when the gateway sent it
+			if plan.Missing == nil {
+				plan.Missing = map[string]string{}
+			}
+			plan.Missing[k] = name
+			continue
+		}
+		plan.Names = append(plan.Names, name)
 	}
 	return plan, nil
 }
