@@ -74,6 +74,8 @@ type Options struct {
 	Health func(*api.Health)
 	// Interview bounds the discovery of each device's data model (interview.*).
 	Interview InterviewOptions
+	// Observer receives Informs, request results and bridge events (metrics); nil: none.
+	Observer Observer
 
 	// MaxDevices bounds the registry: past it unknown devices are refused with 503 (0: no bound).
 	MaxDevices int
@@ -123,6 +125,9 @@ func (o *Options) setDefaults() {
 		o.Now = time.Now
 	}
 	o.Interview.setDefaults()
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 }
 
 // Bridge implements acs.Handler and the inbound MQTT contract.

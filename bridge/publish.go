@@ -67,18 +67,24 @@ func (b *Bridge) publishBridgeEvent(event api.BridgeEventType, device, reason st
 }
 
 func (b *Bridge) emitBridgeEvent(into *batch, event api.BridgeEventType, device, reason string) {
-	b.emit(into, b.topic("bridge", "event"), api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()}, false)
+	ev := api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()}
+	b.emit(into, b.topic("bridge", "event"), ev, false)
+	b.opts.Observer.Event(ev)
 }
 
 // PublishOutboxDropped reports messages the outbox had to drop (outbox.max_bytes, max_age).
 func (b *Bridge) PublishOutboxDropped(count int) {
-	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: api.BridgeOutboxDropped, Count: count,
-		Reason: "outbox full or messages too old while the broker was unreachable", Time: b.opts.Now().UTC()}, false)
+	ev := api.BridgeEvent{Event: api.BridgeOutboxDropped, Count: count,
+		Reason: "outbox full or messages too old while the broker was unreachable", Time: b.opts.Now().UTC()}
+	b.publishJSON(b.topic("bridge", "event"), ev, false)
+	b.opts.Observer.Event(ev)
 }
 
 // PluginEvent publishes a translator host event (plugin_failed, plugin_restarted …).
 func (b *Bridge) PluginEvent(event api.BridgeEventType, plugin, reason string) {
-	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: event, Plugin: plugin, Reason: reason, Time: b.opts.Now().UTC()}, false)
+	ev := api.BridgeEvent{Event: event, Plugin: plugin, Reason: reason, Time: b.opts.Now().UTC()}
+	b.publishJSON(b.topic("bridge", "event"), ev, false)
+	b.opts.Observer.Event(ev)
 }
 
 func (b *Bridge) publishInform(into *batch, id string, inf *soap.Inform, now time.Time) {
@@ -137,6 +143,14 @@ func (b *Bridge) resultMessage(t *taskRecord, status string, result any, fault *
 	if err != nil {
 		b.log.Error("payload not encoded", zap.String("device", t.Device), zap.String("topic", topic), zap.Error(err))
 		return mqtt.Publish{}, false
+	}
+	// Every result passes here (published at once, or committed with the task's removal).
+	if status != statusAccepted {
+		var took time.Duration
+		if !t.Accepted.IsZero() {
+			took = res.Time.Sub(t.Accepted)
+		}
+		b.opts.Observer.RequestDone(t.Device, method, status, took)
 	}
 	return mqtt.Publish{Topic: topic, Payload: payload, QoS: b.opts.QoS}, true
 }

@@ -105,6 +105,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	if sharedModel {
 		b.queueInterviewRead(ctx, s.DeviceID)
 	}
+	b.opts.Observer.Inform(s.DeviceID, eventCodes(inf.Events))
 	return nil
 }
 

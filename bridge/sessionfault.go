@@ -9,6 +9,7 @@ import (
 // CPE's address and the reason. Not rate-limited: a device opens sessions at its own pace, and
 // the ACS only reports sessions that reached an Inform.
 func (b *Bridge) SessionFault(device, remote, reason string) {
-	b.publishJSON(b.topic("bridge", "event"), api.BridgeEvent{Event: api.BridgeSessionFault, Device: device,
-		Remote: remote, Reason: reason, Time: b.opts.Now().UTC()}, false)
+	ev := api.BridgeEvent{Event: api.BridgeSessionFault, Device: device, Remote: remote, Reason: reason, Time: b.opts.Now().UTC()}
+	b.publishJSON(b.topic("bridge", "event"), ev, false)
+	b.opts.Observer.Event(ev)
 }

@@ -59,6 +59,7 @@ func (b *Bridge) AuthFailed(device, user, remote, reason string) {
 		ev.Count = count
 	}
 	b.publishJSON(b.topic("bridge", "event"), ev, false)
+	b.opts.Observer.Event(ev)
 	if count > 1 {
 		b.log.Warn("auth_failed events were rate-limited", zap.Int("failures", count))
 	}

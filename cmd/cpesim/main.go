@@ -3,8 +3,8 @@
 // platform); the engine lives in ./sim, the data models in ./datamodel.
 //
 //	cpesim -acs http://127.0.0.1:7547/ -n 1000 -duration 60s -interval 10s -pid $(pidof cwmp2mqtt)
-//	cpesim floor -listen :7548     # the baseline ACS (see README.md)
-//	cpesim floor -acs -listen :7548  # the real ACS stack alone, no bridge or MQTT
+//	cpesim floor -listen :7550     # the baseline ACS (see README.md)
+//	cpesim floor -acs -listen :7550  # the real ACS stack alone, no bridge or MQTT
 package main
 
 import (
@@ -45,7 +45,7 @@ func main() {
 
 func runFloor(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("cpesim floor", flag.ContinueOnError)
-	listen := fs.String("listen", ":7548", "address of the floor ACS")
+	listen := fs.String("listen", ":7550", "address of the floor ACS (7548 is the gateway's admin listener)")
 	acsOnly := fs.Bool("acs", false, "serve the real cwmp/acs stack with a no-op handler (no bridge, no MQTT) instead of fixed bytes")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -62,6 +62,7 @@ func startBenchGateway(b *testing.B) *gateway {
 		"CWMP2MQTT_MQTT_EMBEDDED_LISTEN": "127.0.0.1:0",
 		"CWMP2MQTT_STORE_PATH":           filepath.Join(b.TempDir(), "gw.db"),
 		"CWMP2MQTT_MQTT_CLIENT_ID":       "gw-bench",
+		"CWMP2MQTT_ADMIN_LISTEN":         "127.0.0.1:0", // metrics on, as shipped
 	}
 	cfg, err := loadConfig(newFlagSet("bench"), nil, func(k string) string { return env[k] })
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
@@ -58,6 +59,10 @@ type Config struct {
 		TLSInsecure                             bool
 		QoS                                     int
 		KeepAlive                               time.Duration
+	}
+	Admin struct {
+		Listen, Username, Password string
+		Pprof, AllowAnonymous      bool
 	}
 	StorePath       string
 	OutboxMaxBytes  int64
@@ -458,6 +463,21 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	c.PluginsDir = r.str("plugins.dir")
 	c.PluginTimeout = r.duration("plugins.call_timeout", 10*time.Millisecond)
 	c.StandardMode = r.oneOf("plugins.standard", "inprocess", "process")
+	ad := &c.Admin
+	ad.Listen = r.listen("admin.listen", true)
+	ad.Pprof = r.boolean("admin.pprof")
+	ad.Username = r.str("admin.username")
+	ad.Password = r.secret("admin.password", "admin.password_file")
+	ad.AllowAnonymous = r.boolean("admin.allow_anonymous")
+	if (ad.Username == "") != (ad.Password == "") {
+		r.bad("admin.password", "admin.username and admin.password (or admin.password_file) go together")
+	}
+	if ad.Listen != "" {
+		if err := checkExposure("admin.listen", ad.Listen, ad.Username != "", ad.AllowAnonymous, "admin.allow_anonymous",
+			"admin.username and admin.password (or admin.password_file)"); err != nil {
+			r.errs = append(r.errs, err.Error())
+		}
+	}
 	c.LogLevel = r.oneOf("log.level", "debug", "info", "warn", "error")
 	c.LogFormat = r.oneOf("log.format", "console", "json")
 	if len(r.errs) > 0 {
@@ -523,3 +543,7 @@ func (r *reader) embeddedBroker(e *EmbeddedBroker, used bool, listen string) {
 }
 
 var errUsage = errors.New("usage")
+
+func (c *Config) adminConfig() admin.Config {
+	return admin.Config{Listen: c.Admin.Listen, Pprof: c.Admin.Pprof, Username: c.Admin.Username, Password: c.Admin.Password}
+}

@@ -88,6 +88,7 @@ func startCrashGateway(t *testing.T, env map[string]string) *crashGateway {
 		"CWMP2MQTT_STORE_PATH":     g.Store,
 		"CWMP2MQTT_MQTT_CLIENT_ID": "gw-" + strings.ReplaceAll(t.Name(), "/", "-"),
 		"CWMP2MQTT_LOG_LEVEL":      "warn",
+		"CWMP2MQTT_ADMIN_LISTEN":   "127.0.0.1:0",
 	}
 	for k, v := range env {
 		e[k] = v

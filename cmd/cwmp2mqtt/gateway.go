@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
@@ -36,6 +37,10 @@ type gateway struct {
 	bridge  *bridge.Bridge
 	acs     *acs.Server
 	plugins *translators
+	metrics *admin.Metrics // nil with the admin listener off
+	admin   *admin.Server
+	// infoSnap is the B/bridge/info payload, also shown on the status page.
+	infoSnap *api.BridgeInfo
 
 	started   time.Time
 	clientID  string
@@ -135,11 +140,19 @@ func (g *gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("outbox: %w", err)
 	}
 
-	waker := connreq.New(log, connreq.Options{
+	var waker bridge.Waker = connreq.New(log, connreq.Options{
 		Timeout: cfg.CWMP.ConnReq.Timeout, Retries: cfg.CWMP.ConnReq.Retries, AllowBasic: cfg.CWMP.ConnReq.AllowBasic,
 		FallbackUsername: cfg.CWMP.ConnReq.Username, FallbackPassword: cfg.CWMP.ConnReq.Password,
 		UDPRepeats: cfg.CWMP.ConnReq.UDPRepeats,
 	})
+	if cfg.Admin.Listen != "" {
+		if cfg.Admin.AllowAnonymous && cfg.Admin.Username == "" && !isLoopbackListen(cfg.Admin.Listen) {
+			log.Warn("admin listener serves the status page and metrics to anyone on the network (admin.allow_anonymous): device list and addresses are visible; set admin.username and admin.password instead",
+				zap.String("listen", cfg.Admin.Listen))
+		}
+		g.metrics = admin.NewMetrics()
+		waker = observedWaker{waker, g.metrics}
+	}
 
 	g.plugins, err = startTranslators(ctx, cfg, log, func(kind, plugin, reason string) {
 		if g.bridge != nil {
@@ -150,6 +163,11 @@ func (g *gateway) Start(ctx context.Context) error {
 		return err
 	}
 	var tr bridge.Translators = g.plugins
+	var observer bridge.Observer // a nil *admin.Metrics would not be a nil Observer
+	if g.metrics != nil {
+		tr = observedTranslators{tr, g.metrics}
+		observer = g.metrics
+	}
 
 	g.bridge, err = bridge.New(g.db, g.outbox, waker, tr, bridge.Options{
 		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
@@ -159,7 +177,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		Interview:        cfg.Interview,
 		ProvisionConnReq: cfg.CWMP.ConnReq.Provision,
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
-		Health:     g.health,
+		Health: g.health, Observer: observer,
 		MaxDevices: cfg.CWMP.MaxDevices, RegistrationRate: cfg.CWMP.RegistrationRate, RegistrationBurst: cfg.CWMP.RegistrationBurst,
 	}, log)
 	if err != nil {
@@ -210,7 +228,13 @@ func (g *gateway) Start(ctx context.Context) error {
 	if err := g.acs.Start(ctx); err != nil {
 		return fmt.Errorf("cwmp.listen: %w", err)
 	}
-	g.bridge.SetInfo(g.info(brokerURL))
+	if g.metrics != nil {
+		if err := g.startAdmin(ctx); err != nil {
+			return err
+		}
+	}
+	g.infoSnap = g.info(brokerURL)
+	g.bridge.SetInfo(g.infoSnap)
 	g.watchOutbox()
 	log.Info("gateway started", zap.String("version", version), zap.String("cwmp", g.acs.Addr().String()),
 		zap.String("broker", mqtt.RedactURL(brokerURL)), zap.String("base_topic", cfg.MQTT.BaseTopic), zap.String("store", cfg.StorePath))
@@ -229,6 +253,12 @@ func (g *gateway) Stop() {
 	if g.stopWatch != nil {
 		close(g.stopWatch)
 		<-g.watchDone
+	}
+	// After the ACS: /readyz answers 503 "ACS not listening" while sessions drain.
+	if g.admin != nil {
+		if err := g.admin.Shutdown(ctx); err != nil {
+			g.log.Warn("admin shutdown", zap.Error(err))
+		}
 	}
 	if g.bridge != nil {
 		g.bridge.Stop()
@@ -268,6 +298,9 @@ func (g *gateway) info(brokerURL string) *api.BridgeInfo {
 	}
 	if g.broker != nil {
 		info.Listeners = append(info.Listeners, api.Listener{Name: "mqtt_embedded", Address: g.broker.Addr().String()})
+	}
+	if g.admin != nil {
+		info.Listeners = append(info.Listeners, api.Listener{Name: "admin", Address: g.admin.Addr().String(), Path: "/"})
 	}
 	return info
 }

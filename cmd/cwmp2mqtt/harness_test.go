@@ -34,6 +34,7 @@ func startGateway(t *testing.T, env map[string]string) *testGateway {
 	e := map[string]string{
 		"CWMP2MQTT_CWMP_LISTEN":          "127.0.0.1:0",
 		"CWMP2MQTT_MQTT_EMBEDDED_LISTEN": "127.0.0.1:0",
+		"CWMP2MQTT_ADMIN_LISTEN":         "127.0.0.1:0",
 		"CWMP2MQTT_STORE_PATH":           filepath.Join(t.TempDir(), "gw.db"),
 		"CWMP2MQTT_MQTT_CLIENT_ID":       "gw-" + strings.ReplaceAll(t.Name(), "/", "-"),
 	}

@@ -6,6 +6,8 @@
 //	cwmp2mqtt plugin standard                      serve the built-in translator as a plugin
 //	cwmp2mqtt version | --version                  print the version
 //	cwmp2mqtt help | --help                        list the subcommands and the settings
+//	cwmp2mqtt healthcheck [--config FILE] [--<key> value …]
+//	                                               exit 0 when the gateway's /readyz answers 200
 //
 // Any other word or stray argument is a usage error (exit 2): a typo must never start a gateway.
 package main
@@ -37,6 +39,7 @@ const usageHead = `usage:
   cwmp2mqtt [--config FILE] [--<key> value ...]   run the gateway
   cwmp2mqtt plugin standard                       serve the built-in translator as a plugin
   cwmp2mqtt version                               print the version (also --version)
+  cwmp2mqtt healthcheck [--config FILE] [...]     exit 0 when the admin listener's /readyz is 200
   cwmp2mqtt help                                  this text (also --help, -h)
 
 settings (file key, env CWMP2MQTT_<KEY>, or flag):
@@ -62,6 +65,8 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 			return 0
 		case "plugin":
 			return runPlugin(args[1:], stderr)
+		case "healthcheck":
+			return runHealthcheck(args[1:], getenv, stderr)
 		}
 	}
 	cfg, err := loadConfig(fs, args, getenv)

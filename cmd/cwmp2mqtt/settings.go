@@ -96,6 +96,12 @@ var settings = []setting{
 	{"plugins.dir", "", "directory of translator plugin binaries"},
 	{"plugins.call_timeout", 2 * time.Second, "timeout of one translator call"},
 	{"plugins.standard", "inprocess", "how the built-in standard translator runs: inprocess or process"},
+	{"admin.listen", "127.0.0.1:7548", "admin listener: /healthz, /readyz, /metrics, status page (empty: off)"},
+	{"admin.pprof", false, "serve /debug/pprof/ on the admin listener"},
+	{"admin.username", "", "Basic auth user of the admin listener (required unless it is on loopback)"},
+	{"admin.password", "", "Basic auth password of the admin listener"},
+	{"admin.password_file", "", "file holding the admin password"},
+	{"admin.allow_anonymous", false, "serve the admin listener off loopback without credentials"},
 	{"log.level", "info", "debug, info, warn or error"},
 	{"log.format", "console", "console or json"},
 }

@@ -151,6 +151,13 @@ func (s *Server) Addr() net.Addr {
 	return s.ln.Addr()
 }
 
+// Listening reports whether the server accepts CPEs: started and not shutting down (readiness).
+func (s *Server) Listening() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ln != nil && !s.closing
+}
+
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
@@ -283,8 +290,9 @@ func (s *Server) finish(ss *session, reason EndReason, haveTurn bool) {
 		// It came back with a new Inform instead: it rebooted, or crashed and restarted, on the request.
 		ss.fault = "no answer to " + ss.outMethod + ": the CPE opened a new session instead (it rebooted or restarted while running it)"
 	}
-	s.h.SessionEnded(context.WithoutCancel(ss.ctx), &ss.pub, out, reason)
+	// Counted first: whoever the handler tells (a test, a metrics scrape) then sees the count.
 	s.stats.countEnd(reason)
+	s.h.SessionEnded(context.WithoutCancel(ss.ctx), &ss.pub, out, reason)
 	lvl := zap.InfoLevel
 	if reason == EndError || reason == EndLimit {
 		lvl = zap.WarnLevel
