@@ -46,6 +46,11 @@ func device(id, manufacturer, model string, online bool, queue int) bridge.Devic
 		Firmware: "1.0", Online: online, LastInform: time.Now().Add(-time.Minute)}, Queue: queue}
 }
 
+func interviewed(d bridge.DeviceStatus, state string) bridge.DeviceStatus {
+	d.Interview = &api.Interview{State: state, Reason: api.InterviewFirstContact}
+	return d
+}
+
 func testSources(notReady ...Check) Sources {
 	return Sources{
 		Ready: func() []Check { return notReady },
@@ -53,7 +58,7 @@ func testSources(notReady ...Check) Sources {
 			AuthFailures: 3}},
 		MQTT:   fakeClient{mqtt.ClientStats{Connected: true, Connects: 1}},
 		Outbox: fakeOutbox{mqtt.OutboxStats{Queued: 4, Enqueued: 40, Delivered: 36, Dropped: map[mqtt.DropReason]mqtt.DropCount{mqtt.DropFull: {Messages: 2, Bytes: 300}}}},
-		Devices: fakeDevices{device("00259E-HG8245-A1", "Huawei", "HG8245", true, 2), device("001122-Box-B2", "Acme", "Box", false, 0),
+		Devices: fakeDevices{interviewed(device("00259E-HG8245-A1", "Huawei", "HG8245", true, 2), api.InterviewFailed), device("001122-Box-B2", "Acme", "Box", false, 0),
 			device("001122-Box-C3", "Acme", "Box", true, 1)},
 		Translators: fakeTranslators{{Name: "standard", State: host.StateRunning}, {Name: "huawei", State: host.StateRestarting, Restarts: 2}},
 		Info: func() *api.BridgeInfo {
@@ -256,7 +261,7 @@ func TestStatusPageShowsGatewayDevicesAndFilter(t *testing.T) {
 	}
 	for _, want := range []string{"9.9.9", "tcp://127.0.0.1:1883", "127.0.0.1:7547", "standard", "huawei", "restarting",
 		`data-device="00259E-HG8245-A1"`, `data-device="001122-Box-B2"`, "HG8245", "not ready: broker not connected",
-		"device_registered", `http-equiv="refresh"`, "2 online of 3 known"} {
+		"device_registered", `http-equiv="refresh"`, "2 online of 3 known", `title="first_contact">failed</span>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("status page lacks %q", want)
 		}

@@ -59,7 +59,7 @@ func row(dom, id string) string {
 
 // TestAdminStatusPageInChromium opens the status page of a gateway serving a simulated fleet in
 // headless Chromium and checks what a technician would: every device is listed with its
-// manufacturer, model and state, a waiting request shows in the queue column, and the filter
+// manufacturer, model, state and finished interview, a waiting request shows in the queue column, and the filter
 // narrows the list. With CWMP2MQTT_SCREENSHOT=file.png it also saves a screenshot
 // (docs/status-page.png is made so).
 func TestAdminStatusPageInChromium(t *testing.T) {
@@ -81,6 +81,9 @@ func TestAdminStatusPageInChromium(t *testing.T) {
 		CPE: sim.Config{ACSURL: gw.ACSURL, PeriodicInterval: time.Hour}})
 	// A request for a CPE that ignores connection requests waits in its queue (once the boot
 	// sessions are over: an open session would take it at once).
+	for _, id := range ids {
+		pf.await("cwmp2mqtt/"+id+"/event", map[string]any{"event": "interview_done"}, wait)
+	}
 	eventually(t, "boot sessions ended", func() bool {
 		m := scrape(t, gw.adminURL())
 		return m["cwmp2mqtt_cwmp_sessions_open"] == 0 && m["cwmp2mqtt_cwmp_sessions_started_total"] >= n
@@ -98,7 +101,7 @@ func TestAdminStatusPageInChromium(t *testing.T) {
 			continue
 		}
 		dev := f.CPE(i).Model().DeviceID()
-		for _, want := range []string{html.EscapeString(dev.Manufacturer), "online"} {
+		for _, want := range []string{html.EscapeString(dev.Manufacturer), "online", ">done</span>"} {
 			if !strings.Contains(r, want) {
 				t.Errorf("row of %s lacks %q: %s", id, want, r)
 			}
