@@ -49,6 +49,9 @@ type deviceRecord struct {
 	CRNoSession time.Time `json:"connreq_no_session,omitzero"`
 	// Interview is the last interview; its names are stored per model (bucket "models").
 	Interview *api.Interview `json:"interview,omitempty"`
+	// Poisoned fingerprints the gateway's own requests the CPE dropped the session on until
+	// tasks.max_attempts (poison.go): not queued again, so a BOOT does not restart a crash loop.
+	Poisoned []string `json:"poisoned,omitempty"`
 }
 
 // pendingTransfer is a Download/Upload answered with Status 1 (checklist 41).

@@ -132,6 +132,9 @@ func (b *Bridge) applyKnownParamsLocked(d *device, params []soap.ParameterValue)
 		}
 		switch name[i+1:] {
 		case "DeviceInfo.SoftwareVersion":
+			if r.SoftwareVersion != p.Value.Raw {
+				r.Poisoned = nil // new firmware: what crashed the old one may not crash it
+			}
 			r.SoftwareVersion = p.Value.Raw
 		case "DeviceInfo.HardwareVersion":
 			r.HardwareVersion = p.Value.Raw

@@ -124,6 +124,11 @@ func (b *Bridge) enqueue(t *taskRecord) error {
 // provisioning). It is not stored: a crash loses it, and the next Inform or BOOT queues it again.
 func (b *Bridge) queueInternalLocked(d *device, method, purpose string, args map[string]any) *taskRecord {
 	raw, _ := json.Marshal(args)
+	if d.poisonedLocked(method, raw) {
+		b.log.Info("gateway request skipped: the CPE dropped the session on it before", zap.String("device", d.rec.ID),
+			zap.String("purpose", purpose), zap.String("method", method))
+		return nil
+	}
 	t := &taskRecord{
 		Device: d.rec.ID, Origin: originProvision, Method: method, Args: raw,
 		Accepted: b.opts.Now(), State: taskQueued, Purpose: purpose, volatile: true,
@@ -324,6 +329,9 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 		if requeue.Attempts >= b.opts.MaxAttempts {
 			// A request the CPE keeps dying on is not re-sent for ever (tasks.max_attempts).
 			spent, requeue = requeue, nil
+			if spent.Drops > 0 {
+				b.rememberPoisonLocked(spent)
+			}
 		} else {
 			requeue.State = taskQueued
 		}
@@ -625,7 +633,7 @@ func (b *Bridge) endInflight(t *taskRecord, reason string) {
 
 // wakeLocked sends a connection request in the background (one at a time per device).
 func (b *Bridge) wakeLocked(d *device) {
-	if b.waker == nil || d.waking || d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" || b.noWakeLocked(d, b.opts.Now()) != "" || !b.goLocked() {
+	if b.waker == nil || d.waking || d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" || !b.mayWakeLocked(d) || !b.goLocked() {
 		return
 	}
 	d.waking = true
@@ -659,12 +667,14 @@ func (b *Bridge) goLocked() bool {
 // about the device: its requests stay queued for the next start.
 func (b *Bridge) wakeDone(id string, err error) {
 	var offline []*taskRecord
+	final := false
 	b.mu.Lock()
 	stopping := b.stopping
 	d := b.devices[id]
 	if d != nil {
 		d.waking = false
-		if final := !stopping && b.wakeResultLocked(d, err); final && d.inSession == "" {
+		final = !stopping && b.wakeResultLocked(d, err)
+		if final && d.inSession == "" {
 			for _, t := range d.queue {
 				if t.NoWait && t.State == taskQueued {
 					offline = append(offline, t)
@@ -675,7 +685,7 @@ func (b *Bridge) wakeDone(id string, err error) {
 	b.mu.Unlock()
 	if err != nil && stopping {
 		b.log.Info("connection request cut short by shutdown; requests stay queued", zap.String("device", id))
-	} else if err != nil {
+	} else if final { // a busy CPE is logged as retried (wakeResultLocked)
 		b.log.Warn("connection request failed", zap.String("device", id), zap.Error(err))
 	}
 	for _, t := range offline {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"go.uber.org/zap"
 )
@@ -65,11 +64,16 @@ func (b *Bridge) nextInformLocked(d *device) string {
 	return fmt.Sprintf(" (periodic Inform every %d s, next due about %s)", d.rec.PeriodicInterval, next.UTC().Format(time.RFC3339))
 }
 
+// mayWakeLocked: no CR is awaiting its session, none led to no session, no back-off runs.
+func (b *Bridge) mayWakeLocked(d *device) bool {
+	return d.wake.acceptedAt.IsZero() && b.noWakeLocked(d, b.opts.Now()) == ""
+}
+
 // rewakeDueLocked reports whether the sweeper may send a CR now to a device with waiting
 // requests: never while a CR's session is awaited or after a CR that led to none, at the end of
 // a busy back-off, else every RewakeEvery.
 func (b *Bridge) rewakeDueLocked(d *device, now time.Time) bool {
-	if !d.wake.acceptedAt.IsZero() || b.noWakeLocked(d, now) != "" {
+	if !b.mayWakeLocked(d) {
 		return false
 	}
 	if !d.wake.retryAt.IsZero() {
@@ -162,52 +166,4 @@ func (b *Bridge) notSentLocked(d *device, t *taskRecord) (status, reason string)
 		return statusExpired, within + ": the device opened no session, and it reported no connection-request URL to wake it"
 	}
 	return statusExpired, within + ": the device opened no session"
-}
-
-// spentReason is the terminal reason of a request that used up tasks.max_attempts.
-func (b *Bridge) spentReason(t *taskRecord, end acs.EndReason) string {
-	if t.Drops == 0 {
-		return fmt.Sprintf("the gateway stopped while the CPE was running %s; sent %s already (tasks.max_attempts %d), so it is not sent again; "+
-			"it may or may not have been applied", t.Method, times(t.Attempts), b.opts.MaxAttempts)
-	}
-	return fmt.Sprintf("the CPE dropped the session %s while running %s (last: %s); sent %s (tasks.max_attempts %d), it is not sent again, "+
-		"since the request itself may be what breaks the CPE; it may or may not have been applied",
-		times(t.Drops), t.Method, endWords(end), times(t.Attempts), b.opts.MaxAttempts)
-}
-
-// endWords says how a session ended, for the CPE's side of it.
-func endWords(r acs.EndReason) string {
-	switch r {
-	case acs.EndSuperseded:
-		return "the CPE opened a new session instead of answering"
-	case acs.EndTimeout:
-		return "the CPE went silent past cwmp.session.idle_timeout"
-	case acs.EndError:
-		return "the connection broke"
-	}
-	return string(r)
-}
-
-// droppedTimeoutReason: sent, the session dropped, and the timeout (from the first send) ran out
-// before a new session.
-func droppedTimeoutReason(t *taskRecord) string {
-	return fmt.Sprintf("no answer within the request's timeout (%s, counted from the first send): sent %s, the CPE dropped the session %s",
-		t.Timeout, times(t.Attempts), times(t.Drops))
-}
-
-// inflightTimeoutReason: sent, and no answer within the timeout.
-func inflightTimeoutReason(t *taskRecord) string {
-	r := fmt.Sprintf("sent to the device, but no answer within the request's timeout (%s)", t.Timeout)
-	if t.Attempts > 1 {
-		r += fmt.Sprintf(", counted from the first send: sent %s, the CPE dropped the session %s before", times(t.Attempts), times(t.Drops))
-	}
-	return r
-}
-
-// times words a count: "once", "2 times".
-func times(n int) string {
-	if n == 1 {
-		return "once"
-	}
-	return fmt.Sprintf("%d times", n)
 }
