@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -325,4 +326,62 @@ func TestConnReqBusyRetried(t *testing.T) {
 	}
 	f.b.TaskDone(context.Background(), s, task, &soap.GetRPCMethodsResponse{MethodList: []string{"Inform"}}, nil)
 	f.pub.waitFor(t, resultTopic, map[string]any{"id": "b1", "status": "done"})
+}
+
+// fakeClock is a settable Options.Now.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// A busy CPE's Retry-After is honoured: no CR before it, one after it.
+func TestConnReqBusyHonoursRetryAfter(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)}
+	f := newFixture(t, Options{Now: clock.Now})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.waker.mu.Lock()
+	f.waker.err = &connreq.BusyError{RetryAfter: 30 * time.Second, Header: "30"}
+	f.waker.mu.Unlock()
+	f.rpc(`{"id":"ra","method":"GetRPCMethods","expires":600}`)
+	<-f.waker.woke
+	clock.add(20 * time.Second)
+	select {
+	case <-f.waker.woke:
+		t.Fatal("connection request sent before the CPE's Retry-After")
+	case <-time.After(time.Second): // several sweeps of the bridge's 250 ms tick
+	}
+	clock.add(11 * time.Second)
+	select {
+	case <-f.waker.woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no connection request once Retry-After passed")
+	}
+}
+
+// A CR that times out is retried, not the end of a request without expires.
+func TestConnReqTimeoutRetried(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.waker.mu.Lock()
+	f.waker.err = fmt.Errorf("%w: %w: dial tcp: i/o timeout", connreq.ErrUnreachable, connreq.ErrTimeout)
+	f.waker.mu.Unlock()
+	f.rpc(`{"id":"to","method":"GetRPCMethods"}`)
+	<-f.waker.woke
+	select {
+	case <-f.waker.woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed-out connection request not retried")
+	}
+	if got := f.terminalsOf("to"); len(got) != 0 {
+		t.Fatalf("a timed-out CR ended the request: %v", got)
+	}
 }

@@ -49,7 +49,7 @@ func (b *Bridge) noWakeLocked(d *device, now time.Time) string {
 	case !d.wake.acceptedAt.IsZero():
 		return "" // one was accepted just now: its session is on the way, wakeLocked sends none
 	case now.Before(d.wake.retryAt):
-		return fmt.Sprintf("the device answered the last connection request %s; the next one is sent at %s",
+		return fmt.Sprintf("at the last connection request the device %s; the next one is sent at %s",
 			d.wake.lastErr, d.wake.retryAt.UTC().Format(time.RFC3339))
 	}
 	return ""
@@ -123,20 +123,24 @@ func (b *Bridge) sweepWakeLocked(d *device, now time.Time) {
 
 // retryableWake: a busy CPE, or one that did not answer in time, is asked again later.
 func retryableWake(err error) bool {
-	return errors.Is(err, connreq.ErrBusy)
+	return errors.Is(err, connreq.ErrBusy) || errors.Is(err, connreq.ErrTimeout)
 }
 
 // retryAfter is the CPE's Retry-After carried by a busy error, 0 when none.
 func retryAfter(err error) time.Duration {
-	return 0
+	d, _ := connreq.RetryAfter(err)
+	return d
 }
 
-// wakeErrorText words a CR failure for a request's reason.
+// wakeErrorText words a CR failure for a request's reason, as what "the device" did.
 func wakeErrorText(err error) string {
-	if errors.Is(err, connreq.ErrBusy) {
-		return "busy (HTTP 503)"
+	switch {
+	case errors.Is(err, connreq.ErrBusy):
+		return "answered busy (HTTP 503)"
+	case errors.Is(err, connreq.ErrTimeout):
+		return "did not answer in time (cwmp.connreq.timeout)"
 	}
-	return "with an error: " + err.Error()
+	return "could not be woken: " + err.Error()
 }
 
 // notSentLocked is the terminal status and reason of a request whose expires passed while it
@@ -159,9 +163,9 @@ func (b *Bridge) notSentLocked(d *device, t *taskRecord) (status, reason string)
 	case !d.wake.acceptedAt.IsZero():
 		return statusExpired, within + fmt.Sprintf(": the device accepted a connection request at %s but has not opened its session", d.wake.acceptedAt.UTC().Format(time.RFC3339))
 	case d.wake.busy > 0:
-		return statusExpired, within + fmt.Sprintf(": the device answered %s connection request(s) %s and opened no session", times(d.wake.busy), d.wake.lastErr)
+		return statusExpired, within + fmt.Sprintf(": the device opened no session; it was asked %s with back-off and at the last connection request it %s", times(d.wake.busy), d.wake.lastErr)
 	case d.wake.lastErr != "":
-		return statusExpired, within + ": the device opened no session; the last connection request failed " + d.wake.lastErr
+		return statusExpired, within + ": the device opened no session; at the last connection request it " + d.wake.lastErr
 	case d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "":
 		return statusExpired, within + ": the device opened no session, and it reported no connection-request URL to wake it"
 	}
