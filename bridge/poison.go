@@ -48,7 +48,7 @@ func (b *Bridge) rememberPoisonLocked(t *taskRecord) {
 		d.rec.Poisoned = d.rec.Poisoned[1:]
 	}
 	d.rec.Poisoned = append(d.rec.Poisoned, fp)
-	d.dirty = true
+	b.markDirtyLocked(d)
 	b.log.Warn("gateway request not queued again for this device: the CPE dropped the session on it every time",
 		zap.String("device", t.Device), zap.String("purpose", t.Purpose), zap.String("method", t.Method))
 }

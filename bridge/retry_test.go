@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -328,19 +327,6 @@ func TestConnReqBusyRetried(t *testing.T) {
 	f.pub.waitFor(t, resultTopic, map[string]any{"id": "b1", "status": "done"})
 }
 
-// fakeClock is a settable Options.Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // A busy CPE's Retry-After is honoured: no CR before it, one after it.
 func TestConnReqBusyHonoursRetryAfter(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)}
@@ -352,13 +338,13 @@ func TestConnReqBusyHonoursRetryAfter(t *testing.T) {
 	f.waker.mu.Unlock()
 	f.rpc(`{"id":"ra","method":"GetRPCMethods","expires":600}`)
 	<-f.waker.woke
-	clock.add(20 * time.Second)
+	clock.advance(20 * time.Second)
 	select {
 	case <-f.waker.woke:
 		t.Fatal("connection request sent before the CPE's Retry-After")
 	case <-time.After(time.Second): // several sweeps of the bridge's 250 ms tick
 	}
-	clock.add(11 * time.Second)
+	clock.advance(11 * time.Second)
 	select {
 	case <-f.waker.woke:
 	case <-time.After(10 * time.Second):
