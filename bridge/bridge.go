@@ -150,8 +150,10 @@ type Bridge struct {
 	// listDirty marks B/bridge/devices for republication; online counts the devices online.
 	listDirty bool
 	online    int
-	// models are the data models interviews found, by modelKey (nil: none stored).
-	models map[string]*sdk.DataModel
+	// models are the data models interviews found, by modelKey (nil: none stored);
+	// discovering names the device discovering a model key now (interview.go).
+	models      map[string]*sdk.DataModel
+	discovering map[string]string
 	// deadlines and dirty: the timers and the write-behind set (deadlines.go).
 	deadlines [dueKinds]deadlineHeap
 	dirty     map[string]struct{}

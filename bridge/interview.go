@@ -81,6 +81,9 @@ type interviewRun struct {
 	// ends on it (an answer too large for the CPE) switches to the walk.
 	wholeTree *taskRecord
 	model     *sdk.DataModel
+	// waitFor is the model key another device is discovering: this one waits for its names
+	// instead of asking the same questions (a site of one model met at once asks them once).
+	waitFor string
 }
 
 // modelKey names the data model devices share.
@@ -193,6 +196,12 @@ func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed bool) {
 	if now.Sub(iv.started) > b.opts.Interview.MaxTime {
 		return true
 	}
+	if iv.waitFor != "" {
+		if !b.discoveringLocked(iv.waitFor) { // the device discovering it went away
+			b.discoverLocked(d)
+		}
+		return false
+	}
 	if !slices.ContainsFunc(d.queue, isInterviewTask) {
 		// Its last task was given up (the CPE dropped the session on it tasks.max_attempts
 		// times): the interview cannot go on.
@@ -252,9 +261,11 @@ func (b *Bridge) startInterview(into *batch, id, reason string) (shared bool) {
 		return false
 	}
 	if model == nil {
-		d.iv.names = map[string]struct{}{}
-		d.iv.wholeTree = b.queueInternalLocked(d, "GetParameterNames", purposeInterviewNames,
-			map[string]any{"path": d.rec.Root, "next_level": false})
+		if b.discoveringLocked(key) {
+			d.iv.waitFor = key
+		} else {
+			b.discoverLocked(d)
+		}
 		b.mu.Unlock()
 		return false
 	}
@@ -264,6 +275,52 @@ func (b *Bridge) startInterview(into *batch, id, reason string) (shared bool) {
 	d.rec.Interview = &cp
 	b.mu.Unlock()
 	return true
+}
+
+// discoverLocked makes the device the one that discovers its model's names.
+func (b *Bridge) discoverLocked(d *device) {
+	if b.discovering == nil {
+		b.discovering = map[string]string{}
+	}
+	b.discovering[d.iv.key] = d.rec.ID
+	d.iv.waitFor = ""
+	d.iv.names = map[string]struct{}{}
+	d.iv.wholeTree = b.queueInternalLocked(d, "GetParameterNames", purposeInterviewNames,
+		map[string]any{"path": d.rec.Root, "next_level": false})
+}
+
+// discoveringLocked reports whether a device is discovering the model key now.
+func (b *Bridge) discoveringLocked(key string) bool {
+	o := b.devices[b.discovering[key]]
+	return o != nil && o.iv != nil && o.iv.key == key && o.iv.model == nil && o.iv.waitFor == ""
+}
+
+// discoveryEndedLocked hands the outcome of a model's discovery to the devices waiting for it:
+// the names (they go on to their read, returned to be queued without the lock), or, when it
+// failed, the first of them discovers in turn (woken for it) and the others wait again.
+func (b *Bridge) discoveryEndedLocked(key string, model *sdk.DataModel) (read []string) {
+	delete(b.discovering, key)
+	for id, d := range b.devices {
+		if d.iv == nil || d.iv.waitFor != key {
+			continue
+		}
+		if model == nil && !b.discoveringLocked(key) {
+			b.discoverLocked(d)
+			if d.inSession == "" {
+				b.wakeLocked(d)
+			}
+			continue
+		}
+		if model == nil {
+			continue
+		}
+		d.iv.waitFor, d.iv.model = "", model
+		cp := *d.rec.Interview
+		cp.Shared, cp.Names = true, model.Len()
+		d.rec.Interview = &cp
+		read = append(read, id)
+	}
+	return read
 }
 
 // startWalkLocked asks for the root's first level; each object found is asked in turn.
@@ -389,11 +446,15 @@ func (b *Bridge) namesAnswered(ctx context.Context, t *taskRecord, resp soap.Mes
 	cp := *d.rec.Interview
 	cp.Names = model.Len()
 	d.rec.Interview = &cp
+	waiting := b.discoveryEndedLocked(key, model)
 	b.mu.Unlock()
 	if err := b.st.putModel(key, &storedModel{Names: model.Names(), Discovered: b.opts.Now().UTC(), Device: t.Device}); err != nil {
 		b.log.Error("data model not stored", zap.String("device", t.Device), zap.Error(err))
 	}
 	b.queueInterviewRead(ctx, t.Device)
+	for _, id := range waiting {
+		b.queueInterviewRead(ctx, id) // wakes the devices no longer in session
+	}
 }
 
 // oneLevel reports an answer to a whole-tree GetParameterNames that holds no name more than one
@@ -529,6 +590,9 @@ func (b *Bridge) endInterview(id, state, why string) {
 	}
 	iv := d.iv
 	d.iv = nil
+	if b.discovering[iv.key] == id {
+		b.discoveryEndedLocked(iv.key, nil) // failed before it found the names
+	}
 	// Its tasks still queued are dropped: the interview is over.
 	d.queue = slices.DeleteFunc(d.queue, func(t *taskRecord) bool { return t.State == taskQueued && isInterviewTask(t) })
 	cp := *d.rec.Interview

@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -290,5 +291,29 @@ func TestInterviewAgainOnFirmwareChangeAndOnRequest(t *testing.T) {
 	r.pf.publish("cwmp2mqtt/bridge/request/reinterview", `{"transaction":"ri-2","device":"nope"}`)
 	if resp := r.pf.await("cwmp2mqtt/bridge/response/reinterview", map[string]any{"transaction": "ri-2"}, wait); resp["status"] != "error" {
 		t.Errorf("reinterview of an unknown device: %v", resp)
+	}
+}
+
+// Devices of one new model met at the same moment (a site re-pointed at the gateway) discover
+// the model once: the others wait for those names, then read their state.
+func TestInterviewSiteOfOneModelMetAtOnceDiscoversItOnce(t *testing.T) {
+	r := newInterviewRig(t)
+	var cpes []*simCPE
+	for i := range 6 {
+		cpes = append(cpes, startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: fmt.Sprintf("SITE%d", i),
+			Quirks: sim.Quirks{sim.QuirkPeriodicOnly}}, "tr098"))
+	}
+	gpn, shared := 0, 0
+	for _, c := range cpes {
+		if r.interviewDone(t, c.ID)["shared"] == true {
+			shared++
+		}
+		if _, ok := r.lastState(t, c.ID)["wifi.ssid.1.ssid"]; !ok {
+			t.Errorf("%s: state lacks wifi.ssid.1.ssid", c.ID)
+		}
+		gpn += c.rec.Received(sim.Mark{}, "", "GetParameterNames", "")
+	}
+	if gpn != 1 || shared != len(cpes)-1 {
+		t.Errorf("%d GetParameterNames for %d devices of one model (%d shared), want 1", gpn, len(cpes), shared)
 	}
 }
