@@ -85,6 +85,12 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 	if hookErr := srv.AddHook(hook, nil); hookErr != nil {
 		return nil, fmt.Errorf("embedded broker: auth hook: %w", hookErr)
 	}
+	if opts.GatewayUser != "" {
+		flow := &brokerFlow{srv: srv, gwUser: []byte(opts.GatewayUser), log: log}
+		if hookErr := srv.AddHook(flow, nil); hookErr != nil {
+			return nil, fmt.Errorf("embedded broker: flow-control hook: %w", hookErr)
+		}
+	}
 	addrs, err := brokerListenAddrs(opts.Listen)
 	if err != nil {
 		return nil, err
