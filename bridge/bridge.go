@@ -164,6 +164,8 @@ type Bridge struct {
 
 	// seq orders tasks across restarts: the highest stored sequence, then +1 per task.
 	seq atomic.Uint64
+	// finishes counts finished tasks, to prune the remembered ids now and then.
+	finishes atomic.Uint64
 
 	started time.Time
 	ctx     context.Context
@@ -257,6 +259,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.armAllLocked()
 	b.listDirty = true
 	b.mu.Unlock()
+	b.pruneFinished()
 	b.recoverInflight()
 	b.publishBridgeState("online")
 	b.wg.Add(2)

@@ -963,3 +963,37 @@ func TestCancelledTransferDoesNotTimeOut(t *testing.T) {
 		t.Fatalf("%d transfers still pending after CancelTransfer", left)
 	}
 }
+
+// A QoS 1 redelivery can come long after its request finished: after a restart, or behind more
+// than the 64 ids kept in memory (a burst through Mosquitto ran 16 GetParameterValues twice).
+// The store remembers finished ids, so neither runs it again.
+func TestRedeliveryAfterRestartOrManyFinishedNotRunTwice(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	topic := "cwmp2mqtt/" + devID + "/rpc"
+	const n = 100
+	for i := range n {
+		req := fmt.Sprintf(`{"id":"gpv-%d","method":"GetRPCMethods","expires":60}`, i)
+		if err := f.b.HandleMessage(context.Background(), topic, []byte(req), false); err != nil {
+			t.Fatal(err)
+		}
+		f.b.TaskDone(context.Background(), s, f.next(s), &soap.GetRPCMethodsResponse{}, nil)
+	}
+	redeliver := func(i int) {
+		req := fmt.Sprintf(`{"id":"gpv-%d","method":"GetRPCMethods","expires":60}`, i)
+		if err := f.b.HandleMessage(context.Background(), topic, []byte(req), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	redeliver(0) // finished 99 requests ago
+	if again := f.next(s); again != nil {
+		t.Fatalf("redelivered gpv-0 queued again behind %d finished ids", n)
+	}
+	f.stop()
+	f.start()
+	s = f.inform("2 PERIODIC")
+	redeliver(n - 1)
+	if again := f.next(s); again != nil {
+		t.Fatalf("redelivered gpv-%d queued again after a restart", n-1)
+	}
+}

@@ -68,6 +68,13 @@ func (b *Bridge) recentlyFinished(device, id string) bool {
 	d := b.devices[device]
 	seen := d != nil && id != "" && slices.Contains(d.finished, id)
 	b.mu.Unlock()
+	if !seen && id != "" {
+		// Older than the in-memory ids, or finished before a restart: the store remembers.
+		var err error
+		if seen, err = b.st.finishedSince(device, id, b.opts.Now().Add(-finishedKeep)); err != nil {
+			b.log.Error("finished request ids not readable", zap.String("device", device), zap.Error(err))
+		}
+	}
 	if seen {
 		b.log.Info("redelivered request already finished; dropped", zap.String("device", device), zap.String("id", id))
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -15,7 +16,16 @@ var (
 	bucketTasks   = []byte("tasks")   // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
 	bucketParams  = []byte("params")  // device id → its raw parameters, JSON
 	bucketModels  = []byte("models")  // OUI 0x00 ProductClass 0x00 SoftwareVersion → storedModel JSON (interview.go)
+	// bucketFinished remembers finished request ids: device id + 0x00 + request id → finish time
+	// (unix seconds, 8 bytes big endian), kept finishedKeep to drop QoS 1 redeliveries.
+	bucketFinished = []byte("finished")
 )
+
+// finishedKeep is how long a finished request id is remembered. A broker redelivers an
+// unacknowledged request at the gateway's next connection (seconds, or the length of an outage);
+// a day covers the outages the gateway is built to ride out, at about 100 bytes of store per
+// finished request.
+const finishedKeep = 24 * time.Hour
 
 // store is the bridge's view of the bbolt file.
 type store struct {
@@ -24,7 +34,7 @@ type store struct {
 
 func openStore(db *bolt.DB) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams, bucketModels} {
+		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams, bucketModels, bucketFinished} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}
@@ -143,6 +153,53 @@ func (s *store) commitTask(device string, seq uint64, v []byte, also func(*bolt.
 		}
 		return also(tx)
 	})
+}
+
+func finishedKey(device, id string) []byte {
+	k := make([]byte, 0, len(device)+1+len(id))
+	k = append(k, device...)
+	k = append(k, 0)
+	return append(k, id...)
+}
+
+// putFinished records a finished request id inside tx (the transaction that ends the task).
+func putFinished(tx *bolt.Tx, device, id string, at time.Time) error {
+	return tx.Bucket(bucketFinished).Put(finishedKey(device, id), binary.BigEndian.AppendUint64(nil, uint64(at.Unix())))
+}
+
+// finishedSince reports whether request id of device finished at or after since.
+func (s *store) finishedSince(device, id string, since time.Time) (bool, error) {
+	var seen bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketFinished).Get(finishedKey(device, id))
+		seen = len(v) == 8 && int64(binary.BigEndian.Uint64(v)) >= since.Unix()
+		return nil
+	})
+	return seen, err
+}
+
+// pruneFinished forgets the ids that finished before cutoff.
+func (s *store) pruneFinished(cutoff time.Time) (n int, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFinished)
+		var old [][]byte
+		if err := b.ForEach(func(k, v []byte) error {
+			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) < cutoff.Unix() {
+				old = append(old, append([]byte(nil), k...))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	return n, err
 }
 
 func (s *store) deleteTask(device string, seq uint64) error {

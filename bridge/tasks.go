@@ -45,9 +45,13 @@ var (
 	errNoTarget      = errors.New("the device reported no ConnectionRequestURL")
 )
 
-// finishedMemory is how many finished request ids per device are remembered to drop QoS 1
-// redeliveries (in memory: a redelivery after a gateway restart can still run twice).
+// finishedMemory is how many finished request ids per device are kept in memory to drop QoS 1
+// redeliveries without a store read; the store remembers every one for finishedKeep.
 const finishedMemory = 64
+
+// pruneEvery: the finished ids older than finishedKeep are pruned at start and every so many
+// finished requests.
+const pruneEvery = 4096
 
 // idempotent methods are re-run after a restart that interrupted them; the others end with
 // `timeout`, since the CPE may have executed them (no duplicates of a Reboot or an AddObject).
@@ -389,6 +393,11 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 	if !t.volatile {
 		// The task's end and its result commit together (a crash between the two lost results).
 		err := b.st.commitTask(t.Device, t.Seq, nil, func(tx *bolt.Tx) error {
+			if t.Origin != originProvision && t.ID != "" {
+				if err := putFinished(tx, t.Device, t.ID, b.opts.Now()); err != nil {
+					return err
+				}
+			}
 			if !publish {
 				return nil
 			}
@@ -403,6 +412,9 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 		if err := b.pub.Enqueue(msg.Topic, msg.Payload, msg.Retained, msg.QoS); err != nil {
 			b.log.Error("publish failed", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
 		}
+	}
+	if b.finishes.Add(1)%pruneEvery == 0 {
+		b.pruneFinished()
 	}
 	switch {
 	case t.Ended:
@@ -602,6 +614,16 @@ func (b *Bridge) sweepTasks(now time.Time) {
 		}
 	}
 	b.mu.Unlock()
+}
+
+// pruneFinished forgets finished request ids older than finishedKeep.
+func (b *Bridge) pruneFinished() {
+	n, err := b.st.pruneFinished(b.opts.Now().Add(-finishedKeep))
+	if err != nil {
+		b.log.Error("finished request ids not pruned", zap.Error(err))
+		return
+	}
+	b.log.Debug("finished request ids pruned", zap.Int("ids", n))
 }
 
 // endInflight publishes `timeout` for a task still in a session (marked Ended) and stores the mark
