@@ -84,6 +84,8 @@ type interviewRun struct {
 	// waitFor is the model key another device is discovering: this one waits for its names
 	// instead of asking the same questions (a site of one model met at once asks them once).
 	waitFor string
+	// readQueued: the state read is queued (between the names and it, the interview has no task).
+	readQueued bool
 }
 
 // modelKey names the data model devices share.
@@ -202,7 +204,7 @@ func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed bool) {
 		}
 		return false
 	}
-	if !slices.ContainsFunc(d.queue, isInterviewTask) {
+	if (iv.model == nil || iv.readQueued) && !slices.ContainsFunc(d.queue, isInterviewTask) {
 		// Its last task was given up (the CPE dropped the session on it tasks.max_attempts
 		// times): the interview cannot go on.
 		return true
@@ -515,6 +517,7 @@ func (b *Bridge) queueInterviewRead(ctx context.Context, id string) {
 		return
 	}
 	b.queueInternalLocked(d, "GetParameterValues", purposeInterviewRead, map[string]any{"names": names})
+	d.iv.readQueued = true
 	if d.inSession == "" {
 		b.wakeLocked(d)
 	}
@@ -573,14 +576,16 @@ func keepKnown(model *sdk.DataModel, names []string) (kept, lacking []string) {
 
 // finishInterview records a successful interview and publishes interview_done.
 func (b *Bridge) finishInterview(id string) {
-	b.endInterview(id, api.InterviewDone, "")
+	b.endInterview(nil, id, api.InterviewDone, "")
 }
 
 func (b *Bridge) failInterview(id, why string) {
-	b.endInterview(id, api.InterviewFailed, why)
+	b.endInterview(nil, id, api.InterviewFailed, why)
 }
 
-func (b *Bridge) endInterview(id, state, why string) {
+// endInterview records the end of the device's interview and publishes it, into the batch of
+// the Inform being handled when there is one (its events must not overtake the Inform's).
+func (b *Bridge) endInterview(into *batch, id, state, why string) {
 	now := b.opts.Now()
 	b.mu.Lock()
 	d := b.devices[id]
@@ -616,8 +621,8 @@ func (b *Bridge) endInterview(id, state, why string) {
 		b.log.Info("interview done", zap.String("device", id), zap.Int("names", cp.Names), zap.Int("keys", cp.Keys),
 			zap.Int("rpcs", cp.RPCs), zap.Int64("ms", cp.DurationMs), zap.Bool("shared", cp.Shared))
 	}
-	b.emitInterviewEvent(nil, id, ev, &cp)
-	b.emitInfo(nil, id)
+	b.emitInterviewEvent(into, id, ev, &cp)
+	b.emitInfo(into, id)
 }
 
 func (b *Bridge) emitInterviewEvent(into *batch, id string, ev api.EventType, iv *api.Interview) {

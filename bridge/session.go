@@ -90,7 +90,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
 	if ivLate {
-		b.failInterview(s.DeviceID, errInterviewStuck.Error())
+		b.endInterview(&out, s.DeviceID, api.InterviewFailed, errInterviewStuck.Error())
 	}
 	sharedModel := ivReason != "" && b.startInterview(&out, s.DeviceID, ivReason)
 	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))
