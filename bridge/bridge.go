@@ -21,7 +21,8 @@ import (
 )
 
 // Publisher takes everything the bridge publishes; the durable outbox of package mqtt
-// implements it. Enqueue returns once the message is durable; delivery is in order.
+// implements it. Enqueue returns once the message is durable, or taken by the broker; delivery
+// is in order.
 type Publisher interface {
 	Enqueue(topic string, payload []byte, retained bool, qos byte) error
 	// EnqueueBatch commits several messages at once, in order (one fsync).

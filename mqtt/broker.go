@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -44,6 +45,11 @@ type Broker struct {
 	addr net.Addr
 	log  *zap.Logger
 	tls  bool
+
+	// mu orders in-process publishes before Close: a publish that returns nil was taken by a
+	// running broker, never by one already closing.
+	mu     sync.RWMutex
+	closed bool
 }
 
 const brokerListenerID = "tcp"
@@ -72,8 +78,10 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 	// Queued QoS messages stay bounded per client by MaximumInflight.
 	caps.MaximumMessageExpiryInterval = 0
 	srv := mochi.New(&mochi.Options{
-		Logger:       slog.New(newSlogHandler(log)),
-		InlineClient: false,
+		Logger: slog.New(newSlogHandler(log)),
+		// The gateway publishes in process (Client.PublishInProcess): no TCP, no encoding twice.
+		// The inline client bypasses the topic ACL: only the gateway itself holds it.
+		InlineClient: true,
 		Capabilities: caps,
 	})
 	hook := &brokerAuth{users: opts.Users, gwUser: opts.GatewayUser, gwPass: opts.GatewayPassword, anonymous: opts.Anonymous,
@@ -159,8 +167,22 @@ func (b *Broker) URL() string {
 	return scheme + net.JoinHostPort(host.String(), fmt.Sprint(a.Port))
 }
 
+// publishInline hands a message to the broker in this process. When it returns nil the broker
+// has taken it (retained stored, queued for every matching subscriber), as a PUBACK would say.
+func (b *Broker) publishInline(topic string, payload []byte, retained bool, qos byte) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return ErrClosed
+	}
+	return b.srv.Publish(topic, payload, retained, qos)
+}
+
 // Close disconnects every client and stops listening.
 func (b *Broker) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
 	err := b.srv.Close()
 	b.log.Info("embedded broker stopped")
 	return err

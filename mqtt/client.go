@@ -48,6 +48,8 @@ type Client struct {
 
 	// maxQoS is the highest QoS the broker takes: mqtt.qos until the broker refuses QoS 2.
 	maxQoS atomic.Int32
+	// inproc is the embedded broker publishes go into (PublishInProcess), nil: over the network.
+	inproc atomic.Pointer[Broker]
 
 	connects        atomic.Uint64
 	connectFailures atomic.Uint64

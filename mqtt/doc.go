@@ -10,9 +10,11 @@
 //
 // Delivery guarantees, in one place:
 //
-//   - Outbound: Outbox.Enqueue returns once the message is fsynced. A single
-//     deliverer publishes in key order with a window of in-flight publishes and
-//     deletes the acknowledged prefix. After a disconnect or a crash it resumes
+//   - Outbound: Outbox.Enqueue returns once the message is fsynced, or, with
+//     the embedded broker in this process and nothing enqueued before still
+//     unacknowledged, once that broker has taken it (no disk write at all). A single
+//     deliverer publishes the committed entries in key order with a window of
+//     in-flight publishes and deletes the acknowledged prefix. After a disconnect or a crash it resumes
 //     from the first unacknowledged entry, so the messages that were in flight
 //     may be published twice: at most OutboxOptions.Window after a disconnect;
 //     after a crash also the acknowledged entries whose batched delete (every

@@ -72,6 +72,9 @@ type OutboxStats struct {
 	Enqueued    uint64
 	Delivered   uint64 // acknowledged by the broker (QoS 1/2) or written (QoS 0)
 	Coalesced   uint64 // retained entries superseded by a newer one on the same topic
+	// Direct counts the messages published straight into the embedded broker, never written to
+	// disk (also counted in Enqueued and Delivered).
+	Direct uint64
 	// DroppedMessages and DroppedBytes total Dropped over all reasons.
 	DroppedMessages uint64
 	DroppedBytes    uint64
@@ -124,6 +127,17 @@ type Outbox struct {
 	bytesSnap   atomic.Int64
 	wake        chan struct{} // cap 1: new entries committed
 
+	// keyMu orders keys: every entry's key is taken under it (the writer's commits, EnqueueTx),
+	// and a direct publish happens under it, so nothing committed later can overtake it.
+	keyMu   sync.Mutex
+	nextKey uint64               // last key handed out
+	open    map[*bbolt.Tx]uint64 // transactions that took keys and have not ended: tx → its last key
+	// client is the connection Start delivers through; with PublishInProcess it also takes
+	// direct publishes.
+	client atomic.Pointer[Client]
+	// ackedSnap mirrors the deliverer's acked: the outbox is caught up when it reaches tail.
+	ackedSnap atomic.Uint64
+
 	deliverMu   sync.Mutex
 	deliverQuit chan struct{}
 	deliverDone chan struct{}
@@ -135,6 +149,7 @@ type Outbox struct {
 	enqueued     uint64
 	delivered    uint64
 	coalesced    uint64
+	direct       uint64
 	dropped      map[DropReason]DropCount
 	dropLogAt    time.Time
 	dropsSinceLg uint64
@@ -211,6 +226,7 @@ func OpenOutbox(db *bbolt.DB, opts OutboxOptions, log *zap.Logger) (*Outbox, err
 		joinedNote: make(chan struct{}, 1),
 		dropped:    make(map[DropReason]DropCount),
 	}
+	o.open = make(map[*bbolt.Tx]uint64)
 	err := db.Update(func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(outboxBucket); err != nil {
 			return err
@@ -241,11 +257,10 @@ func OpenOutbox(db *bbolt.DB, opts OutboxOptions, log *zap.Logger) (*Outbox, err
 	return o, nil
 }
 
-// Enqueue appends a publish and returns once it is durable (fsynced). A
-// retained message supersedes a queued, not yet sent retained message on the
-// same topic. If the outbox is full, the oldest entries are dropped to make
-// room (see OutboxStats.Dropped); only a message larger than the whole outbox
-// is refused.
+// Enqueue appends a publish and returns once it is durable (fsynced), or once the embedded
+// broker has taken it (see EnqueueBatch). A retained message supersedes a queued, not yet sent
+// retained message on the same topic. If the outbox is full, the oldest entries are dropped to
+// make room (see OutboxStats.Dropped); only a message larger than the whole outbox is refused.
 func (o *Outbox) Enqueue(topic string, payload []byte, retained bool, qos byte) error {
 	return o.EnqueueBatch(Publish{Topic: topic, Payload: payload, Retained: retained, QoS: qos})
 }
@@ -253,30 +268,41 @@ func (o *Outbox) Enqueue(topic string, payload []byte, retained bool, qos byte) 
 // EnqueueBatch appends several publishes in one transaction, in order: all
 // are durable when it returns nil, none when it returns an error (the bridge
 // queues an Inform's inform, state and availability together).
+//
+// With the embedded broker in this process (Client.PublishInProcess), connected, and nothing
+// enqueued before still unacknowledged, the messages skip the disk: they are published into the
+// broker at once and EnqueueBatch returns once it has taken them, which is all a commit followed
+// by delivery would have promised (an entry is deleted once the broker has it). Otherwise — the
+// broker away, older messages still queued (they go first), a broker over the network — they
+// are committed as above.
 func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	at := o.now()
-	r := reqPool.Get().(*enqueueReq)
-	r.items = r.items[:0]
 	var total int64
 	for _, m := range msgs {
 		if err := validateTopicName(m.Topic); err != nil {
-			reqPool.Put(r)
 			return err
 		}
 		if m.QoS > 2 {
-			reqPool.Put(r)
 			return fmt.Errorf("%w (got %d on %s)", ErrQoS, m.QoS, m.Topic)
 		}
-		v := encodeEntry(at, m.Topic, m.Payload, m.Retained, m.QoS)
-		total += int64(len(v) + 8)
-		r.items = append(r.items, item{topic: m.Topic, value: v, retained: m.Retained})
+		total += entrySize(m.Topic, m.Payload)
 	}
 	if total > o.opts.MaxBytes {
-		reqPool.Put(r)
 		return fmt.Errorf("%w: %d bytes", ErrTooLarge, total)
+	}
+	n := o.publishDirect(msgs)
+	if n == len(msgs) {
+		return nil
+	}
+	msgs = msgs[n:]
+	at := o.now()
+	r := reqPool.Get().(*enqueueReq)
+	r.items = r.items[:0]
+	for _, m := range msgs {
+		v := encodeEntry(at, m.Topic, m.Payload, m.Retained, m.QoS)
+		r.items = append(r.items, item{topic: m.Topic, value: v, retained: m.Retained})
 	}
 	o.entering.Add(1)
 	select {
@@ -291,6 +317,100 @@ func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
 	clear(r.items)
 	reqPool.Put(r)
 	return err
+}
+
+// publishDirect publishes msgs, in order, straight into the embedded broker when the outbox is
+// caught up (see caughtUpLocked). It returns how many the broker took (a prefix of msgs); the
+// caller commits the rest.
+//
+// A broker over the network could be treated alike (publish, wait briefly for the PUBACKs,
+// commit what is late) only if a late message kept its place: committed under a key taken before
+// the publishes, with delivery held below it meanwhile. Without that a message whose first copy
+// was lost with the connection is replayed after a newer one on the same topic.
+func (o *Outbox) publishDirect(msgs []Publish) int {
+	c := o.client.Load()
+	if c == nil {
+		return 0
+	}
+	b := c.inProcess()
+	if b == nil {
+		return 0
+	}
+	n := o.publishInProcess(c, b, msgs)
+	if n > 0 {
+		o.statsMu.Lock()
+		o.enqueued += uint64(n)
+		o.delivered += uint64(n)
+		o.direct += uint64(n)
+		o.statsMu.Unlock()
+	}
+	return n
+}
+
+// caughtUpLocked: nothing committed waits for its acknowledgement and no transaction holds keys,
+// so a message published now cannot overtake one enqueued before it. Under keyMu.
+func (o *Outbox) caughtUpLocked(c *Client) bool {
+	select {
+	case <-o.quit:
+		return false
+	default:
+	}
+	return len(o.open) == 0 && o.tail.Load() <= o.ackedSnap.Load() && c.Connected()
+}
+
+// publishInProcess publishes under keyMu: the broker takes each message before the call
+// returns, so nothing committed meanwhile can reach it first.
+func (o *Outbox) publishInProcess(c *Client, b *Broker, msgs []Publish) int {
+	o.keyMu.Lock()
+	defer o.keyMu.Unlock()
+	if !o.caughtUpLocked(c) {
+		return 0
+	}
+	n := 0
+	for _, m := range msgs {
+		if err := b.publishInline(m.Topic, m.Payload, m.Retained, c.qosFor(m.QoS)); err != nil {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// takeKey hands out the next key to tx, a write transaction that is about to store an entry
+// under it. Keys follow the order of the transactions: bbolt runs one writer at a time.
+func (o *Outbox) takeKey(tx *bbolt.Tx) uint64 {
+	o.keyMu.Lock()
+	defer o.keyMu.Unlock()
+	o.nextKey++
+	o.open[tx] = o.nextKey
+	return o.nextKey
+}
+
+// release ends tx's hold on its keys; last > 0: it committed entries up to that key.
+func (o *Outbox) release(tx *bbolt.Tx, last uint64) {
+	o.keyMu.Lock()
+	defer o.keyMu.Unlock()
+	if last > 0 {
+		o.raiseTail(last)
+	}
+	delete(o.open, tx)
+}
+
+// reapOpen runs inside the writer's transaction own: every other transaction that took keys has
+// ended (bbolt runs one writer at a time), but one that rolled back never says so, and one
+// that committed may not have run its OnCommit yet. Its last entry on disk tells which.
+func (o *Outbox) reapOpen(own *bbolt.Tx, b *bbolt.Bucket) {
+	o.keyMu.Lock()
+	defer o.keyMu.Unlock()
+	for tx, last := range o.open {
+		if tx == own {
+			continue
+		}
+		if b.Get(entryKey(last)) != nil {
+			o.raiseTail(last)
+		}
+		delete(o.open, tx)
+	}
 }
 
 // joinedTx is what one committed EnqueueTx added.
@@ -324,8 +444,8 @@ func (o *Outbox) EnqueueTx(tx *bbolt.Tx, msgs ...Publish) error {
 		if int64(len(v)+8) > o.opts.MaxBytes {
 			return fmt.Errorf("%w: %d bytes", ErrTooLarge, len(v)+8)
 		}
-		seq, err := b.NextSequence()
-		if err != nil {
+		seq := o.takeKey(tx)
+		if err := b.SetSequence(seq); err != nil {
 			return err
 		}
 		if err := b.Put(entryKey(seq), v); err != nil {
@@ -348,7 +468,7 @@ func (o *Outbox) EnqueueTx(tx *bbolt.Tx, msgs ...Publish) error {
 		o.joinedMu.Lock()
 		o.joined = append(o.joined, j)
 		o.joinedMu.Unlock()
-		o.raiseTail(last)
+		o.release(tx, last)
 		for _, c := range []chan struct{}{o.joinedNote, o.wake} {
 			select {
 			case c <- struct{}{}:
@@ -405,6 +525,7 @@ func (o *Outbox) Stats() OutboxStats {
 		Enqueued:    o.enqueued,
 		Delivered:   o.delivered,
 		Coalesced:   o.coalesced,
+		Direct:      o.direct,
 		Dropped:     make(map[DropReason]DropCount, len(o.dropped)),
 	}
 	for r, d := range o.dropped {
@@ -542,8 +663,11 @@ func (d *txDelta) drop(r DropReason, size int64) {
 func (o *Outbox) commit(group []*enqueueReq, dels []keyRange, expire bool) error {
 	o.applyJoined() // before deletes: the deliverer may have sent and acked joined entries
 	var d txDelta
+	var own *bbolt.Tx
 	err := o.db.Update(func(tx *bbolt.Tx) error {
+		own = tx
 		b := tx.Bucket(outboxBucket)
+		o.reapOpen(tx, b)
 		for _, r := range dels {
 			if err := o.deleteRange(b, r); err != nil {
 				return err
@@ -564,15 +688,16 @@ func (o *Outbox) commit(group []*enqueueReq, dels []keyRange, expire bool) error
 		return nil
 	})
 	if err != nil {
+		o.release(own, 0)
 		if rerr := o.rebuild(); rerr != nil {
 			o.log.Error("outbox rebuild failed", zap.Error(rerr))
 		}
 		return err
 	}
+	o.release(own, d.lastKey)
 	o.queuedSnap.Store(o.queued)
 	o.bytesSnap.Store(o.queuedBytes)
 	if d.lastKey != 0 {
-		o.raiseTail(d.lastKey)
 		select {
 		case o.wake <- struct{}{}:
 		default:
@@ -609,8 +734,8 @@ func (o *Outbox) put(b *bbolt.Bucket, r *item, d *txDelta) error {
 			return err
 		}
 	}
-	seq, err := b.NextSequence()
-	if err != nil {
+	seq := o.takeKey(b.Tx())
+	if err := b.SetSequence(seq); err != nil {
 		return err
 	}
 	if err := b.Put(entryKey(seq), r.value); err != nil {
@@ -725,7 +850,14 @@ func (o *Outbox) rebuild() error {
 	o.retainedAt = make(map[string]uint64)
 	err := o.db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(outboxBucket)
-		o.tail.Store(b.Sequence())
+		last := b.Sequence()
+		if k, _ := b.Cursor().Last(); k != nil {
+			last = max(last, binary.BigEndian.Uint64(k))
+		}
+		o.keyMu.Lock()
+		o.tail.Store(max(o.tail.Load(), last))
+		o.nextKey = max(o.nextKey, last)
+		o.keyMu.Unlock()
 		return b.ForEach(func(k, v []byte) error {
 			o.queued++
 			o.queuedBytes += int64(len(k) + len(v))
@@ -782,6 +914,12 @@ func entryKey(seq uint64) []byte {
 	k := make([]byte, 8)
 	binary.BigEndian.PutUint64(k, seq)
 	return k
+}
+
+// entrySize is the bytes an entry takes in the outbox (key and value), as max_bytes counts them.
+func entrySize(topic string, payload []byte) int64 {
+	var tmp [binary.MaxVarintLen64]byte
+	return int64(8 + 9 + binary.PutUvarint(tmp[:], uint64(len(topic))) + len(topic) + len(payload))
 }
 
 func encodeEntry(at time.Time, topic string, payload []byte, retained bool, qos byte) []byte {

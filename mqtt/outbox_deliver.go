@@ -39,6 +39,7 @@ func (o *Outbox) Start(c *Client) error {
 		return errors.New("outbox: delivery already started")
 	}
 	o.deliverQuit, o.deliverDone = make(chan struct{}), make(chan struct{})
+	o.client.Store(c)
 	go o.deliver(c, o.deliverQuit, o.deliverDone)
 	return nil
 }
@@ -51,6 +52,7 @@ func (o *Outbox) stopDelivery() {
 	if q == nil {
 		return
 	}
+	o.client.Store(nil)
 	close(q)
 	<-d
 }
@@ -99,7 +101,7 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 	defer close(send)
 	go func() {
 		for e := range send {
-			tok := s.pc.Publish(e.topic, c.qosFor(e.qos), e.retained, e.payload)
+			tok := c.publish(s, e.topic, e.qos, e.retained, e.payload)
 			select {
 			case flights <- flight{key: e.key, tok: tok}:
 			case <-stop:
@@ -142,6 +144,14 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 		}
 		o.inFlight.Store(int64(pending))
 
+		if pending == 0 && sent > o.acked {
+			// Nothing in flight and nothing left up to sent: the keys in between were coalesced,
+			// dropped, published directly or never committed. Caught up; nothing to delete.
+			if o.acked == o.deleted {
+				o.deleted = sent
+			}
+			o.setAcked(sent)
+		}
 		if pending == 0 {
 			o.requestDelete()
 			select {
@@ -183,7 +193,7 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 				c.abort(s)
 				return published
 			}
-			o.acked = inflight[0].key
+			o.setAcked(inflight[0].key)
 			inflight = inflight[1:]
 			pending--
 			acks++
@@ -193,6 +203,12 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 			o.requestDelete()
 		}
 	}
+}
+
+// setAcked advances acked (owned by the deliverer) and its mirror for publishDirect.
+func (o *Outbox) setAcked(key uint64) {
+	o.acked = key
+	o.ackedSnap.Store(key)
 }
 
 func tokenDone(t paho.Token) bool {

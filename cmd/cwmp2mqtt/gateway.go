@@ -133,6 +133,11 @@ func (g *gateway) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if g.broker != nil {
+		// Publish into the broker of this process: no loopback TCP, and an Inform's messages, when
+		// nothing is queued before them, are taken by the broker without a disk commit.
+		g.client.PublishInProcess(g.broker)
+	}
 	oo := mqtt.DefaultOutboxOptions()
 	oo.MaxBytes, oo.MaxAge = cfg.OutboxMaxBytes, cfg.OutboxMaxAge
 	g.outbox, err = mqtt.OpenOutbox(g.db, oo, log)
