@@ -55,8 +55,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A POST outside a session starts one (or is stray): refuse it cheaply under overload,
 		// before reading the body (checklist 9), and authenticate it (checklist 16–18). So is a
 		// session cookie from another connection: it is no credential by itself.
-		if ss == nil && s.refuseOverload(w, r) {
-			return
+		if ss == nil {
+			if s.refuseOverload(w, r) {
+				return
+			}
+			defer s.opened()
 		}
 		if grant, authed = s.authenticate(w, r); !authed {
 			return
@@ -165,15 +168,29 @@ func (s *Server) touch(ss *session) {
 // is closing or far over its session limit (checklist 9). At the limit itself the body is read:
 // an Inform from a device that rebooted mid-session must replace its own session rather than
 // be locked out (checklist 14), and only startSession knows the device.
+//
+// Requests that may open a session count from here until they are answered (opening): a flood
+// of new CPEs is refused before its bodies are read, not only once sessions pile up, which
+// bounds the memory it costs (issue 9). The caller calls opened when done.
 func (s *Server) refuseOverload(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	hardCap := s.cfg.MaxConcurrentSessions + s.cfg.MaxConcurrentSessions/4 + 1
-	full := s.closing || len(s.byID) >= hardCap
+	full := s.closing || len(s.byID)+s.opening >= hardCap
+	if !full {
+		s.opening++
+	}
 	s.mu.Unlock()
 	if full {
 		s.overloaded(w, r, "") // the body is not read yet: device unknown
 	}
 	return full
+}
+
+// opened ends a request counted by refuseOverload.
+func (s *Server) opened() {
+	s.mu.Lock()
+	s.opening--
+	s.mu.Unlock()
 }
 
 func (s *Server) overloaded(w http.ResponseWriter, r *http.Request, device string) {

@@ -29,6 +29,7 @@ type Server struct {
 	byDevice map[string]*session // by device id, to supersede (checklist 14)
 	ln       net.Listener
 	closing  bool
+	opening  int // requests without a session being read or starting one (refuseOverload)
 
 	reaperOnce sync.Once
 	reaperStop chan struct{}
