@@ -100,9 +100,15 @@ func (b *Bridge) admitNewLocked(now time.Time) *acs.BusyError {
 
 // registrationRefused logs and publishes (rate-limited) a refused registration.
 func (b *Bridge) registrationRefused(s *acs.Session, busy *acs.BusyError) {
-	b.log.Warn("registration refused", zap.String("device", s.DeviceID), zap.String("remote", s.RemoteAddr.String()),
-		zap.String("reason", busy.Reason))
 	ok, count := b.refusedEvents.take(b.opts.Now())
+	lvl := zap.WarnLevel // with the event: a flood logs as much as it publishes, the rest at debug
+	if !ok {
+		lvl = zap.DebugLevel
+	}
+	if ce := b.log.Check(lvl, "registration refused"); ce != nil {
+		ce.Write(zap.String("device", s.DeviceID), zap.String("remote", s.RemoteAddr.String()),
+			zap.String("reason", busy.Reason), zap.Int("refused", count))
+	}
 	if !ok {
 		return
 	}

@@ -202,6 +202,7 @@ func (s *Server) overloaded(w http.ResponseWriter, r *http.Request, device strin
 	s.log.Warn("refusing new session: overloaded", zap.String("remote", r.RemoteAddr), dev,
 		zap.Int("max_sessions", s.cfg.MaxConcurrentSessions))
 	w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.RetryAfter/time.Second)))
+	w.Header().Set("Connection", "close") // an idle keep-alive per refused CPE costs memory for nothing
 	http.Error(w, "too many CWMP sessions, retry later", http.StatusServiceUnavailable)
 }
 
@@ -384,9 +385,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 
 	if err := s.h.Inform(ss.ctx, &ss.pub, inf); err != nil {
 		if be := (*BusyError)(nil); errors.As(err, &be) {
-			ss.log.Warn("inform refused for now", zap.String("reason", be.Reason), zap.Duration("retry_after", be.RetryAfter))
+			ss.log.Debug("inform refused for now", zap.String("reason", be.Reason), zap.Duration("retry_after", be.RetryAfter)) // the handler logs why
 			s.busy(w, be)
-			s.end(ss, EndError)
+			s.end(ss, EndRefused)
 			return
 		}
 		var f *soap.Fault

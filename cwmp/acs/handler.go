@@ -82,4 +82,5 @@ const (
 	EndLimit      EndReason = "limit"      // RPCs per session exceeded
 	EndError      EndReason = "error"      // protocol error (fault sent, or 204 to a broken answer) or I/O error
 	EndShutdown   EndReason = "shutdown"   // server stopping
+	EndRefused    EndReason = "refused"    // the handler refused the Inform for now (BusyError: 503)
 )

@@ -295,8 +295,11 @@ func (s *Server) finish(ss *session, reason EndReason, haveTurn bool) {
 	s.stats.countEnd(reason)
 	s.h.SessionEnded(context.WithoutCancel(ss.ctx), &ss.pub, out, reason)
 	lvl := zap.InfoLevel
-	if reason == EndError || reason == EndLimit {
+	switch reason {
+	case EndError, EndLimit:
 		lvl = zap.WarnLevel
+	case EndRefused: // a registration flood: the handler logs it, rate-limited
+		lvl = zap.DebugLevel
 	}
 	if ce := ss.log.Check(lvl, "session ended"); ce != nil {
 		ce.Write(zap.String("reason", string(reason)), zap.Int("rpcs", ss.rpcs),

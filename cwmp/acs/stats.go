@@ -22,7 +22,7 @@ type Stats struct {
 	InformsRefused uint64
 }
 
-var endReasons = [...]EndReason{EndDone, EndSuperseded, EndTimeout, EndLimit, EndError, EndShutdown}
+var endReasons = [...]EndReason{EndDone, EndSuperseded, EndTimeout, EndLimit, EndError, EndShutdown, EndRefused}
 
 type counters struct {
 	started, faults, cpeFaults, mismatches, overload, authFailures, informsRefused atomic.Uint64

@@ -110,6 +110,7 @@ func (e *BusyError) Error() string { return "acs: retry later: " + e.Reason }
 func (s *Server) busy(w http.ResponseWriter, e *BusyError) {
 	secs := int((e.RetryAfter + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	w.Header().Set("Connection", "close") // nothing more will happen on it for a while
 	http.Error(w, e.Reason, http.StatusServiceUnavailable)
 }
 
@@ -156,6 +157,7 @@ func (s *Server) admitNetwork(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	s.authFailed(r, "", "", http.StatusForbidden, fmt.Errorf("address %s is outside cwmp.allow_networks", from.Addr()))
+	w.Header().Set("Connection", "close")
 	http.Error(w, "this address may not use the ACS", http.StatusForbidden)
 	return false
 }
