@@ -162,6 +162,30 @@ func (b *Bridge) deviceModel(id string) *sdk.DataModel {
 	return b.dataModel(key)
 }
 
+// requestModel is the data model a get or set is planned with: the interview's names plus the
+// parameters the device reported since (a host that joined the LAN after the interview is in
+// the device's data model too); nil while the device has not been interviewed.
+func (b *Bridge) requestModel(id string) *sdk.DataModel {
+	model := b.deviceModel(id)
+	if model == nil {
+		return nil
+	}
+	var extra []string
+	b.mu.Lock()
+	if d := b.devices[id]; d != nil {
+		for name := range d.rec.Params {
+			if !model.Has(name) {
+				extra = append(extra, name)
+			}
+		}
+	}
+	b.mu.Unlock()
+	if len(extra) == 0 {
+		return model
+	}
+	return sdk.NewDataModel(append(slices.Clone(model.Names()), extra...))
+}
+
 // interviewReasonLocked says why the device needs an interview now, "" when it does not.
 func (b *Bridge) interviewReasonLocked(d *device, bootstrap, boot bool) string {
 	r := &d.rec

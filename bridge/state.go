@@ -275,7 +275,7 @@ func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte, d
 		b.publishResult(t, statusRejected, nil, nil, "no translator is loaded: use rpc with SetParameterValues")
 		return nil
 	}
-	model := b.deviceModel(device)
+	model := b.requestModel(device)
 	name, plan, err := b.tr.DenormalizeSet(ctx, dev, req.Values, params, model)
 	if err != nil {
 		b.publishResult(t, statusRejected, nil, nil, fmt.Sprintf("translator %s: %v", name, err))
@@ -319,7 +319,7 @@ func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, d
 		b.publishResult(t, statusRejected, nil, nil, "no translator is loaded: use rpc with GetParameterValues")
 		return nil
 	}
-	model := b.deviceModel(device)
+	model := b.requestModel(device)
 	name, plan, err := b.tr.ResolveGet(ctx, dev, req.Keys, model)
 	if err != nil {
 		b.publishResult(t, statusRejected, nil, nil, fmt.Sprintf("translator %s: %v", name, err))

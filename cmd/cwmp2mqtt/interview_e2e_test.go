@@ -317,3 +317,36 @@ func TestInterviewSiteOfOneModelMetAtOnceDiscoversItOnce(t *testing.T) {
 		t.Errorf("%d GetParameterNames for %d devices of one model (%d shared), want 1", gpn, len(cpes), shared)
 	}
 }
+
+// Tables change after the interview: an SSID added since (by the CPE's own UI, say) is not in
+// the interview's names, so a get of it is refused (the CPE is not asked for a name it may lack)
+// until a read of the table shows it; from then on the get is sent.
+func TestInterviewTableInstanceSeenAfterTheInterviewIsReadable(t *testing.T) {
+	r := newInterviewRig(t)
+	cpe := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "NEWSSID",
+		Quirks: sim.Quirks{sim.QuirkPeriodicOnly, sim.QuirkCrashOnUnknownName}}, "tr181")
+	B, res := "cwmp2mqtt/"+cpe.ID, "cwmp2mqtt/"+cpe.ID+"/rpc/result"
+	r.interviewDone(t, cpe.ID)
+	n, err := cpe.Model().AddObject("Device.WiFi.SSID.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := fmt.Sprintf("wifi.ssid.%d.ssid", n)
+	if err := cpe.SetValue(fmt.Sprintf("Device.WiFi.SSID.%d.SSID", n), "added-later"); err != nil {
+		t.Fatal(err)
+	}
+	r.pf.publish(B+"/get", `{"id":"early","keys":["`+key+`"],"expires":30}`)
+	if got := r.pf.await(res, map[string]any{"id": "early", "status": "rejected"}, wait); !strings.Contains(got["error"].(string), key) {
+		t.Errorf("get of an SSID unknown to the gateway: %v, want rejected naming %s", got, key)
+	}
+	r.pf.publish(B+"/get", `{"id":"table","keys":["wifi.ssid"],"expires":30}`)
+	r.pf.await(res, map[string]any{"id": "table", "status": "done"}, wait)
+	r.pf.publish(B+"/get", `{"id":"late","keys":["`+key+`"],"expires":30}`)
+	got := r.pf.await(res, map[string]any{"id": "late", "status": "done"}, wait)
+	if v, _ := got["result"].(map[string]any); v["values"].(map[string]any)[key] != "added-later" {
+		t.Errorf("get of the new SSID after the table was read: %v", got)
+	}
+	if n := cpe.rec.Crashes(sim.Mark{}, "NEWSSID"); n != 0 {
+		t.Errorf("the CPE crashed %d times", n)
+	}
+}
