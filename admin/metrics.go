@@ -9,6 +9,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -67,7 +68,8 @@ func (m *Metrics) Inform(device string, events []string) {
 	boot := false
 	for _, code := range events {
 		m.informs.WithLabelValues(eventLabel(code)).Inc()
-		boot = boot || code == "0 BOOTSTRAP" || code == "1 BOOT"
+		k := soap.Event{Code: code}.Kind()
+		boot = boot || k == soap.EventBootstrap || k == soap.EventBoot
 	}
 	if boot { // boots are worth a line on the page; periodic Informs are not
 		m.events.add(Event{Time: time.Now(), Kind: "inform", Device: device, Detail: strings.Join(events, ", ")})

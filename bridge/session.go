@@ -50,8 +50,8 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	if !wasOnline {
 		b.online++
 	}
-	bootstrap := hasEvent(inf.Events, "0 BOOTSTRAP")
-	boot := bootstrap || hasEvent(inf.Events, "1 BOOT")
+	bootstrap := soap.HasEvent(inf.Events, soap.EventBootstrap)
+	boot := bootstrap || soap.HasEvent(inf.Events, soap.EventBoot)
 	// Credentials at BOOTSTRAP, and once per gateway run for a device without any (a CPE that
 	// refuses them is not asked at every Inform).
 	if b.opts.ProvisionConnReq && r.Root != "" && (bootstrap || r.ConnReqUser == "" && !d.credsAsked) {
@@ -186,15 +186,6 @@ func (b *Bridge) CPERequest(ctx context.Context, s *acs.Session, req soap.Messag
 // acsMethods is the GetRPCMethodsResponse of the ACS (TR-069 Table 5: ACS methods).
 var acsMethods = []string{"Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransferComplete",
 	"RequestDownload", "DUStateChangeComplete", "AutonomousDUStateChangeComplete", "Kicked"}
-
-func hasEvent(evs []soap.Event, code string) bool {
-	for _, e := range evs {
-		if strings.EqualFold(strings.TrimSpace(e.Code), code) {
-			return true
-		}
-	}
-	return false
-}
 
 func eventCodes(evs []soap.Event) []string {
 	out := make([]string, len(evs))

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,29 +41,28 @@ const (
 	EventInterviewFailed  EventType = "interview_failed"
 )
 
-var numberedEvents = []EventType{
+// numberedEvents names the standard codes, indexed by soap.EventKind.
+var numberedEvents = [soap.NumberedEvents]EventType{
 	EventBootstrap, EventBoot, EventPeriodic, EventScheduled, EventValueChange, EventKicked,
 	EventConnectionRequest, EventTransferComplete, EventDiagnosticsComplete, EventRequestDownload,
 	EventAutonomousTransferComplete, EventDUStateChangeComplete, EventAutonomousDUStateChangeComplete,
 	EventWakeup, EventHeartbeat,
 }
 
-// EventName names an Inform event code. Standard codes are matched by their number, so
-// "7 TRANSFER_COMPLETE" from a sloppy CPE is still transfer_complete; "M …" is EventMethod,
+// EventName names an Inform event code by its soap.EventKind: standard codes by their number,
+// so "7 TRANSFER_COMPLETE" from a sloppy CPE is still transfer_complete; "M …" is EventMethod,
 // "X …" EventVendor, anything else EventUnknown (checklist 29–30).
 func EventName(code string) EventType {
-	code = strings.TrimSpace(code)
-	switch {
-	case strings.HasPrefix(code, "M "):
+	switch k := (soap.Event{Code: code}).Kind(); k {
+	case soap.EventMethod:
 		return EventMethod
-	case strings.HasPrefix(code, "X "):
+	case soap.EventVendor:
 		return EventVendor
+	case soap.EventUnknown:
+		return EventUnknown
+	default:
+		return numberedEvents[k]
 	}
-	num, _, _ := strings.Cut(code, " ")
-	if n, err := strconv.Atoi(num); err == nil && n >= 0 && n < len(numberedEvents) {
-		return numberedEvents[n]
-	}
-	return EventUnknown
 }
 
 // DeviceEvent is the payload of B/D/event.
