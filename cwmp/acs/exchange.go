@@ -84,6 +84,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = errors.New("the SOAP Envelope has an empty Body") // checklist 6: not an empty POST
 	}
 	if err != nil {
+		// A borrowed cookie with a garbled body must not end the session it names: the claim
+		// is checked before the session is touched (issue 9, sessions bound to their connection).
+		if foreign && !s.claim(w, r, ss, grant) {
+			return
+		}
 		s.decodeFailed(w, r, ss, env, err)
 		return
 	}

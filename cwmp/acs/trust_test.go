@@ -336,3 +336,28 @@ func TestBusyInformGets503WithRetryAfter(t *testing.T) {
 		t.Fatalf("%d Retry-After %q, want 503 and 2", r.Status, r.Header.Get("Retry-After"))
 	}
 }
+
+// TestBorrowedCookieWithGarbledBodyLeavesSessionIntact: a cookie presented on another connection,
+// with another device's valid credentials and an undecodable body, is refused like any borrowed
+// cookie instead of ending the session it names on a protocol error: the session's own CPE still
+// gets its queued request.
+func TestBorrowedCookieWithGarbledBodyLeavesSessionIntact(t *testing.T) {
+	v, err := auth.NewVerifier(auth.ModeDigest, "cwmp", auth.Devices{"SN0001": {Password: "p1"}, "SN0002": {Password: "p2"}}, []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newRecHandler()
+	acs := startACS(t, Config{Auth: v}, h)
+	h.enqueue("00147F-SN0001", gpv)
+	c, _ := digestCPE(t, acs.url, "SN0001", "p1")
+	r := c.openSession(informOpts{Serial: "SN0001"})
+	cookie := strings.Split(r.Header.Get("Set-Cookie"), ";")[0]
+
+	other, _ := digestCPE(t, acs.url, "SN0002", "p2")
+	req, _ := http.NewRequest(http.MethodPost, acs.url, strings.NewReader("<soap:Envelope><garbled"))
+	req.Header.Set("Cookie", cookie)
+	if r := other.do(req); r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden {
+		t.Fatalf("borrowed cookie with a garbled body: %d %s, want 401/403", r.Status, r.Body)
+	}
+	c.post("").expect(t, "GetParameterValues")
+}
