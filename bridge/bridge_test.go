@@ -107,13 +107,7 @@ func (r *recorder) waitFor(t *testing.T, topic string, want map[string]any) map[
 				}
 				got = map[string]any{"_": anyJSON}
 			}
-			ok := true
-			for k, v := range want {
-				if got[k] != v {
-					ok = false
-				}
-			}
-			if ok {
+			if apitest.Matches(got, want) {
 				return got
 			}
 		case <-deadline:
@@ -295,7 +289,7 @@ func TestRPCAcceptedThenDoneInOrder(t *testing.T) {
 	}
 }
 
-func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+var mustJSON = apitest.MustJSON
 
 func TestBadRequestsRejectedWithReason(t *testing.T) {
 	f := newFixture(t, Options{})

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
 	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
 )
@@ -107,11 +108,5 @@ func openOutbox(t testing.TB, db *bbolt.DB, opts mqtt.OutboxOptions) *mqtt.Outbo
 // waitFor polls cond until true or fails after waitLong.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	apitest.Eventually(t, what, waitLong, cond)
 }

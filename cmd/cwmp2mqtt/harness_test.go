@@ -211,16 +211,7 @@ func (p *platform) find(topic string, want map[string]any, timeout time.Duration
 	}
 }
 
-func matches(got, want map[string]any) bool {
-	for k, v := range want {
-		wj, _ := json.Marshal(v)
-		gj, _ := json.Marshal(got[k])
-		if string(wj) != string(gj) {
-			return false
-		}
-	}
-	return true
-}
+var matches = apitest.Matches
 
 // count is how many messages on topic match want so far.
 func (p *platform) count(topic string, want map[string]any) int {
@@ -326,4 +317,4 @@ func (c *simCPE) value(t *testing.T, name string) string {
 	return pv.Value.Raw
 }
 
-func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+var mustJSON = apitest.MustJSON

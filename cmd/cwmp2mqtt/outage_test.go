@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
 	"net/http"
 	"strings"
 	"testing"
@@ -101,16 +102,10 @@ func (f *fleet) awaitInforms(t *testing.T, pf *platform, sessions []sim.SessionR
 	})
 }
 
-// eventually polls cond every 10 ms until it holds, failing after the tests' usual patience.
+// eventually waits for cond with the tests' usual patience.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", wait, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	apitest.Eventually(t, what, wait, cond)
 }
 
 // received is one message the platform got, with its place in the arrival order of all topics.
