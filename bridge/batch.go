@@ -201,7 +201,7 @@ func (b *Bridge) learnShortAnswers(t *taskRecord) {
 	d := b.devices[t.Device]
 	var rec *deviceRecord
 	if r.recovered > 0 && d != nil && !d.hasQuirk(quirkOneNamePerGPV) {
-		d.rec.Quirks = append(d.rec.Quirks, quirkOneNamePerGPV)
+		d.rec.Quirks = append(slices.Clip(d.rec.Quirks), quirkOneNamePerGPV)
 		rec = d.snapshotLocked(true)
 		note += "; learned quirk " + quirkOneNamePerGPV + ": later reads of this device ask one name at a time"
 	}
@@ -215,4 +215,5 @@ func (b *Bridge) learnShortAnswers(t *taskRecord) {
 	if _, err := b.st.putDevices([]*deviceRecord{rec}); err != nil { // learned at the CPE's expense: kept now
 		b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
 	}
+	b.emitInfo(nil, t.Device) // B/D/info shows it
 }

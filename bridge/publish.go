@@ -245,7 +245,7 @@ func summary(r *deviceRecord) api.DeviceSummary {
 		ID: r.ID, Manufacturer: r.Manufacturer, OUI: r.OUI, ProductClass: r.ProductClass,
 		SerialNumber: r.SerialNumber, Model: model, Firmware: r.SoftwareVersion,
 		Hardware: r.HardwareVersion, Translator: r.Translator, Online: r.Online,
-		LastInform: r.LastInform.UTC(), IP: hostOf(r.RemoteAddr), Interview: r.Interview,
+		LastInform: r.LastInform.UTC(), IP: hostOf(r.RemoteAddr), Interview: r.Interview, Quirks: r.Quirks,
 	}
 }
 

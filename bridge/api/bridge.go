@@ -89,6 +89,8 @@ type DeviceSummary struct {
 	IP string `json:"ip,omitempty"`
 	// Interview is the state of the device's last interview; absent before the first.
 	Interview *Interview `json:"interview,omitempty"`
+	// Quirks are the behaviours the gateway learned from the device ("one_name_per_gpv").
+	Quirks []string `json:"quirks,omitempty"`
 }
 
 // Interview states.

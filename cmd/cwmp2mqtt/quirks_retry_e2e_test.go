@@ -96,6 +96,8 @@ func TestQuirkShortGPVReaskedAndLearned(t *testing.T) {
 		t.Error("the names left out of short answers were never asked again alone")
 	}
 
+	r.pf.await(r.B+"/info", map[string]any{"quirks": []string{"one_name_per_gpv"}}, wait)
+
 	mark := r.cpe.rec.Mark()
 	r.cpe.Faults().FailName(pSoftware, sim.FaultRule{Code: 9005, String: "no firmware for you"})
 	r.pf.publish(r.B+"/get", `{"id":"short-1","keys":["device.firmware","device.model","device.uptime","device.description"],"expires":60}`)
