@@ -108,11 +108,13 @@ func TestShutdownIsNotADrop(t *testing.T) {
 // `timeout` counts from the first send: a request re-queued after a dropped session times out
 // on its first deadline, even while it waits for the next session, and says it was sent.
 func TestTimeoutCountsFromFirstSend(t *testing.T) {
-	f := newFixture(t, Options{MaxAttempts: 5})
+	clock := &fakeClock{now: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)}
+	f := newFixture(t, Options{MaxAttempts: 5, Now: clock.Now})
 	s := f.inform("2 PERIODIC")
-	f.rpc(`{"id":"tf","method":"GetRPCMethods","timeout":0.5,"expires":600}`)
+	f.rpc(`{"id":"tf","method":"GetRPCMethods","timeout":30,"expires":600}`)
 	task := f.next(s)
 	f.b.SessionEnded(context.Background(), s, task, acs.EndSuperseded)
+	clock.advance(31 * time.Second) // queued again, waiting for a session, past the first deadline
 	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "tf", "status": "timeout"})
 	if reason, _ := r["error"].(string); !strings.Contains(reason, "counted from the first send") || !strings.Contains(reason, "sent once") {
 		t.Errorf("reason %q", reason)
@@ -125,11 +127,13 @@ func TestTimeoutCountsFromFirstSend(t *testing.T) {
 // A request sent once, dropped, whose expires passes before another session, ends `timeout`
 // (it was sent: the CPE may have applied it), never "the device did not open a session".
 func TestExpiresAfterDropSaysItWasSent(t *testing.T) {
-	f := newFixture(t, Options{MaxAttempts: 5})
+	clock := &fakeClock{now: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)}
+	f := newFixture(t, Options{MaxAttempts: 5, Now: clock.Now})
 	s := f.inform("2 PERIODIC")
-	f.rpc(`{"id":"ed","method":"Reboot","args":{},"expires":0.5}`)
+	f.rpc(`{"id":"ed","method":"Reboot","args":{},"expires":60}`)
 	task := f.next(s)
 	f.b.SessionEnded(context.Background(), s, task, acs.EndTimeout)
+	clock.advance(61 * time.Second)
 	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "ed", "status": "timeout"})
 	if reason, _ := r["error"].(string); !strings.Contains(reason, "sent once") || !strings.Contains(reason, "dropped the session once") {
 		t.Errorf("reason %q", reason)
@@ -138,13 +142,16 @@ func TestExpiresAfterDropSaysItWasSent(t *testing.T) {
 
 // A request never reached although the device had a session says so when it expires.
 func TestExpiredReasonNamesTheSession(t *testing.T) {
-	f := newFixture(t, Options{})
+	clock := &fakeClock{now: time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)}
+	f := newFixture(t, Options{Now: clock.Now})
 	s := f.inform("2 PERIODIC")
-	f.rpc(`{"id":"ex","method":"GetRPCMethods","expires":0.4}`)
+	f.rpc(`{"id":"ex","method":"GetRPCMethods","expires":60}`)
 	// The session ends without asking for tasks (e.g. cwmp.session.max_rpcs), then the device
 	// informs again and never gets to the request either.
 	f.b.SessionEnded(context.Background(), s, nil, acs.EndLimit)
+	clock.advance(time.Second)
 	f.inform("2 PERIODIC")
+	clock.advance(time.Minute)
 	r := f.pub.waitFor(t, resultTopic, map[string]any{"id": "ex", "status": "expired"})
 	if reason, _ := r["error"].(string); !strings.Contains(reason, "opened a session at") {
 		t.Errorf("reason %q does not say a session came", reason)
