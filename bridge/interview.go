@@ -737,3 +737,51 @@ func lackingInPlan(model *sdk.DataModel, rpcs []sdk.RPC) string {
 	}
 	return "not in the device's data model: " + strings.Join(lacking, ", ")
 }
+
+// modelLocked is the device's data model from memory: its running interview's, else its last
+// done interview's if loaded; nil when unknown.
+func (b *Bridge) modelLocked(d *device) *sdk.DataModel {
+	if d.iv != nil {
+		return d.iv.model
+	}
+	if iv := d.rec.Interview; iv != nil && iv.State == api.InterviewDone {
+		r := d.rec
+		r.SoftwareVersion = iv.Firmware
+		return b.models[modelKey(&r)]
+	}
+	return nil
+}
+
+// blindCheckLocked decides, as it is about to be sent, about a get or set planned before the
+// device's data model was known (its first interview was running): held while the interview
+// still has no names, refused (lacks says why) when it names what the model lacks, sent as
+// planned otherwise or when no model will come (the interview failed, or interviews are off).
+func (b *Bridge) blindCheckLocked(d *device, t *taskRecord) (hold bool, lacks string) {
+	if !t.Blind {
+		return false, ""
+	}
+	model := b.modelLocked(d)
+	if model == nil {
+		return d.iv != nil, ""
+	}
+	t.Blind = false
+	msg, err := b.buildMessage(t)
+	if err != nil {
+		return false, ""
+	}
+	var names []string
+	switch m := msg.(type) {
+	case *soap.GetParameterValues:
+		names = m.ParameterNames
+	case *soap.SetParameterValues:
+		for _, p := range m.ParameterList {
+			names = append(names, p.Name)
+		}
+	case *soap.AddObject:
+		names = []string{m.ObjectName}
+	}
+	if _, miss := keepKnown(model, names); len(miss) > 0 {
+		return false, "not sent: planned before the device's interview, it names what the device's data model lacks: " + strings.Join(miss, ", ")
+	}
+	return false, ""
+}

@@ -114,6 +114,9 @@ type taskRecord struct {
 	Purpose string `json:"purpose,omitempty"`
 	// Keys are the normalized keys of a set/get, to render the result in device-model terms.
 	Keys []string `json:"keys,omitempty"`
+	// Blind: a get/set planned before the device's data model was known; its names are checked
+	// against the model when it is sent (interview.go).
+	Blind bool `json:"blind,omitempty"`
 	// volatile tasks are the gateway's own (credentials, interval read, translator
 	// provisioning): never stored, since the next Inform or BOOT derives them again.
 	volatile bool

@@ -293,6 +293,7 @@ func (b *Bridge) handleSet(ctx context.Context, device string, payload []byte, d
 		b.publishResult(t, statusRejected, nil, nil, strings.Join(sortedStrings(reasons), "; "))
 		return nil
 	}
+	t.Blind = model == nil
 	return b.acceptPlan(t, &req.Request, plan.RPCs, keysOf(req.Values))
 }
 
@@ -351,6 +352,7 @@ func (b *Bridge) handleGet(ctx context.Context, device string, payload []byte, d
 		return nil
 	}
 	rpc := sdk.RPC{Method: "GetParameterValues", Args: map[string]any{"names": plan.Names}}
+	t.Blind = model == nil
 	return b.acceptPlan(t, &req.Request, []sdk.RPC{rpc}, req.Keys)
 }
 

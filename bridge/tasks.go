@@ -209,11 +209,22 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 				}
 			}
 		}
+		var cancel *taskRecord
+		var why string
 		for _, q := range d.queue {
 			if q.State == taskQueued {
-				t = q
+				hold, lacks := b.blindCheckLocked(d, q)
+				if hold {
+					continue // its device's data model is being discovered
+				}
+				t, cancel, why = q, q, lacks
 				break
 			}
+		}
+		if why != "" {
+			b.mu.Unlock()
+			b.finish(cancel, statusCancelled, nil, nil, why)
+			continue
 		}
 		if t == nil {
 			b.mu.Unlock()

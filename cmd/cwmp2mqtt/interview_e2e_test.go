@@ -350,3 +350,37 @@ func TestInterviewTableInstanceSeenAfterTheInterviewIsReadable(t *testing.T) {
 		t.Errorf("the CPE crashed %d times", n)
 	}
 }
+
+// A get or set that arrives while the device's first interview is still discovering its data
+// model is planned from the translator's tables alone; it is checked against the names before
+// it is sent: one naming what the device lacks ends `cancelled` (naming it) rather than crash a
+// CPE that drops the session on an unknown name; the others run.
+func TestInterviewRequestPlannedBeforeTheNamesIsCheckedWhenSent(t *testing.T) {
+	r := newInterviewRig(t)
+	tr := newHoldTransport()
+	held := tr.arm(t, "GetParameterNamesResponse")
+	cpe := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "EARLY", Transport: tr,
+		Quirks: sim.Quirks{sim.QuirkCrashOnUnknownName, sim.QuirkPeriodicOnly}}, "tr098")
+	B, res := "cwmp2mqtt/"+cpe.ID, "cwmp2mqtt/"+cpe.ID+"/rpc/result"
+	held.wait(t) // the interview is discovering: the names are not known yet
+	r.pf.publish(B+"/get", `{"id":"cpu","keys":["device.cpu_usage"],"expires":30}`)
+	r.pf.publish(B+"/get", `{"id":"up","keys":["device.uptime"],"expires":30}`)
+	r.pf.publish(B+"/set", `{"id":"code","values":{"device.provisioning_code":"site-7"},"expires":30}`)
+	for _, id := range []string{"cpu", "up", "code"} {
+		r.pf.await(res, map[string]any{"id": id, "status": "accepted"}, wait)
+	}
+	held.Release()
+	r.interviewDone(t, cpe.ID)
+	got := r.pf.await(res, map[string]any{"id": "cpu", "status": "cancelled"}, wait)
+	if e, _ := got["error"].(string); !strings.Contains(e, "InternetGatewayDevice.DeviceInfo.ProcessStatus.CPUUsage") {
+		t.Errorf("cpu cancelled with %q: want the parameter named", e)
+	}
+	r.pf.await(res, map[string]any{"id": "up", "status": "done"}, wait)
+	r.pf.await(res, map[string]any{"id": "code", "status": "done"}, wait)
+	if v := cpe.value(t, "InternetGatewayDevice.DeviceInfo.ProvisioningCode"); v != "site-7" {
+		t.Errorf("ProvisioningCode %q after the set", v)
+	}
+	if n := cpe.rec.Crashes(sim.Mark{}, "EARLY"); n != 0 {
+		t.Errorf("the CPE crashed %d times", n)
+	}
+}
