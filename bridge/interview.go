@@ -752,6 +752,12 @@ func (b *Bridge) modelLocked(d *device) *sdk.DataModel {
 	return nil
 }
 
+// heldLocked reports a task blindCheckLocked holds: a session ended with only such tasks left
+// needs no connection request (the interview wakes the device when its names are in).
+func (b *Bridge) heldLocked(d *device, t *taskRecord) bool {
+	return t.Blind && d.iv != nil && b.modelLocked(d) == nil
+}
+
 // blindCheckLocked decides, as it is about to be sent, about a get or set planned before the
 // device's data model was known (its first interview was running): held while the interview
 // still has no names, refused (lacks says why) when it names what the model lacks, sent as

@@ -353,7 +353,7 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	}
 	pending := false
 	for _, q := range d.queue {
-		if q.State == taskQueued {
+		if q.State == taskQueued && !b.heldLocked(d, q) {
 			pending = true
 		}
 	}
