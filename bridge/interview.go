@@ -88,7 +88,8 @@ type interviewRun struct {
 	readQueued bool
 }
 
-// modelKey names the data model devices share.
+// modelKey names the data model devices share (session.go builds the same key for a record's
+// interviewed firmware).
 func modelKey(r *deviceRecord) string {
 	return r.OUI + "\x00" + r.ProductClass + "\x00" + r.SoftwareVersion
 }

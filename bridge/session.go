@@ -64,9 +64,14 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 			map[string]any{"names": []string{r.Root + "ManagementServer.PeriodicInformInterval"}})
 	}
 	ivLate := b.checkInterviewLocked(d, now)
-	ivReason := ""
+	ivReason, ivKey := "", ""
 	if !ivLate {
 		ivReason = b.interviewReasonLocked(d, bootstrap, boot)
+	}
+	if iv := r.Interview; ivReason == "" && iv != nil && iv.State == api.InterviewDone {
+		if k := r.OUI + "\x00" + r.ProductClass + "\x00" + iv.Firmware; b.models[k] == nil {
+			ivKey = k // not loaded since the gateway started
+		}
 	}
 	if isNew || wasOnline != r.Online || boot {
 		b.listDirty = true
@@ -91,6 +96,9 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	}
 	if ivLate {
 		b.endInterview(&out, s.DeviceID, api.InterviewFailed, errInterviewStuck.Error())
+	}
+	if ivKey != "" {
+		b.dataModel(ivKey) // loaded before this session's tasks are checked against it (after a restart)
 	}
 	sharedModel := ivReason != "" && b.startInterview(&out, s.DeviceID, ivReason)
 	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))

@@ -7,6 +7,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -383,4 +384,43 @@ func TestInterviewRequestPlannedBeforeTheNamesIsCheckedWhenSent(t *testing.T) {
 	if n := cpe.rec.Crashes(sim.Mark{}, "EARLY"); n != 0 {
 		t.Errorf("the CPE crashed %d times", n)
 	}
+}
+
+// The names survive a restart (bbolt): the device is not interviewed again, and a get of a key
+// it lacks is still refused at once.
+func TestInterviewNamesSurviveARestart(t *testing.T) {
+	// Fixed ports, so the CPE and the platform find the gateway again after the restart.
+	gw := startGateway(t, map[string]string{"CWMP2MQTT_CWMP_LISTEN": freeAddr(t), "CWMP2MQTT_MQTT_EMBEDDED_LISTEN": freeAddr(t)})
+	r := interviewRig{gw: gw, pf: newPlatform(t, gw.Broker, "cwmp2mqtt/#")}
+	cpe := startCPE(t, sim.Config{ACSURL: r.gw.ACSURL, Serial: "RESTART",
+		Quirks: sim.Quirks{sim.QuirkPeriodicOnly, sim.QuirkCrashOnUnknownName}}, "tr098")
+	B, res := "cwmp2mqtt/"+cpe.ID, "cwmp2mqtt/"+cpe.ID+"/rpc/result"
+	r.interviewDone(t, cpe.ID)
+	r.gw.stop()
+	r.gw.start()
+	mark := cpe.rec.Mark()
+	cpe.Inform("2 PERIODIC", "")
+	cpe.waitSession(t, mark, func(s sim.SessionResult) bool { return s.Err == nil })
+	r.pf.publish(B+"/get", `{"id":"cpu","keys":["device.cpu_usage"],"expires":30}`)
+	got := r.pf.await(res, map[string]any{"id": "cpu", "status": "rejected"}, wait)
+	if e, _ := got["error"].(string); !strings.Contains(e, "InternetGatewayDevice.DeviceInfo.ProcessStatus.CPUUsage") {
+		t.Errorf("after the restart: %v", got)
+	}
+	if n := cpe.rec.Received(mark, "RESTART", "GetParameterNames", ""); n != 0 {
+		t.Errorf("%d GetParameterNames after the restart, want none", n)
+	}
+	if n := r.pf.count("cwmp2mqtt/"+cpe.ID+"/event", map[string]any{"event": "interview_started"}); n != 1 {
+		t.Errorf("%d interviews, want 1", n)
+	}
+}
+
+// freeAddr is a loopback address nothing listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
