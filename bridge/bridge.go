@@ -71,6 +71,10 @@ type Options struct {
 	BoolAsNumber, DateTimeMillis []string
 	// FlushEvery is the write-behind period of per-Inform registry updates.
 	FlushEvery time.Duration
+	// RetainedKept, when set, is asked once after start (it may wait for the broker): true when
+	// the broker kept the retained messages across the gateway's restart, which are then not
+	// published again. Nil: always republish (the embedded broker keeps nothing).
+	RetainedKept func(context.Context) bool
 	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.
 	Health func(*api.Health)
 	// Interview bounds the discovery of each device's data model (interview.*).
@@ -298,6 +302,10 @@ func (b *Bridge) knownAtStart() []string {
 // are dropped from a batch it informed during.
 func (b *Bridge) republishRetained(ids []string) {
 	defer b.wg.Done()
+	if b.opts.RetainedKept != nil && len(ids) > 0 && b.opts.RetainedKept(b.ctx) {
+		b.log.Info("broker kept the session and its retained messages; devices' retained topics not republished", zap.Int("devices", len(ids)))
+		return
+	}
 	began, done := time.Now(), 0
 	for len(ids) > 0 && b.ctx.Err() == nil {
 		n := min(republishBatch, len(ids))

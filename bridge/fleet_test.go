@@ -203,3 +203,24 @@ func TestRestartRepublishesRetainedTopicsInBatches(t *testing.T) {
 		}
 	}
 }
+
+// A broker that kept the gateway's session across the restart still holds the retained topics:
+// they are not published again.
+func TestRestartSkipsRepublishingWhenTheBrokerKeptThem(t *testing.T) {
+	kept := make(chan bool, 1)
+	f := newFixture(t, Options{RetainedKept: func(context.Context) bool { kept <- true; return true }})
+	id := f.informAs("K0001", "V1", "1 BOOT")
+	f.stop()
+	f.start()
+	select {
+	case <-kept:
+	case <-time.After(10 * time.Second):
+		t.Fatal("RetainedKept not asked after the restart")
+	}
+	f.stop() // the republication, had it run, is over
+	for _, sub := range []string{"availability", "state", "info"} {
+		if msgs := f.pub.published("cwmp2mqtt/" + id + "/" + sub); len(msgs) != 0 {
+			t.Errorf("%s republished although the broker kept it: %s", sub, msgs[0].Payload)
+		}
+	}
+}

@@ -51,6 +51,12 @@ type Client struct {
 	// inproc is the embedded broker publishes go into (PublishInProcess), nil: over the network.
 	inproc atomic.Pointer[Broker]
 
+	// firstSession is closed once the first connection is up; firstPresent says whether the
+	// broker still held this client id's session then (FirstSessionPresent).
+	firstSession     chan struct{}
+	firstSessionOnce sync.Once
+	firstPresent     atomic.Bool
+
 	connects        atomic.Uint64
 	connectFailures atomic.Uint64
 	received        atomic.Uint64
@@ -107,6 +113,8 @@ func NewClient(cfg Config, log *zap.Logger) (*Client, error) {
 		done:    make(chan struct{}),
 		changed: make(chan struct{}),
 		subs:    make(map[string]*subscription),
+
+		firstSession: make(chan struct{}),
 	}
 	c.maxQoS.Store(int32(cfg.QoS))
 	return c, nil
@@ -208,6 +216,19 @@ func (c *Client) WaitConnected(ctx context.Context) error {
 			return ErrClosed
 		}
 	}
+}
+
+// FirstSessionPresent waits for the first connection and reports whether the broker still held
+// this client id's persistent session then: a broker that kept the session across the gateway's
+// restart kept its retained messages too. False when ctx ends or the client closes first.
+func (c *Client) FirstSessionPresent(ctx context.Context) bool {
+	select {
+	case <-c.firstSession:
+		return c.firstPresent.Load()
+	case <-ctx.Done():
+	case <-c.ctx.Done():
+	}
+	return false
 }
 
 // Stats returns a snapshot of the counters.
@@ -411,10 +432,18 @@ func (c *Client) connect() (*session, error) {
 	if err := tok.Error(); err != nil {
 		return nil, err
 	}
-	if ct, ok := tok.(*paho.ConnectToken); ok && !ct.SessionPresent() {
+	present := false
+	if ct, ok := tok.(*paho.ConnectToken); ok {
+		present = ct.SessionPresent()
+	}
+	if !present {
 		c.log.Info("broker has no session for this client id; starting a new one",
 			zap.String("client_id", c.cfg.ClientID))
 	}
+	c.firstSessionOnce.Do(func() {
+		c.firstPresent.Store(present)
+		close(c.firstSession)
+	})
 	return s, nil
 }
 

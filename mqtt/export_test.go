@@ -51,4 +51,6 @@ func OutboxEntries(db *bbolt.DB) ([]Entry, error) {
 }
 
 // MaxMessageExpiry is the embedded broker's MaximumMessageExpiryInterval (seconds, 0: none).
-func (b *Broker) MaxMessageExpiry() int64 { return b.srv.Options.Capabilities.MaximumMessageExpiryInterval }
+func (b *Broker) MaxMessageExpiry() int64 {
+	return b.srv.Options.Capabilities.MaximumMessageExpiryInterval
+}

@@ -174,6 +174,10 @@ func (g *gateway) Start(ctx context.Context) error {
 		observer = g.metrics
 	}
 
+	var retainedKept func(context.Context) bool // the embedded broker keeps nothing across a restart
+	if g.broker == nil {
+		retainedKept = g.client.FirstSessionPresent
+	}
 	g.bridge, err = bridge.New(g.db, g.outbox, waker, tr, bridge.Options{
 		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
 		AvailabilityFactor: cfg.AvailFactor, AvailabilityFloor: cfg.AvailFloor,
@@ -184,6 +188,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
 		Health: g.health, Observer: observer,
 		MaxDevices: cfg.CWMP.MaxDevices, RegistrationRate: cfg.CWMP.RegistrationRate, RegistrationBurst: cfg.CWMP.RegistrationBurst,
+		RetainedKept: retainedKept,
 	}, log)
 	if err != nil {
 		return err
