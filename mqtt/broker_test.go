@@ -227,3 +227,40 @@ func TestEmbeddedRestartKeepsPort(t *testing.T) {
 	restart()
 	waitFor(t, "reconnect after restart", func() bool { return c.Stats().Connects >= 2 && c.Connected() })
 }
+
+// TestNetworkClientCannotTakeTheInlineClientID: the gateway publishes through mochi's inline
+// client, registered as "inline"; a network client connecting with that id is refused instead
+// of taking the gateway's publishing session over, and in-process publishing keeps working.
+func TestNetworkClientCannotTakeTheInlineClientID(t *testing.T) {
+	b, err := mqtt.StartBroker(mqtt.BrokerOptions{Listen: "127.0.0.1:0", BaseTopic: "cwmp2mqtt",
+		Users:       map[string]mqtt.BrokerUser{"plat": {PasswordHash: hash(t, "p"), Role: mqtt.RolePlatform}},
+		GatewayUser: "gw", GatewayPassword: "g"}, logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	for _, who := range [][2]string{{"plat", "p"}, {"gw", "g"}} {
+		if _, err := connectAs(t, b.URL(), who[0], who[1], func(o *paho.ClientOptions) { o.SetClientID("inline") }); err == nil {
+			t.Fatalf("%s connected with the inline client's id", who[0])
+		}
+	}
+	got := make(chan string, 1)
+	sub, err := connectAs(t, b.URL(), "plat", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok := sub.Subscribe("cwmp2mqtt/#", 1, func(_ paho.Client, m paho.Message) { got <- string(m.Payload()) }); !tok.WaitTimeout(waitLong) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	if err := b.PublishInlineForTest("cwmp2mqtt/x/state", []byte("in-process"), false, 1); err != nil {
+		t.Fatalf("in-process publish after the refused takeover: %v", err)
+	}
+	select {
+	case m := <-got:
+		if m != "in-process" {
+			t.Fatalf("got %q", m)
+		}
+	case <-time.After(waitLong):
+		t.Fatal("in-process publication not delivered")
+	}
+}

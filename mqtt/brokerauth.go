@@ -88,7 +88,12 @@ func (h *brokerAuth) roleOf(user string, pass []byte) (Role, bool) {
 	return u.Role, bcrypt.CompareHashAndPassword(u.PasswordHash, pass) == nil
 }
 
-func (h *brokerAuth) OnConnectAuthenticate(_ *mochi.Client, pk packets.Packet) bool {
+func (h *brokerAuth) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	// The gateway publishes through mochi's inline client, registered under this id: a network
+	// client taking it over would inherit (and cut) the gateway's own publishing session.
+	if cl != nil && cl.ID == mochi.InlineClientId && !cl.Net.Inline {
+		return false
+	}
 	role, ok := h.roleOf(string(pk.Connect.Username), pk.Connect.Password)
 	if !ok {
 		return false

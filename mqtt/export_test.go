@@ -54,3 +54,8 @@ func OutboxEntries(db *bbolt.DB) ([]Entry, error) {
 func (b *Broker) MaxMessageExpiry() int64 {
 	return b.srv.Options.Capabilities.MaximumMessageExpiryInterval
 }
+
+// PublishInlineForTest publishes through the broker's inline client, as the outbox does.
+func (b *Broker) PublishInlineForTest(topic string, payload []byte, retained bool, qos byte) error {
+	return b.publishInline(topic, payload, retained, qos)
+}
