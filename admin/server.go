@@ -31,6 +31,17 @@ type Config struct {
 	Refresh time.Duration
 }
 
+// Defaults of the `admin.*` section: loopback, so the status page and metrics are not on the
+// network until credentials are set.
+const (
+	DefaultListen  = "127.0.0.1:7548"
+	DefaultRefresh = 10 * time.Second
+)
+
+// DefaultConfig is the `admin.*` section with nothing set (the gateway's settings table and
+// configs/cwmp2mqtt.yaml hold the same values; a test there keeps them equal).
+func DefaultConfig() Config { return Config{Listen: DefaultListen, Refresh: DefaultRefresh} }
+
 // Check is one readiness condition that does not hold.
 type Check struct {
 	Name   string // store, broker, acs: what /readyz?exclude= names
@@ -74,7 +85,7 @@ func New(cfg Config, src Sources, m *Metrics, log *zap.Logger) (*Server, error) 
 		log = zap.NewNop()
 	}
 	if cfg.Refresh <= 0 {
-		cfg.Refresh = 10 * time.Second
+		cfg.Refresh = DefaultRefresh
 	}
 	if err := m.reg.Register(&sourceCollector{src: src}); err != nil {
 		return nil, fmt.Errorf("admin: %w", err)

@@ -92,39 +92,55 @@ type Options struct {
 	Now func() time.Time
 }
 
+// DefaultOptions is what the gateway runs with when nothing is set: the defaults of its settings
+// table and configs/cwmp2mqtt.yaml (a test there keeps them equal). Bounds whose zero means "none"
+// (MaxDevices, RegistrationRate) and ProvisionConnReq are not filled in by New: a caller that
+// wants them starts from DefaultOptions.
+func DefaultOptions() Options {
+	return Options{
+		BaseTopic: "cwmp2mqtt", QoS: 1,
+		AvailabilityFactor: 2.5, AvailabilityFloor: 2 * time.Minute, DefaultInterval: time.Hour,
+		MaxQueue: 1000, TransferTimeout: time.Hour, WakeGrace: time.Minute, RewakeEvery: time.Minute,
+		MaxAttempts: 2, SessionWait: 10 * time.Second, ProvisionConnReq: true, FlushEvery: time.Second,
+		Interview:  DefaultInterviewOptions(),
+		MaxDevices: 10000, RegistrationRate: 20, RegistrationBurst: 200,
+	}
+}
+
 func (o *Options) setDefaults() {
+	d := DefaultOptions()
 	if o.BaseTopic == "" {
-		o.BaseTopic = "cwmp2mqtt"
+		o.BaseTopic = d.BaseTopic
 	}
 	if o.AvailabilityFactor == 0 {
-		o.AvailabilityFactor = 2.5
+		o.AvailabilityFactor = d.AvailabilityFactor
 	}
 	if o.AvailabilityFloor == 0 {
-		o.AvailabilityFloor = 2 * time.Minute
+		o.AvailabilityFloor = d.AvailabilityFloor
 	}
 	if o.DefaultInterval == 0 {
-		o.DefaultInterval = time.Hour
+		o.DefaultInterval = d.DefaultInterval
 	}
 	if o.MaxQueue == 0 {
-		o.MaxQueue = 1000
+		o.MaxQueue = d.MaxQueue
 	}
 	if o.TransferTimeout == 0 {
-		o.TransferTimeout = time.Hour
+		o.TransferTimeout = d.TransferTimeout
 	}
 	if o.WakeGrace == 0 {
-		o.WakeGrace = time.Minute
+		o.WakeGrace = d.WakeGrace
 	}
 	if o.RewakeEvery == 0 {
-		o.RewakeEvery = time.Minute
+		o.RewakeEvery = d.RewakeEvery
 	}
 	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = 2
+		o.MaxAttempts = d.MaxAttempts
 	}
 	if o.SessionWait <= 0 {
-		o.SessionWait = 10 * time.Second
+		o.SessionWait = d.SessionWait
 	}
 	if o.FlushEvery == 0 {
-		o.FlushEvery = time.Second
+		o.FlushEvery = d.FlushEvery
 	}
 	if o.Now == nil {
 		o.Now = time.Now

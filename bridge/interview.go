@@ -48,6 +48,11 @@ const (
 	DefaultInterviewMaxTime  = 10 * time.Minute
 )
 
+// DefaultInterviewOptions is the `interview.*` section with nothing set.
+func DefaultInterviewOptions() InterviewOptions {
+	return InterviewOptions{MaxNames: DefaultInterviewMaxNames, MaxRPCs: DefaultInterviewMaxRPCs, MaxTime: DefaultInterviewMaxTime}
+}
+
 func (o *InterviewOptions) setDefaults() {
 	if o.MaxNames == 0 {
 		o.MaxNames = DefaultInterviewMaxNames

@@ -17,8 +17,8 @@ import (
 // BrokerOptions configures the embedded broker (used when mqtt.url is empty,
 // docs/design.md §5).
 type BrokerOptions struct {
-	// Listen is the TCP address; default ":1883". The host "localhost" listens on the loopback
-	// addresses (127.0.0.1, and ::1 where it exists).
+	// Listen is the TCP address (mqtt.embedded.listen); default DefaultBrokerListen. The host
+	// "localhost" listens on the loopback addresses (127.0.0.1, and ::1 where it exists).
 	Listen string `mapstructure:"listen"`
 	// TLS, when set, serves MQTT over TLS on Listen.
 	TLS *tls.Config
@@ -34,8 +34,9 @@ type BrokerOptions struct {
 	Anonymous Role
 }
 
-// DefaultBrokerListen is the embedded broker's default address.
-const DefaultBrokerListen = ":1883"
+// DefaultBrokerListen is the embedded broker's default address: loopback only, so a broker
+// without users is not open to the network (the gateway's mqtt.embedded.listen default).
+const DefaultBrokerListen = "localhost:1883"
 
 // Broker is the embedded mochi-mqtt broker. It persists nothing: sessions and
 // retained messages live in memory; the durable copy of what the gateway

@@ -198,8 +198,8 @@ func TestBrokerListenErrorNamesKey(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "mqtt.embedded.listen") {
 		t.Fatalf("StartBroker on a taken port = %v, want an error naming mqtt.embedded.listen", err)
 	}
-	if mqtt.DefaultBrokerListen != ":1883" {
-		t.Errorf("DefaultBrokerListen = %q, want :1883 (docs/design.md §5)", mqtt.DefaultBrokerListen)
+	if mqtt.DefaultBrokerListen != "localhost:1883" {
+		t.Errorf("DefaultBrokerListen = %q, want localhost:1883 (docs/design.md §5)", mqtt.DefaultBrokerListen)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 // Config is the `mqtt.*` section of the gateway configuration. Start from
 // DefaultConfig: a zero QoS is a valid choice, so zero values are not defaulted.
+// Tags name the keys under mqtt.; "-" marks fields that are not settings of the gateway.
 type Config struct {
 	// URL of the broker: tcp://, ssl://, tls://, mqtt://, mqtts://, ws:// or
 	// wss://. Empty means "embedded broker": the caller starts it with
@@ -26,16 +27,16 @@ type Config struct {
 	TLS      TLSConfig `mapstructure:"tls"`
 	// QoS of outbound publishes made by the caller and of subscriptions.
 	QoS       int           `mapstructure:"qos"`
-	KeepAlive time.Duration `mapstructure:"keep_alive"`
+	KeepAlive time.Duration `mapstructure:"keepalive"`
 	// BaseTopic is B of docs/design.md §3; the will is B/bridge/state.
 	BaseTopic      string        `mapstructure:"base_topic"`
-	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	ConnectTimeout time.Duration `mapstructure:"-"`
 	// ReconnectMin and ReconnectMax bound the exponential back-off between
 	// connection attempts.
-	ReconnectMin time.Duration `mapstructure:"reconnect_min"`
-	ReconnectMax time.Duration `mapstructure:"reconnect_max"`
+	ReconnectMin time.Duration `mapstructure:"-"`
+	ReconnectMax time.Duration `mapstructure:"-"`
 	// QueueDepth bounds each subscription's inbound queue.
-	QueueDepth int `mapstructure:"queue_depth"`
+	QueueDepth int `mapstructure:"-"`
 }
 
 // TLSConfig is `mqtt.tls.*`.
@@ -43,7 +44,7 @@ type TLSConfig struct {
 	CAFile             string `mapstructure:"ca_file"`
 	CertFile           string `mapstructure:"cert_file"`
 	KeyFile            string `mapstructure:"key_file"`
-	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
+	InsecureSkipVerify bool   `mapstructure:"insecure"`
 }
 
 // DefaultBaseTopic is `mqtt.base_topic` when unset (docs/design.md §3).
@@ -115,7 +116,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("mqtt.qos must be 0, 1 or 2 (got %d)", c.QoS)
 	}
 	if c.KeepAlive < time.Second || c.KeepAlive > maxKeepAlive {
-		return fmt.Errorf("mqtt.keep_alive must be between 1s and %s (got %s)", maxKeepAlive, c.KeepAlive)
+		return fmt.Errorf("mqtt.keepalive must be between 1s and %s (got %s)", maxKeepAlive, c.KeepAlive)
 	}
 	if err := ValidateBaseTopic(c.BaseTopic); err != nil {
 		return fmt.Errorf("mqtt.base_topic: %w", err)

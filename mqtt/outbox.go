@@ -30,12 +30,13 @@ type OutboxOptions struct {
 	// MaxAge drops entries older than this: a week-old event is noise.
 	MaxAge time.Duration `mapstructure:"max_age"`
 	// Window is the number of QoS 1 publishes in flight. It is also the bound
-	// on the duplicates a disconnect can cause.
-	Window int `mapstructure:"window"`
+	// on the duplicates a disconnect can cause. Not a setting of the gateway.
+	Window int `mapstructure:"-"`
 }
 
-// DefaultOutboxOptions returns outbox.max_bytes 256 MiB, outbox.max_age 7 days,
-// outbox.window 64.
+// DefaultOutboxOptions returns outbox.max_bytes 256 MiB, outbox.max_age 7 days, and a
+// window of 64 (the gateway's settings table and configs/cwmp2mqtt.yaml hold the same values; a
+// test there keeps them equal).
 func DefaultOutboxOptions() OutboxOptions {
 	return OutboxOptions{MaxBytes: 256 << 20, MaxAge: 7 * 24 * time.Hour, Window: 64}
 }

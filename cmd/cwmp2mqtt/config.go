@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -146,70 +147,90 @@ func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (*
 	if fs.NArg() > 0 {
 		return nil, argsError{fmt.Errorf("unknown command or argument %q", fs.Arg(0))}
 	}
+	// One viper, each layer where viper puts it: flags (BindPFlags, only those given) > the
+	// environment > the file > defaults (SetDefault). The environment comes through getenv (tests
+	// and the healthcheck pass their own), so it is merged over the file's values rather than
+	// read by AutomaticEnv, which only sees the process environment.
 	v := viper.New()
-	for _, s := range settings {
-		v.SetDefault(s.key, s.def)
-		env := "CWMP2MQTT_" + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_"))
-		if val := getenv(env); val != "" {
-			v.Set(s.key, val)
-		}
-	}
 	file, _ := fs.GetString("config")
 	if file == "" {
-		file = getenv("CWMP2MQTT_CONFIG")
+		file = getenv(envName("config"))
 	}
-	var used string
-	var translators map[string]host.PluginConfig
 	if file != "" {
-		fv := viper.New()
-		fv.SetConfigFile(file)
-		if err := fv.ReadInConfig(); err != nil {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", file, err)
 		}
-		known := map[string]bool{}
-		for _, s := range settings {
-			known[s.key] = true
-		}
+		// Only the file is in v yet: every key it has must be a setting.
 		var unknown configError
-		for _, k := range fv.AllKeys() {
-			if strings.HasPrefix(k, translatorsKey+".") {
-				continue // per-plugin maps, decoded below
-			}
-			if !known[k] {
+		for _, k := range v.AllKeys() {
+			if !knownKey(k) && k != translatorsKey && !strings.HasPrefix(k, translatorsKey+".") {
 				unknown = append(unknown, fmt.Sprintf("%s: unknown key (in %s)", k, file))
-				continue
-			}
-			// Environment beats the file: only take the file's value where no env var is set.
-			env := "CWMP2MQTT_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
-			if getenv(env) == "" {
-				v.Set(k, fv.Get(k))
 			}
 		}
 		if len(unknown) > 0 {
+			sort.Strings(unknown)
 			return nil, unknown
 		}
-		used = file
-		if fv.IsSet(translatorsKey) {
-			if err := fv.UnmarshalKey(translatorsKey, &translators); err != nil {
-				return nil, fmt.Errorf("%s: %w", translatorsKey, err)
-			}
+	}
+	env := map[string]any{}
+	for _, s := range settings {
+		v.SetDefault(s.key, s.def)
+		if val := getenv(envName(s.key)); val != "" {
+			setNested(env, s.key, val)
 		}
 	}
-	fs.Visit(func(f *pflag.Flag) {
-		if f.Name != "config" && f.Name != "version" {
-			v.Set(f.Name, f.Value.String())
+	if err := v.MergeConfigMap(env); err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	if err := v.BindPFlags(fs); err != nil {
+		return nil, err
+	}
+	var translators map[string]host.PluginConfig
+	if file != "" && v.InConfig(translatorsKey) {
+		if err := v.UnmarshalKey(translatorsKey, &translators); err != nil {
+			return nil, fmt.Errorf("%s: %w", translatorsKey, err)
 		}
-	})
+	}
 	c, err := decodeConfig(v)
 	if err != nil {
 		return nil, err
 	}
-	c.ConfigFileUsed = used
+	c.ConfigFileUsed = file
 	if err := validateTranslators(translators); err != nil {
 		return nil, err
 	}
 	c.Translators = translators
 	return c, nil
+}
+
+// envName is the environment variable of a key: CWMP2MQTT_<KEY>, dots → underscores, upper case.
+func envName(key string) string {
+	return "CWMP2MQTT_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// knownKey reports whether key is a setting.
+func knownKey(key string) bool {
+	for _, s := range settings {
+		if s.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// setNested puts value at the dotted key of m, creating the maps on the way (viper's nested form).
+func setNested(m map[string]any, key string, value any) {
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		sub, ok := m[p].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			m[p] = sub
+		}
+		m = sub
+	}
+	m[parts[len(parts)-1]] = value
 }
 
 // translatorsKey holds per-translator settings in the file (not in env or flags: they are maps):

@@ -8,6 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -184,5 +190,173 @@ func TestTranslatorsFromFile(t *testing.T) {
 	}
 	if _, err := load(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "plugins.translators.vendor.path") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Each package owns the defaults of its section; the settings table (and through
+// TestEveryKeyDocumented configs/cwmp2mqtt.yaml) must give the gateway the same values. Until
+// issue 8 they were written out twice and had drifted: cwmp.connreq.timeout was 10 s here and
+// 5 s in cwmp/connreq, mqtt.embedded.listen localhost:1883 here and :1883 in mqtt.
+func TestSettingsDefaultsMatchPackageDefaults(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, cr, m, o := acs.DefaultConfig(), connreq.DefaultOptions(), mqtt.DefaultConfig(), mqtt.DefaultOutboxOptions()
+	b, iv, h, ad := bridge.DefaultOptions(), bridge.DefaultInterviewOptions(), host.DefaultConfig(), admin.DefaultConfig()
+	// key → (what the gateway got with nothing set, the package's default)
+	owned := map[string][2]any{
+		"cwmp.listen":                 {c.CWMP.Listen, a.Listen},
+		"cwmp.path":                   {c.CWMP.Path, a.Path},
+		"cwmp.session.idle_timeout":   {c.CWMP.Session.IdleTimeout, a.IdleTimeout},
+		"cwmp.session.max_duration":   {c.CWMP.Session.MaxDuration, a.MaxSessionDuration},
+		"cwmp.session.max_rpcs":       {c.CWMP.Session.MaxRPCs, a.MaxRPCsPerSession},
+		"cwmp.session.max_concurrent": {c.CWMP.Session.MaxConcurrent, a.MaxConcurrentSessions},
+		"cwmp.session.max_body_bytes": {int64(c.CWMP.Session.MaxBodyBytes), a.MaxBodyBytes},
+		"cwmp.session.retry_after":    {c.CWMP.Session.RetryAfter, a.RetryAfter},
+		"cwmp.connreq.timeout":        {c.CWMP.ConnReq.Timeout, cr.Timeout},
+		"cwmp.connreq.retries":        {c.CWMP.ConnReq.Retries, cr.Retries},
+		"cwmp.connreq.allow_basic":    {c.CWMP.ConnReq.AllowBasic, cr.AllowBasic},
+		"cwmp.connreq.username":       {c.CWMP.ConnReq.Username, cr.FallbackUsername},
+		"cwmp.connreq.password":       {c.CWMP.ConnReq.Password, cr.FallbackPassword},
+		"cwmp.connreq.udp_repeats":    {c.CWMP.ConnReq.UDPRepeats, cr.UDPRepeats},
+		"cwmp.connreq.session_wait":   {c.CWMP.ConnReq.SessionWait, b.SessionWait},
+		"cwmp.connreq.provision":      {c.CWMP.ConnReq.Provision, b.ProvisionConnReq},
+		"cwmp.max_devices":            {c.CWMP.MaxDevices, b.MaxDevices},
+		"cwmp.registration_rate":      {c.CWMP.RegistrationRate, b.RegistrationRate},
+		"cwmp.registration_burst":     {c.CWMP.RegistrationBurst, b.RegistrationBurst},
+		"cwmp.quirks.bool_as_number":  {len(c.CWMP.Quirks.BoolAsNumber), len(b.BoolAsNumber)},
+		"cwmp.quirks.datetime_millis": {len(c.CWMP.Quirks.DateTimeMillis), len(b.DateTimeMillis)},
+		"mqtt.url":                    {c.MQTT.URL, m.URL},
+		"mqtt.embedded.listen":        {c.MQTT.EmbeddedListen, mqtt.DefaultBrokerListen},
+		"mqtt.base_topic":             {c.MQTT.BaseTopic, m.BaseTopic},
+		"mqtt.username":               {c.MQTT.Username, m.Username},
+		"mqtt.password":               {c.MQTT.Password, m.Password},
+		"mqtt.tls.ca_file":            {c.MQTT.TLSCAFile, m.TLS.CAFile},
+		"mqtt.tls.cert_file":          {c.MQTT.TLSCertFile, m.TLS.CertFile},
+		"mqtt.tls.key_file":           {c.MQTT.TLSKeyFile, m.TLS.KeyFile},
+		"mqtt.tls.insecure":           {c.MQTT.TLSInsecure, m.TLS.InsecureSkipVerify},
+		"mqtt.qos":                    {c.MQTT.QoS, m.QoS},
+		"mqtt.keepalive":              {c.MQTT.KeepAlive, m.KeepAlive},
+		"outbox.max_bytes":            {c.OutboxMaxBytes, o.MaxBytes},
+		"outbox.max_age":              {c.OutboxMaxAge, o.MaxAge},
+		"availability.factor":         {c.AvailFactor, b.AvailabilityFactor},
+		"availability.floor":          {c.AvailFloor, b.AvailabilityFloor},
+		"tasks.wake_grace":            {c.TaskWakeGrace, b.WakeGrace},
+		"tasks.transfer_timeout":      {c.TransferTimeout, b.TransferTimeout},
+		"tasks.max_queue":             {c.TaskMaxQueue, b.MaxQueue},
+		"tasks.max_attempts":          {c.TaskMaxAttempts, b.MaxAttempts},
+		"interview.enabled":           {c.Interview.Disabled, iv.Disabled},
+		"interview.max_names":         {c.Interview.MaxNames, iv.MaxNames},
+		"interview.max_rpcs":          {c.Interview.MaxRPCs, iv.MaxRPCs},
+		"interview.max_time":          {c.Interview.MaxTime, iv.MaxTime},
+		"plugins.dir":                 {c.PluginsDir, h.Dir},
+		"plugins.call_timeout":        {c.PluginTimeout, h.CallTimeout},
+		"admin.listen":                {c.Admin.Listen, ad.Listen},
+		"admin.pprof":                 {c.Admin.Pprof, ad.Pprof},
+		"admin.username":              {c.Admin.Username, ad.Username},
+		"admin.password":              {c.Admin.Password, ad.Password},
+	}
+	// The gateway's own keys: no package has a default for them (they are wiring, secrets or
+	// files, or choices only the binary makes).
+	gateway := []string{
+		"cwmp.url", "cwmp.allow_networks", "cwmp.trusted_proxies",
+		"cwmp.auth.mode", "cwmp.auth.realm", "cwmp.auth.username", "cwmp.auth.password", "cwmp.auth.password_file",
+		"cwmp.auth.devices_file", "cwmp.auth.nonce_secret", "cwmp.auth.nonce_secret_file",
+		"cwmp.tls.cert_file", "cwmp.tls.key_file", "cwmp.tls.client_ca_file", "cwmp.tls.client_auth",
+		"cwmp.connreq.password_file",
+		"mqtt.embedded.users_file", "mqtt.embedded.username", "mqtt.embedded.password_hash", "mqtt.embedded.password_hash_file",
+		"mqtt.embedded.role", "mqtt.embedded.password", "mqtt.embedded.allow_anonymous",
+		"mqtt.embedded.tls.cert_file", "mqtt.embedded.tls.key_file",
+		"mqtt.client_id", // empty: mqtt.InstallationClientID, kept in the store
+		"mqtt.password_file", "store.path", "plugins.standard",
+		"admin.password_file", "admin.allow_anonymous", "log.level", "log.format",
+	}
+	seen := map[string]bool{}
+	for _, k := range gateway {
+		seen[k] = true
+	}
+	for _, s := range settings {
+		pair, ok := owned[s.key]
+		switch {
+		case ok:
+			if !reflect.DeepEqual(pair[0], pair[1]) {
+				t.Errorf("%s: the gateway's default is %v, its package's %v", s.key, pair[0], pair[1])
+			}
+			delete(owned, s.key)
+		case seen[s.key]:
+			delete(seen, s.key)
+		default:
+			t.Errorf("%s: a new setting: take its default from its package's Default…() in settings.go and add it here, or list it as the gateway's own", s.key)
+		}
+	}
+	for k := range owned {
+		t.Errorf("%s: listed here but not a setting", k)
+	}
+	for k := range seen {
+		t.Errorf("%s: listed as the gateway's own but not a setting", k)
+	}
+}
+
+// The packages' config structs tag their fields with the key they are set by; a tag naming no
+// setting is a promise the gateway does not keep (mqtt.keep_alive, mqtt.tls.insecure_skip_verify,
+// outbox.window, plugins.plugins, plugins.start_timeout, … were). "-" marks a field that is not
+// a setting.
+func TestPackageConfigTagsNameRealKeys(t *testing.T) {
+	known := map[string]bool{translatorsKey: true}
+	for _, s := range settings {
+		known[s.key] = true
+	}
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			tag, ok := f.Tag.Lookup("mapstructure")
+			if !ok || tag == "-" {
+				continue
+			}
+			key := prefix + tag
+			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
+				walk(key+".", f.Type)
+				continue
+			}
+			if !known[key] {
+				t.Errorf("%s.%s is tagged %q: no such setting", typ, f.Name, key)
+			}
+		}
+	}
+	walk("mqtt.", reflect.TypeOf(mqtt.Config{}))
+	walk("mqtt.embedded.", reflect.TypeOf(mqtt.BrokerOptions{}))
+	walk("outbox.", reflect.TypeOf(mqtt.OutboxOptions{}))
+	walk("plugins.", reflect.TypeOf(host.Config{}))
+}
+
+// Flag beats environment beats file beats default, for one and the same key.
+func TestFlagBeatsEnvironmentBeatsFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("mqtt:\n  qos: 0\n  keepalive: 40s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CWMP2MQTT_MQTT_QOS": "2", "CWMP2MQTT_MQTT_KEEPALIVE": "50s", "CWMP2MQTT_CONFIG": file}
+	c, err := load(t, nil, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.QoS != 2 || c.MQTT.KeepAlive != 50*time.Second || c.ConfigFileUsed != file {
+		t.Errorf("env over file: qos %d keepalive %s file %q", c.MQTT.QoS, c.MQTT.KeepAlive, c.ConfigFileUsed)
+	}
+	c, err = load(t, []string{"--mqtt.qos", "1", "--mqtt.keepalive", "1m"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.QoS != 1 || c.MQTT.KeepAlive != time.Minute {
+		t.Errorf("flag over env: qos %d keepalive %s", c.MQTT.QoS, c.MQTT.KeepAlive)
+	}
+	c, err = load(t, []string{"--config", file}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.QoS != 0 || c.MQTT.KeepAlive != 40*time.Second || c.CWMP.ConnReq.Timeout != connreq.DefaultTimeout {
+		t.Errorf("file over default: qos %d keepalive %s connreq.timeout %s", c.MQTT.QoS, c.MQTT.KeepAlive, c.CWMP.ConnReq.Timeout)
 	}
 }

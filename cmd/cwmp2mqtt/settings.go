@@ -1,13 +1,19 @@
 package main
 
 import (
-	"time"
-
+	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
 	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
 )
 
 // setting is one configuration key: its default and the one-line help shown by --help.
 // configs/cwmp2mqtt.yaml documents every key; TestEveryKeyDocumented keeps the two in step.
+// A key of a package's section takes its default from that package (acs.DefaultConfig,
+// connreq.DefaultOptions, …): one value, written once. TestSettingsDefaultsMatchPackageDefaults
+// fails when a default here is written out again and drifts, or a new key is not classified.
 type setting struct {
 	key  string
 	def  any
@@ -18,11 +24,23 @@ type setting struct {
 // (carrier-grade NAT), IPv6 ULA and link-local.
 const defaultAllowNetworks = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7,fe80::/10"
 
+// The packages' defaults, each section read once.
+var (
+	acsDefaults       = acs.DefaultConfig()
+	connreqDefaults   = connreq.DefaultOptions()
+	mqttDefaults      = mqtt.DefaultConfig()
+	outboxDefaults    = mqtt.DefaultOutboxOptions()
+	bridgeDefaults    = bridge.DefaultOptions()
+	interviewDefaults = bridge.DefaultInterviewOptions()
+	hostDefaults      = host.DefaultConfig()
+	adminDefaults     = admin.DefaultConfig()
+)
+
 // settings is the single list of configuration keys. Each is also an environment variable
 // CWMP2MQTT_<KEY> (dots → underscores, upper case) and a flag --<key>.
 var settings = []setting{
-	{"cwmp.listen", ":7547", "address the ACS listens on for CPEs"},
-	{"cwmp.path", "/", "URL path of the ACS endpoint"},
+	{"cwmp.listen", acsDefaults.Listen, "address the ACS listens on for CPEs"},
+	{"cwmp.path", acsDefaults.Path, "URL path of the ACS endpoint"},
 	{"cwmp.url", "", "URL the CPEs use to reach the ACS (informational; shown in bridge/info)"},
 	{"cwmp.auth.mode", "none", "CPE authentication: none, basic, digest or any"},
 	{"cwmp.auth.realm", "cwmp2mqtt", "HTTP authentication realm"},
@@ -34,32 +52,32 @@ var settings = []setting{
 	{"cwmp.auth.nonce_secret_file", "", "file holding the nonce secret"},
 	{"cwmp.allow_networks", defaultAllowNetworks, "with cwmp.auth.mode none: networks (CIDR, comma-separated) CPEs may come from; others get 403"},
 	{"cwmp.trusted_proxies", "", "proxies (CIDR, comma-separated) whose X-Forwarded-For names the CPE"},
-	{"cwmp.max_devices", 10000, "registered devices before unknown ones get 503 (known devices keep working)"},
-	{"cwmp.registration_rate", 20.0, "new devices registered per second before unknown ones get 503 (0: no bound)"},
-	{"cwmp.registration_burst", 200, "new devices registered at once before registration_rate applies"},
+	{"cwmp.max_devices", bridgeDefaults.MaxDevices, "registered devices before unknown ones get 503 (known devices keep working)"},
+	{"cwmp.registration_rate", bridgeDefaults.RegistrationRate, "new devices registered per second before unknown ones get 503 (0: no bound)"},
+	{"cwmp.registration_burst", bridgeDefaults.RegistrationBurst, "new devices registered at once before registration_rate applies"},
 	{"cwmp.tls.cert_file", "", "TLS certificate; with key_file, the ACS serves HTTPS"},
 	{"cwmp.tls.key_file", "", "TLS private key"},
 	{"cwmp.tls.client_ca_file", "", "CA bundle to verify CPE client certificates"},
 	{"cwmp.tls.client_auth", "none", "client certificates: none, request or require"},
-	{"cwmp.session.idle_timeout", 30 * time.Second, "idle time after which a session is dropped"},
-	{"cwmp.session.max_duration", 10 * time.Minute, "cap on the total time of one session"},
-	{"cwmp.session.max_rpcs", 256, "cap on RPCs in one session"},
-	{"cwmp.session.max_concurrent", 1000, "concurrent sessions before new ones get 503"},
-	{"cwmp.session.max_body_bytes", 4 << 20, "largest request body accepted, after decompression"},
-	{"cwmp.session.retry_after", 30 * time.Second, "Retry-After sent with 503 under overload"},
+	{"cwmp.session.idle_timeout", acsDefaults.IdleTimeout, "idle time after which a session is dropped"},
+	{"cwmp.session.max_duration", acsDefaults.MaxSessionDuration, "cap on the total time of one session"},
+	{"cwmp.session.max_rpcs", acsDefaults.MaxRPCsPerSession, "cap on RPCs in one session"},
+	{"cwmp.session.max_concurrent", acsDefaults.MaxConcurrentSessions, "concurrent sessions before new ones get 503"},
+	{"cwmp.session.max_body_bytes", int(acsDefaults.MaxBodyBytes), "largest request body accepted, after decompression"},
+	{"cwmp.session.retry_after", acsDefaults.RetryAfter, "Retry-After sent with 503 under overload"},
 	{"cwmp.quirks.bool_as_number", "", "CPEs (OUI or OUI-ProductClass, comma-separated) that get booleans as 1/0"},
 	{"cwmp.quirks.datetime_millis", "", "CPEs (OUI or OUI-ProductClass, comma-separated) that get dateTimes with milliseconds"},
-	{"cwmp.connreq.timeout", 10 * time.Second, "timeout of one connection request"},
-	{"cwmp.connreq.retries", 2, "connection request retries"},
-	{"cwmp.connreq.allow_basic", false, "answer a Basic challenge from a CPE (sends the password in clear)"},
+	{"cwmp.connreq.timeout", connreqDefaults.Timeout, "timeout of one connection request"},
+	{"cwmp.connreq.retries", connreqDefaults.Retries, "connection request retries"},
+	{"cwmp.connreq.allow_basic", connreqDefaults.AllowBasic, "answer a Basic challenge from a CPE (sends the password in clear)"},
 	{"cwmp.connreq.username", "", "fallback connection-request user name"},
 	{"cwmp.connreq.password", "", "fallback connection-request password"},
 	{"cwmp.connreq.password_file", "", "file holding the fallback connection-request password"},
-	{"cwmp.connreq.provision", true, "set per-device connection-request credentials on BOOTSTRAP"},
-	{"cwmp.connreq.udp_repeats", 3, "datagrams sent per UDP connection request (TR-069 Annex G)"},
-	{"cwmp.connreq.session_wait", 10 * time.Second, "a CPE that accepts a connection request but opens no session within this gets none before its next Inform"},
+	{"cwmp.connreq.provision", bridgeDefaults.ProvisionConnReq, "set per-device connection-request credentials on BOOTSTRAP"},
+	{"cwmp.connreq.udp_repeats", connreqDefaults.UDPRepeats, "datagrams sent per UDP connection request (TR-069 Annex G)"},
+	{"cwmp.connreq.session_wait", bridgeDefaults.SessionWait, "a CPE that accepts a connection request but opens no session within this gets none before its next Inform"},
 	{"mqtt.url", "", "broker URL (tcp://, ssl://, ws://); empty starts the embedded broker"},
-	{"mqtt.embedded.listen", "localhost:1883", "address of the embedded broker; off loopback it needs users or allow_anonymous"},
+	{"mqtt.embedded.listen", mqtt.DefaultBrokerListen, "address of the embedded broker; off loopback it needs users or allow_anonymous"},
 	{"mqtt.embedded.users_file", "", "YAML file of embedded broker users: {name: {role: platform|viewer, password_hash: bcrypt}}"},
 	{"mqtt.embedded.username", "", "one embedded broker user (besides users_file)"},
 	{"mqtt.embedded.password_hash", "", "bcrypt hash of that user's password (htpasswd -nbB user PASSWORD)"},
@@ -69,7 +87,7 @@ var settings = []setting{
 	{"mqtt.embedded.allow_anonymous", false, "let clients without a user name in (platform role) even off loopback"},
 	{"mqtt.embedded.tls.cert_file", "", "TLS certificate; with key_file the embedded broker speaks MQTT over TLS"},
 	{"mqtt.embedded.tls.key_file", "", "TLS private key of the embedded broker"},
-	{"mqtt.base_topic", "cwmp2mqtt", "base topic of this gateway"},
+	{"mqtt.base_topic", mqttDefaults.BaseTopic, "base topic of this gateway"},
 	{"mqtt.client_id", "", "MQTT client id (default: cwmp2mqtt-<hostname>-<random>, generated once and kept in the store)"},
 	{"mqtt.username", "", "MQTT user name"},
 	{"mqtt.password", "", "MQTT password"},
@@ -77,27 +95,27 @@ var settings = []setting{
 	{"mqtt.tls.ca_file", "", "CA bundle for the broker's certificate"},
 	{"mqtt.tls.cert_file", "", "client certificate for the broker"},
 	{"mqtt.tls.key_file", "", "client key for the broker"},
-	{"mqtt.tls.insecure", false, "skip verification of the broker's certificate"},
-	{"mqtt.qos", 1, "QoS of publishes and subscriptions (0, 1 or 2)"},
-	{"mqtt.keepalive", 30 * time.Second, "MQTT keepalive"},
+	{"mqtt.tls.insecure", mqttDefaults.TLS.InsecureSkipVerify, "skip verification of the broker's certificate"},
+	{"mqtt.qos", mqttDefaults.QoS, "QoS of publishes and subscriptions (0, 1 or 2)"},
+	{"mqtt.keepalive", mqttDefaults.KeepAlive, "MQTT keepalive"},
 	{"store.path", "./data/cwmp2mqtt.db", "the store file: devices, task queues, outbox"},
-	{"outbox.max_bytes", 256 << 20, "bound of the outbox while the broker is unreachable"},
-	{"outbox.max_age", 7 * 24 * time.Hour, "messages older than this are dropped from the outbox"},
-	{"availability.factor", 2.5, "offline after factor × PeriodicInformInterval without a session"},
-	{"availability.floor", 2 * time.Minute, "never declare a device offline sooner than this"},
-	{"tasks.wake_grace", time.Minute, "how long a request without expires waits for the session a connection request opens"},
-	{"tasks.transfer_timeout", time.Hour, "how long a Download/Upload accepted with status 1 may go without its TransferComplete"},
-	{"tasks.max_queue", 1000, "queued requests per device before new ones are rejected"},
-	{"tasks.max_attempts", 2, "sends of one request to a CPE that drops the session while running it"},
-	{"interview.enabled", true, "interview devices: discover their data model on first contact, BOOTSTRAP and firmware change, then read their state"},
-	{"interview.max_names", bridge.DefaultInterviewMaxNames, "a data model with more parameter and object names is not kept (the interview fails)"},
-	{"interview.max_rpcs", bridge.DefaultInterviewMaxRPCs, "RPCs of one interview (a walk of the tree sends one GetParameterNames per object)"},
-	{"interview.max_time", bridge.DefaultInterviewMaxTime, "time one interview may take, across sessions"},
-	{"plugins.dir", "", "directory of translator plugin binaries"},
-	{"plugins.call_timeout", 2 * time.Second, "timeout of one translator call"},
+	{"outbox.max_bytes", int(outboxDefaults.MaxBytes), "bound of the outbox while the broker is unreachable"},
+	{"outbox.max_age", outboxDefaults.MaxAge, "messages older than this are dropped from the outbox"},
+	{"availability.factor", bridgeDefaults.AvailabilityFactor, "offline after factor × PeriodicInformInterval without a session"},
+	{"availability.floor", bridgeDefaults.AvailabilityFloor, "never declare a device offline sooner than this"},
+	{"tasks.wake_grace", bridgeDefaults.WakeGrace, "how long a request without expires waits for the session a connection request opens"},
+	{"tasks.transfer_timeout", bridgeDefaults.TransferTimeout, "how long a Download/Upload accepted with status 1 may go without its TransferComplete"},
+	{"tasks.max_queue", bridgeDefaults.MaxQueue, "queued requests per device before new ones are rejected"},
+	{"tasks.max_attempts", bridgeDefaults.MaxAttempts, "sends of one request to a CPE that drops the session while running it"},
+	{"interview.enabled", !interviewDefaults.Disabled, "interview devices: discover their data model on first contact, BOOTSTRAP and firmware change, then read their state"},
+	{"interview.max_names", interviewDefaults.MaxNames, "a data model with more parameter and object names is not kept (the interview fails)"},
+	{"interview.max_rpcs", interviewDefaults.MaxRPCs, "RPCs of one interview (a walk of the tree sends one GetParameterNames per object)"},
+	{"interview.max_time", interviewDefaults.MaxTime, "time one interview may take, across sessions"},
+	{"plugins.dir", hostDefaults.Dir, "directory of translator plugin binaries"},
+	{"plugins.call_timeout", hostDefaults.CallTimeout, "timeout of one translator call"},
 	{"plugins.standard", "inprocess", "how the built-in standard translator runs: inprocess or process"},
-	{"admin.listen", "127.0.0.1:7548", "admin listener: /healthz, /readyz, /metrics, status page (empty: off)"},
-	{"admin.pprof", false, "serve /debug/pprof/ on the admin listener"},
+	{"admin.listen", adminDefaults.Listen, "admin listener: /healthz, /readyz, /metrics, status page (empty: off)"},
+	{"admin.pprof", adminDefaults.Pprof, "serve /debug/pprof/ on the admin listener"},
 	{"admin.username", "", "Basic auth user of the admin listener (required unless it is on loopback)"},
 	{"admin.password", "", "Basic auth password of the admin listener"},
 	{"admin.password_file", "", "file holding the admin password"},

@@ -72,6 +72,11 @@ type Config struct {
 	OnSessionFault func(SessionFault)
 }
 
+// DefaultConfig is the `cwmp.*` listener and `cwmp.session.*` section with nothing set: the
+// defaults of the gateway's settings table and configs/cwmp2mqtt.yaml (a test there keeps them
+// equal).
+func DefaultConfig() Config { return Config{}.withDefaults() }
+
 // withDefaults returns c with zero fields set to their defaults.
 func (c Config) withDefaults() Config {
 	if c.Listen == "" {

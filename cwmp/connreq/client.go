@@ -18,9 +18,12 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/auth"
 )
 
-// Defaults for zero Options fields.
+// Defaults for zero Options fields (Retries: zero means none; DefaultRetries is the gateway's
+// cwmp.connreq.retries). DefaultTimeout is 10 s, not 5: an attempt behind NAT on a slow uplink
+// takes two round trips (challenge, then the Digest answer) plus the CPE's own start-up.
 const (
-	DefaultTimeout      = 5 * time.Second
+	DefaultTimeout      = 10 * time.Second
+	DefaultRetries      = 2
 	DefaultRetryBackoff = time.Second
 	DefaultUDPRepeats   = 3
 	DefaultUDPInterval  = 200 * time.Millisecond
@@ -49,6 +52,13 @@ type Options struct {
 	FallbackUsername, FallbackPassword string
 	UDPRepeats                         int           // datagrams per UDP connection request (Annex G: sent several times)
 	UDPInterval                        time.Duration // spacing between them
+}
+
+// DefaultOptions is the `cwmp.connreq.*` section with nothing set: the defaults of the gateway's
+// settings table and configs/cwmp2mqtt.yaml (a test there keeps them equal).
+func DefaultOptions() Options {
+	return Options{Timeout: DefaultTimeout, Retries: DefaultRetries, RetryBackoff: DefaultRetryBackoff,
+		UDPRepeats: DefaultUDPRepeats, UDPInterval: DefaultUDPInterval}
 }
 
 // Client sends connection requests. It is safe for concurrent use; each Wake uses its own

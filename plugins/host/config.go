@@ -11,36 +11,37 @@ import (
 )
 
 // Config of the plugin host (config section `plugins`). Zero values take the defaults below.
+// Fields tagged "-" are not settings of the gateway: only a program embedding the host sets them.
 type Config struct {
 	// Dir (plugins.dir): every executable regular file in it is started as a plugin named after
 	// the file. Empty: no directory scan.
 	Dir string `mapstructure:"dir"`
-	// Plugins (plugins.plugins) configures plugins by name. An entry without Path names an
+	// Plugins (plugins.translators) configures plugins by name. An entry without Path names an
 	// executable of Dir.
-	Plugins map[string]PluginConfig `mapstructure:"plugins"`
+	Plugins map[string]PluginConfig `mapstructure:"translators"`
 	// CallTimeout bounds every translator call (default 2s).
 	CallTimeout time.Duration `mapstructure:"call_timeout"`
 	// StartTimeout bounds a plugin's start-up handshake (default 10s).
-	StartTimeout time.Duration `mapstructure:"start_timeout"`
+	StartTimeout time.Duration `mapstructure:"-"`
 	// MaxMsgSize is the gRPC message limit in bytes, applied both ways by both ends
 	// (default 16 MiB).
-	MaxMsgSize int `mapstructure:"max_msg_size"`
+	MaxMsgSize int `mapstructure:"-"`
 	// Env is the allow-list of the gateway's environment variables a plugin inherits
 	// (default PATH, HOME, TZ, LANG). Nothing else leaks: no CWMP2MQTT_MQTT_PASSWORD.
-	Env []string `mapstructure:"env"`
+	Env []string `mapstructure:"-"`
 	// PingInterval is the health-check period of each plugin process (default 5s).
-	PingInterval time.Duration `mapstructure:"ping_interval"`
+	PingInterval time.Duration `mapstructure:"-"`
 	// HangAfter consecutive call time-outs, or failed pings, mark a process hung: it is killed
 	// and restarted (default 3).
-	HangAfter int `mapstructure:"hang_after"`
+	HangAfter int `mapstructure:"-"`
 	// RestartMin and RestartMax bound the exponential restart back-off (default 500ms, 30s).
 	// The back-off starts again from RestartMin once a process has stayed up for RestartMax.
-	RestartMin time.Duration `mapstructure:"restart_min"`
-	RestartMax time.Duration `mapstructure:"restart_max"`
+	RestartMin time.Duration `mapstructure:"-"`
+	RestartMax time.Duration `mapstructure:"-"`
 	// CrashLoopMax failures within CrashLoopWindow make the host give up on a plugin
 	// (default 5 in 10 minutes).
-	CrashLoopMax    int           `mapstructure:"crash_loop_max"`
-	CrashLoopWindow time.Duration `mapstructure:"crash_loop_window"`
+	CrashLoopMax    int           `mapstructure:"-"`
+	CrashLoopWindow time.Duration `mapstructure:"-"`
 }
 
 // PluginConfig configures one plugin.
@@ -68,6 +69,15 @@ const (
 	DefaultCrashLoopMax    = 5
 	DefaultCrashLoopWindow = 10 * time.Minute
 )
+
+// DefaultConfig is the `plugins.*` section with nothing set (the gateway's settings table and
+// configs/cwmp2mqtt.yaml hold the same values; a test there keeps them equal).
+func DefaultConfig() Config {
+	return Config{CallTimeout: DefaultCallTimeout, StartTimeout: DefaultStartTimeout, MaxMsgSize: DefaultMaxMsgSize,
+		Env: append([]string(nil), DefaultEnv...), PingInterval: DefaultPingInterval, HangAfter: DefaultHangAfter,
+		RestartMin: DefaultRestartMin, RestartMax: DefaultRestartMax, CrashLoopMax: DefaultCrashLoopMax,
+		CrashLoopWindow: DefaultCrashLoopWindow}
+}
 
 // DefaultEnv is the default environment allow-list.
 var DefaultEnv = []string{"PATH", "HOME", "TZ", "LANG"}
