@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -358,5 +360,67 @@ func TestFlagBeatsEnvironmentBeatsFile(t *testing.T) {
 	}
 	if c.MQTT.QoS != 0 || c.MQTT.KeepAlive != 40*time.Second || c.CWMP.ConnReq.Timeout != connreq.DefaultTimeout {
 		t.Errorf("file over default: qos %d keepalive %s connreq.timeout %s", c.MQTT.QoS, c.MQTT.KeepAlive, c.CWMP.ConnReq.Timeout)
+	}
+}
+
+// docs/operations.md quotes defaults in its "| key | default |" tables and in prose ("`key` (10 s)",
+// "`key`, default 3", "`key` (default `x`)"); each must be the setting's default.
+func TestOperationsDocDefaultsMatchSettings(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := map[string]any{}
+	for _, s := range settings {
+		defaults[s.key] = s.def
+	}
+	prose := regexp.MustCompile("`([a-z_]+(?:\\.[a-z_]+)+)`(?: \\(default:? |, default | \\()(`[^`]+`|[0-9][0-9,.]*(?: ?(?:s|min|h|MiB)\\b)?)")
+	row := regexp.MustCompile("^\\| `([a-z_.]+)` \\| ([^|(]+)")
+	checked := 0
+	check := func(line int, key, quoted string) {
+		def, ok := defaults[key]
+		if !ok {
+			return
+		}
+		checked++
+		if !docValueIs(strings.Trim(strings.TrimSpace(quoted), "`"), def) {
+			t.Errorf("docs/operations.md:%d: %s is %q there, its default is %v", line, key, quoted, def)
+		}
+	}
+	defaultTable := false
+	for i, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "| key |") {
+			defaultTable = strings.HasPrefix(l, "| key | default |")
+		}
+		if m := row.FindStringSubmatch(l); m != nil && defaultTable {
+			check(i+1, m[1], m[2])
+			continue
+		}
+		for _, m := range prose.FindAllStringSubmatch(l, -1) {
+			check(i+1, m[1], m[2])
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d defaults found in docs/operations.md: the patterns no longer match the page", checked)
+	}
+}
+
+// docValueIs compares a value as the docs write it ("10 s", "2 min", "256 MiB", "10,000") with a default.
+func docValueIs(s string, def any) bool {
+	s = strings.ReplaceAll(s, ",", "")
+	switch d := def.(type) {
+	case time.Duration:
+		s = strings.ReplaceAll(strings.ReplaceAll(s, " min", "m"), " ", "")
+		got, err := time.ParseDuration(s)
+		return err == nil && got == d
+	case int:
+		n, unit := int64(0), ""
+		fmt.Sscanf(s, "%d %s", &n, &unit)
+		if unit == "MiB" {
+			n <<= 20
+		}
+		return fmt.Sprint(n) == fmt.Sprint(d) && (unit == "" || unit == "MiB")
+	default:
+		return s == fmt.Sprint(d)
 	}
 }
