@@ -363,20 +363,18 @@ func TestFlagBeatsEnvironmentBeatsFile(t *testing.T) {
 	}
 }
 
-// docs/operations.md quotes defaults in its "| key | default |" tables and in prose ("`key` (10 s)",
+// The docs quote defaults in "| key | default |" tables and in prose ("`key` (10 s)",
 // "`key`, default 3", "`key` (default `x`)"); each must be the setting's default.
-func TestOperationsDocDefaultsMatchSettings(t *testing.T) {
-	raw, err := os.ReadFile("../../docs/operations.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestDocsDefaultsMatchSettings(t *testing.T) {
+	pages, _ := filepath.Glob("../../docs/*.md")
+	pages = append(pages, "../../README.md")
 	defaults := map[string]any{}
 	for _, s := range settings {
 		defaults[s.key] = s.def
 	}
-	prose := regexp.MustCompile("`([a-z_]+(?:\\.[a-z_]+)+)`(?: \\(default:? |, default | \\()(`[^`]+`|[0-9][0-9,.]*(?: ?(?:s|min|h|MiB)\\b)?)")
+	prose := regexp.MustCompile("`([a-z_]+(?:\\.[a-z_]+)+)`(?: \\(default:? |, default | \\()(`[^`]+`|[0-9][0-9,.]*(?: ?(?:s|min|h|days?|MiB)\\b)?)")
 	row := regexp.MustCompile("^\\| `([a-z_.]+)` \\| ([^|(]+)")
-	checked := 0
+	checked, page := 0, ""
 	check := func(line int, key, quoted string) {
 		def, ok := defaults[key]
 		if !ok {
@@ -384,32 +382,43 @@ func TestOperationsDocDefaultsMatchSettings(t *testing.T) {
 		}
 		checked++
 		if !docValueIs(strings.Trim(strings.TrimSpace(quoted), "`"), def) {
-			t.Errorf("docs/operations.md:%d: %s is %q there, its default is %v", line, key, quoted, def)
+			t.Errorf("%s:%d: %s is %q there, its default is %v", page, line, key, quoted, def)
 		}
 	}
-	defaultTable := false
-	for i, l := range strings.Split(string(raw), "\n") {
-		if strings.HasPrefix(l, "| key |") {
-			defaultTable = strings.HasPrefix(l, "| key | default |")
+	for _, page = range pages {
+		raw, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if m := row.FindStringSubmatch(l); m != nil && defaultTable {
-			check(i+1, m[1], m[2])
-			continue
-		}
-		for _, m := range prose.FindAllStringSubmatch(l, -1) {
-			check(i+1, m[1], m[2])
+		page = strings.TrimPrefix(page, "../../")
+		defaultTable := false
+		for i, l := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(l, "| key |") {
+				defaultTable = strings.HasPrefix(l, "| key | default |")
+			}
+			if m := row.FindStringSubmatch(l); m != nil && defaultTable {
+				check(i+1, m[1], m[2])
+				continue
+			}
+			for _, m := range prose.FindAllStringSubmatch(l, -1) {
+				check(i+1, m[1], m[2])
+			}
 		}
 	}
-	if checked < 20 {
-		t.Fatalf("only %d defaults found in docs/operations.md: the patterns no longer match the page", checked)
+	if checked < 30 {
+		t.Fatalf("only %d defaults found in the docs: the patterns no longer match the pages", checked)
 	}
 }
 
-// docValueIs compares a value as the docs write it ("10 s", "2 min", "256 MiB", "10,000") with a default.
+// docValueIs compares a value as the docs write it ("10 s", "2 min", "7 days", "256 MiB", "10,000") with a default.
 func docValueIs(s string, def any) bool {
 	s = strings.ReplaceAll(s, ",", "")
 	switch d := def.(type) {
 	case time.Duration:
+		var days int
+		if _, err := fmt.Sscanf(s, "%d day", &days); err == nil {
+			return time.Duration(days)*24*time.Hour == d
+		}
 		s = strings.ReplaceAll(strings.ReplaceAll(s, " min", "m"), " ", "")
 		got, err := time.ParseDuration(s)
 		return err == nil && got == d
