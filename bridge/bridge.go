@@ -166,6 +166,9 @@ type Bridge struct {
 	// Drops as they are published), so a result can be encoded under b.mu or not. Taken after
 	// b.mu, never before.
 	annot sync.Mutex
+	// order serializes, per device, stamping the time of its B/D/event (and inform) messages and
+	// handing them to the outbox (lockDeviceOrder): taken before b.mu, never under it.
+	order [64]sync.Mutex
 
 	info *api.BridgeInfo
 	// listDirty marks B/bridge/devices for republication; online counts the devices online.

@@ -657,6 +657,9 @@ func (b *Bridge) endInterview(into *batch, id, state, why string) {
 
 func (b *Bridge) emitInterviewEvent(into *batch, id string, ev api.EventType, iv *api.Interview) {
 	data := *iv
+	if into == nil { // else the Inform that owns the batch holds the device's order lock
+		defer b.lockDeviceOrder(id)()
+	}
 	b.emit(into, b.topic(id, "event"), api.DeviceEvent{Event: ev, Device: id, Data: data, Time: b.opts.Now().UTC()}, false)
 }
 

@@ -33,6 +33,20 @@ func (b *Bridge) publishJSON(topic string, v any, retained bool) {
 	b.emit(nil, topic, v, retained)
 }
 
+// lockDeviceOrder holds off the device's other time-stamped publications until unlock: an
+// Inform stamps its messages when it arrives and hands them to the outbox once handled (a
+// translator call and a store write later), so without it a newer Inform of the same device
+// (superseding a session whose Inform is still being handled) or an interview ending on another
+// goroutine could enqueue an event stamped later before it, and B/D/event would go back in
+// time. Striped by device id; never hold two (no path locks a second device while holding one).
+func (b *Bridge) lockDeviceOrder(id string) (unlock func()) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	m := &b.order[h.Sum32()%uint32(len(b.order))]
+	m.Lock()
+	return m.Unlock
+}
+
 // batch collects an Inform's publications so they cost one outbox commit, not one each.
 type batch struct{ msgs []mqtt.Publish }
 
@@ -94,8 +108,9 @@ func (b *Bridge) publishInform(into *batch, id string, inf *soap.Inform, now tim
 	}
 }
 
-func (b *Bridge) publishCPERequestEvent(id string, m soap.Message, now time.Time) {
-	if ev, ok := api.DeviceEventFromRequest(id, m, now); ok {
+func (b *Bridge) publishCPERequestEvent(id string, m soap.Message) {
+	defer b.lockDeviceOrder(id)()
+	if ev, ok := api.DeviceEventFromRequest(id, m, b.opts.Now()); ok {
 		b.publishJSON(b.topic(id, "event"), ev, false)
 	}
 }

@@ -14,6 +14,24 @@ import (
 // Inform registers or refreshes the device, publishes inform, events, state and availability,
 // and queues the gateway's own provisioning (acs.Handler).
 func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) error {
+	// From the Inform's time stamp to its publications in the outbox, no other Inform of the
+	// device (a CPE superseding its session) and no other event of it is published in between.
+	unlock := b.lockDeviceOrder(s.DeviceID)
+	sharedModel, err := b.inform(ctx, s, inf)
+	unlock()
+	if err != nil {
+		return err
+	}
+	if sharedModel {
+		b.queueInterviewRead(ctx, s.DeviceID)
+	}
+	b.opts.Observer.Inform(s.DeviceID, eventCodes(inf.Events))
+	return nil
+}
+
+// inform is Inform under the device's order lock; sharedModel says the caller, once it let the
+// lock go, queues the state read of an interview that starts from a sibling's names.
+func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (sharedModel bool, _ error) {
 	now := b.opts.Now()
 	s.Encoding.BoolAsNumber = quirk(b.opts.BoolAsNumber, s.Device)
 	s.Encoding.DateTimeMillis = quirk(b.opts.DateTimeMillis, s.Device)
@@ -24,7 +42,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 		if busy := b.admitNewLocked(now); busy != nil {
 			b.mu.Unlock()
 			b.registrationRefused(s, busy)
-			return busy
+			return false, busy
 		}
 		d = &device{rec: deviceRecord{ID: s.DeviceID, Registered: now}}
 		b.devices[s.DeviceID] = d
@@ -100,7 +118,7 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	if ivKey != "" {
 		b.dataModel(ivKey) // loaded before this session's tasks are checked against it (after a restart)
 	}
-	sharedModel := ivReason != "" && b.startInterview(&out, s.DeviceID, ivReason)
+	sharedModel = ivReason != "" && b.startInterview(&out, s.DeviceID, ivReason)
 	b.updateState(ctx, &out, s.DeviceID, boot, eventCodes(inf.Events))
 	b.emitInfo(&out, s.DeviceID)
 	// One outbox commit for the whole Inform: the session waits for it once. Until it is durable
@@ -108,13 +126,9 @@ func (b *Bridge) Inform(ctx context.Context, s *acs.Session, inf *soap.Inform) e
 	if err := b.pub.EnqueueBatch(out.msgs...); err != nil {
 		b.log.Error("inform not stored in the outbox; Inform refused, the CPE retries", zap.String("device", s.DeviceID),
 			zap.Int("messages", len(out.msgs)), zap.Error(err))
-		return errNotStored
+		return false, errNotStored
 	}
-	if sharedModel {
-		b.queueInterviewRead(ctx, s.DeviceID)
-	}
-	b.opts.Observer.Inform(s.DeviceID, eventCodes(inf.Events))
-	return nil
+	return sharedModel, nil
 }
 
 // errNotStored answers an Inform the gateway could not store with fault 8005 Retry request
@@ -164,28 +178,27 @@ func (b *Bridge) applyKnownParamsLocked(d *device, params []soap.ParameterValue)
 // CPERequest answers the CPE-initiated methods (TR-069 §A.3.2) and publishes each as a device
 // event (acs.Handler). The server answers unknown methods with 8000 itself.
 func (b *Bridge) CPERequest(ctx context.Context, s *acs.Session, req soap.Message) (soap.Message, error) {
-	now := b.opts.Now()
 	switch m := req.(type) {
 	case *soap.GetRPCMethods:
 		return &soap.GetRPCMethodsResponse{MethodList: acsMethods}, nil
 	case *soap.TransferComplete:
 		b.transferCompleted(s.DeviceID, m.CommandKey)
-		b.publishCPERequestEvent(s.DeviceID, m, now)
+		b.publishCPERequestEvent(s.DeviceID, m)
 		return &soap.TransferCompleteResponse{}, nil
 	case *soap.AutonomousTransferComplete:
-		b.publishCPERequestEvent(s.DeviceID, m, now)
+		b.publishCPERequestEvent(s.DeviceID, m)
 		return &soap.AutonomousTransferCompleteResponse{}, nil
 	case *soap.RequestDownload:
-		b.publishCPERequestEvent(s.DeviceID, m, now)
+		b.publishCPERequestEvent(s.DeviceID, m)
 		return &soap.RequestDownloadResponse{}, nil
 	case *soap.DUStateChangeComplete:
-		b.publishCPERequestEvent(s.DeviceID, m, now)
+		b.publishCPERequestEvent(s.DeviceID, m)
 		return &soap.DUStateChangeCompleteResponse{}, nil
 	case *soap.AutonomousDUStateChangeComplete:
-		b.publishCPERequestEvent(s.DeviceID, m, now)
+		b.publishCPERequestEvent(s.DeviceID, m)
 		return &soap.AutonomousDUStateChangeCompleteResponse{}, nil
 	case *soap.Kicked:
-		b.publishCPERequestEvent(s.DeviceID, m, now)
+		b.publishCPERequestEvent(s.DeviceID, m)
 		return &soap.KickedResponse{NextURL: m.Next}, nil
 	}
 	return nil, soap.NewACSFault(soap.FaultMethodNotSupported, "method not supported: "+req.MethodName())
