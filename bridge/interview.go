@@ -65,11 +65,11 @@ func (o *InterviewOptions) setDefaults() {
 	}
 }
 
-// errInterviewTime ends an interview that outlived interview.max_time; errInterviewStuck one
-// found at an Inform over time or without a task left.
+// errInterviewTime ends an interview that outlived interview.max_time; errInterviewGivenUp one
+// found at an Inform without a task left.
 var (
-	errInterviewTime  = errors.New("the interview took longer than interview.max_time")
-	errInterviewStuck = errors.New("the interview took longer than interview.max_time, or the CPE dropped the session on its requests tasks.max_attempts times")
+	errInterviewTime    = errors.New("the interview took longer than interview.max_time")
+	errInterviewGivenUp = errors.New("the interview's last request was given up: the CPE dropped the session on it tasks.max_attempts times (or on the same request before, so it was not sent again)")
 )
 
 // interviewRun is an interview in progress (memory only: after a restart the record's
@@ -217,27 +217,28 @@ func (b *Bridge) interviewReasonLocked(d *device, bootstrap, boot bool) string {
 	return ""
 }
 
-// checkInterviewLocked runs at each Inform: it reports an interview to fail (past
-// interview.max_time, or left without a task) and, when its whole-tree GetParameterNames was
-// sent but the session ended without an answer (too large for the CPE), walks the tree instead.
-func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed bool) {
+// checkInterviewLocked runs at each Inform: it says why an interview fails ("" when it goes on:
+// past interview.max_time, or left without a task) and, when its whole-tree GetParameterNames
+// was sent but the session ended without an answer (too large for the CPE), walks the tree
+// instead.
+func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed string) {
 	iv := d.iv
 	if iv == nil {
-		return false
+		return ""
 	}
 	if now.Sub(iv.started) > b.opts.Interview.MaxTime {
-		return true
+		return errInterviewTime.Error()
 	}
 	if iv.waitFor != "" {
 		if !b.discoveringLocked(iv.waitFor) { // the device discovering it went away
 			b.discoverLocked(d)
 		}
-		return false
+		return ""
 	}
 	if (iv.model == nil || iv.readQueued) && !slices.ContainsFunc(d.queue, isInterviewTask) {
 		// Its last task was given up (the CPE dropped the session on it tasks.max_attempts
 		// times): the interview cannot go on.
-		return true
+		return errInterviewGivenUp.Error()
 	}
 	if t := iv.wholeTree; t != nil && t.State == taskQueued && t.Attempts > 0 {
 		b.log.Warn("the CPE broke the session on the whole-tree GetParameterNames; walking its tree", zap.String("device", d.rec.ID))
@@ -245,7 +246,7 @@ func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed bool) {
 		iv.wholeTree = nil
 		b.startWalkLocked(d)
 	}
-	return false
+	return ""
 }
 
 func isInterviewTask(t *taskRecord) bool {

@@ -1,9 +1,12 @@
 package bridge
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 )
@@ -62,5 +65,43 @@ func TestInterviewSetPlanOutsideTheModelIsRefused(t *testing.T) {
 	kept, lacking := keepKnown(model, []string{"Device.WiFi.SSID.", "Device.Hosts."})
 	if !slices.Equal(kept, []string{"Device.WiFi.SSID."}) || !slices.Equal(lacking, []string{"Device.Hosts."}) {
 		t.Errorf("keepKnown: %v %v", kept, lacking)
+	}
+}
+
+// An interview whose GetParameterNames the CPE dropped the session on tasks.max_attempts times
+// fails at the next Inform, and interview_failed says that, not that it took too long.
+func TestInterviewGivenUpAfterDroppedSessionsSaysWhy(t *testing.T) {
+	f := newFixture(t, Options{})
+	f.b.tr = fakeTranslators{}
+	gpn := func(s *acs.Session) *acs.Task {
+		t.Helper()
+		for {
+			task, err := f.b.NextTask(context.Background(), s)
+			if err != nil || task == nil {
+				t.Fatalf("no GetParameterNames sent (%v)", err)
+			}
+			if _, ok := task.Request.(*soap.GetParameterNames); ok {
+				return task
+			}
+			var resp soap.Message = &soap.SetParameterValuesResponse{}
+			if task.Request.MethodName() == "GetParameterValues" {
+				resp = &soap.GetParameterValuesResponse{}
+			}
+			f.b.TaskDone(context.Background(), s, task, resp, nil)
+		}
+	}
+	s := f.inform("0 BOOTSTRAP", "1 BOOT")
+	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/event", map[string]any{"event": "interview_started"})
+	for range f.b.opts.MaxAttempts {
+		task := gpn(s)
+		next := f.inform("1 BOOT") // the CPE died on it and came back
+		f.b.SessionEnded(context.Background(), s, task, acs.EndSuperseded)
+		s = next
+	}
+	f.inform("2 PERIODIC") // the next Inform finds the interview without a request
+	ev := f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/event", map[string]any{"event": "interview_failed"})
+	why, _ := ev["data"].(map[string]any)["error"].(string)
+	if !strings.Contains(why, "given up") || !strings.Contains(why, "dropped the session") || strings.Contains(why, "max_time") {
+		t.Errorf("interview_failed says %q: want that its request was given up after dropped sessions", why)
 	}
 }

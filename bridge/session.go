@@ -81,9 +81,9 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 		b.queueInternalLocked(d, "GetParameterValues", purposeReadInterval,
 			map[string]any{"names": []string{r.Root + "ManagementServer.PeriodicInformInterval"}})
 	}
-	ivLate := b.checkInterviewLocked(d, now)
+	ivFailed := b.checkInterviewLocked(d, now)
 	ivReason, ivKey := "", ""
-	if !ivLate {
+	if ivFailed == "" {
 		ivReason = b.interviewReasonLocked(d, bootstrap, boot)
 	}
 	if iv := r.Interview; ivReason == "" && iv != nil && iv.State == api.InterviewDone {
@@ -112,8 +112,8 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 		b.publishAvailability(&out, s.DeviceID, true, now, "")
 		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
-	if ivLate {
-		b.endInterview(&out, s.DeviceID, api.InterviewFailed, errInterviewStuck.Error())
+	if ivFailed != "" {
+		b.endInterview(&out, s.DeviceID, api.InterviewFailed, ivFailed)
 	}
 	if ivKey != "" {
 		b.dataModel(ivKey) // loaded before this session's tasks are checked against it (after a restart)
