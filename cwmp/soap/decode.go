@@ -39,15 +39,41 @@ const (
 //   - An unknown method element decodes to *Unknown so the server can answer 8000.
 //   - Tolerated deviations are listed in Envelope.Warnings for the server to log.
 func Decode(body []byte, contentType string) (*Envelope, error) {
+	env, _, err := decodeWith(body, contentType, true)
+	return env, err
+}
+
+// decodeWith is Decode; with stream it first tries the streaming decoder (stream.go) and says
+// whether that one answered. The tree decoder below stays the reference: it reads everything the
+// streaming one declines.
+func decodeWith(body []byte, contentType string, stream bool) (env *Envelope, streamed bool, err error) {
 	if isBlank(body) {
-		return &Envelope{}, nil
+		return &Envelope{}, false, nil
 	}
-	env := &Envelope{}
-	d := &decoder{env: env}
-	body, err := toUTF8(body, contentType, d.warn)
+	d := &decoder{env: &Envelope{}}
+	text, err := toUTF8(body, contentType, d.warn)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	if stream {
+		if env, ok, err := decodeStream(text, d.env.Warnings); ok {
+			if streamCheck != nil {
+				streamCheck(body, contentType, env, err)
+			}
+			return env, true, err
+		}
+	}
+	env, err = d.tree(text)
+	return env, false, err
+}
+
+// streamCheck, set by the package's tests only, sees every streamed result so that all of them
+// are compared with the tree decoder's.
+var streamCheck func(body []byte, contentType string, env *Envelope, err error)
+
+// tree decodes body (UTF-8 by now) through an etree DOM.
+func (d *decoder) tree(body []byte) (*Envelope, error) {
+	env := d.env
 	doc := etree.NewDocument()
 	doc.ReadSettings.MaxDepth = maxDepth
 	if err := doc.ReadFromBytes(body); err != nil {
@@ -225,27 +251,33 @@ func (d *decoder) header(h *etree.Element) {
 		if d.env.NS == "" {
 			d.env.NS = ns
 		}
-		switch c.Tag {
-		case "ID":
-			d.env.ID, d.env.HasID = c.Text(), true
-		case "HoldRequests":
-			b, ok := parseBool(text(c))
-			if !ok {
-				d.warn("header HoldRequests %q is not a boolean: ignored", text(c))
-			}
-			d.env.HoldRequests = b
-		case "SessionTimeout":
-			n, err := strconv.Atoi(text(c))
-			if err != nil || n < 0 {
-				d.warn("header SessionTimeout %q is not a number of seconds: ignored", text(c))
-				continue
-			}
-			d.env.SessionTimeout = n
-		case "SupportedCWMPVersions":
-			d.env.SupportedCWMPVersions = text(c)
-		case "UseCWMPVersion":
-			d.env.UseCWMPVersion = text(c)
+		d.headerField(c.Tag, c.Text())
+	}
+}
+
+// headerField reads one cwmp header element from its tag and untrimmed text.
+func (d *decoder) headerField(tag, raw string) {
+	s := strings.TrimSpace(raw)
+	switch tag {
+	case "ID":
+		d.env.ID, d.env.HasID = raw, true
+	case "HoldRequests":
+		b, ok := parseBool(s)
+		if !ok {
+			d.warn("header HoldRequests %q is not a boolean: ignored", s)
 		}
+		d.env.HoldRequests = b
+	case "SessionTimeout":
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			d.warn("header SessionTimeout %q is not a number of seconds: ignored", s)
+			return
+		}
+		d.env.SessionTimeout = n
+	case "SupportedCWMPVersions":
+		d.env.SupportedCWMPVersions = s
+	case "UseCWMPVersion":
+		d.env.UseCWMPVersion = s
 	}
 }
 
@@ -284,14 +316,16 @@ func (d *decoder) body(e *etree.Element) Message {
 // skipped: checklist 27).
 func text(e *etree.Element) string { return strings.TrimSpace(e.Text()) }
 
-func (d *decoder) intBits(e *etree.Element, bits int) int64 {
-	s := text(e)
+func (d *decoder) intBits(e *etree.Element, bits int) int64 { return d.intText(e.Tag, text(e), bits) }
+
+// intText parses s, the trimmed text of element tag, as a signed integer of bits.
+func (d *decoder) intText(tag, s string, bits int) int64 {
 	if s == "" {
 		return 0
 	}
 	n, err := strconv.ParseInt(s, 10, bits)
 	if err != nil {
-		d.fail("%s: %s %q is not an integer", d.method, e.Tag, s)
+		d.fail("%s: %s %q is not an integer", d.method, tag, s)
 	}
 	return n
 }
@@ -338,34 +372,49 @@ func stringArray(e *etree.Element) []string {
 
 // value decodes a Value element: raw text kept exactly, type resolved by URI (checklist 34).
 func (d *decoder) value(e *etree.Element, param string) Value {
-	v := Value{Raw: e.Text()}
-	t, found, undeclared := xsiType(e)
+	var t xsiRef
+	t.qname, t.found, t.undeclared = xsiType(e)
+	if t.found {
+		t.ns, t.local, t.declared = resolveQName(e, t.qname)
+	}
+	return d.typedValue(e.Text(), t, param)
+}
+
+// xsiRef is a Value's xsi:type as found on the element and resolved in its scope.
+type xsiRef struct {
+	qname                       string
+	found, undeclared, declared bool
+	ns, local                   string
+}
+
+// typedValue is the Value of raw typed by t, with the warnings a sloppy type deserves.
+func (d *decoder) typedValue(raw string, t xsiRef, param string) Value {
+	v := Value{Raw: raw}
 	switch {
-	case !found:
+	case !t.found:
 		d.warn("parameter %q: Value has no xsi:type, taken as string", param)
 		v.Type = TypeString
 		return v
-	case undeclared:
+	case t.undeclared:
 		d.warn("parameter %q: xsi prefix used without declaration", param)
 	}
-	v.Type = d.typeName(e, t, param)
+	v.Type = d.typeName(t, param)
 	return v
 }
 
 // typeName turns a Value's xsi:type QName into the type's local name. XML Schema (2001, 1999)
 // and SOAP-ENC (which re-declares the same simple types, fixture 37) are the expected namespaces.
-func (d *decoder) typeName(e *etree.Element, qname, param string) string {
-	ns, local, declared := resolveQName(e, qname)
+func (d *decoder) typeName(t xsiRef, param string) string {
 	switch {
-	case local == "":
-		d.warn("parameter %q: empty xsi:type %q, taken as string", param, qname)
+	case t.local == "":
+		d.warn("parameter %q: empty xsi:type %q, taken as string", param, t.qname)
 		return TypeString
-	case !declared:
-		d.warn("parameter %q: xsi:type prefix of %q is not declared", param, qname)
-	case ns != "" && !isXSD(ns) && !isSOAPEnc(ns):
-		d.warn("parameter %q: xsi:type %q is in namespace %q", param, qname, ns)
+	case !t.declared:
+		d.warn("parameter %q: xsi:type prefix of %q is not declared", param, t.qname)
+	case t.ns != "" && !isXSD(t.ns) && !isSOAPEnc(t.ns):
+		d.warn("parameter %q: xsi:type %q is in namespace %q", param, t.qname, t.ns)
 	}
-	return local
+	return t.local
 }
 
 // resolveQName resolves a QName-valued attribute ("p:local", "local" or Clark "{uri}local") in

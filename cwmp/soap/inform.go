@@ -37,6 +37,12 @@ func (m *Inform) decode(d *decoder, e *etree.Element) {
 		}
 	}
 	m.Events = decodeArray(e, "Event", decodeEvent)
+	m.check(d, haveDevice, haveEvent, haveMax, haveTime, haveRetry, haveParams)
+}
+
+// check fails an Inform without its device identity and defaults, with a warning, what a
+// sloppy CPE left out (checklist 28–33).
+func (m *Inform) check(d *decoder, haveDevice, haveEvent, haveMax, haveTime, haveRetry, haveParams bool) {
 	switch {
 	case !haveDevice:
 		d.fail("Inform: DeviceId is missing")
@@ -66,10 +72,14 @@ func (m *Inform) decode(d *decoder, e *etree.Element) {
 // tolerantCount reads an unsignedInt that must not cost the CPE its session: anything unreadable
 // becomes def with a warning.
 func (d *decoder) tolerantCount(e *etree.Element, def int) int {
-	s := text(e)
+	return d.tolerantCountText(e.Tag, text(e), def)
+}
+
+// tolerantCountText is tolerantCount of s, the trimmed text of element tag.
+func (d *decoder) tolerantCountText(tag, s string, def int) int {
 	n, err := strconv.ParseUint(s, 10, 31)
 	if err != nil {
-		d.warn("%s: %s %q is not a count: %d assumed", d.method, e.Tag, s, def)
+		d.warn("%s: %s %q is not a count: %d assumed", d.method, tag, s, def)
 		return def
 	}
 	return int(n)
