@@ -40,6 +40,12 @@ type Server struct {
 	taskSeq atomic.Uint64
 
 	quirksSeen sync.Map // device id + "\x00" + quirk: tolerated CPE quirks already warned about
+
+	// fresh are the connections that have not carried a request yet. http.Server.Shutdown waits
+	// up to 5 s for such a connection (an HTTP client's spare dial, parked unused in its pool),
+	// so Shutdown closes them itself.
+	freshMu sync.Mutex
+	fresh   map[net.Conn]struct{}
 }
 
 // connKey tags each TCP connection (http.Server.ConnContext) so a CPE that drops the session
@@ -84,9 +90,36 @@ func New(cfg Config, h Handler, log *zap.Logger) (*Server, error) {
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
 			return context.WithValue(ctx, connKey{}, &connState{})
 		},
+		ConnState:                    s.trackFresh,
 		DisableGeneralOptionsHandler: true,
 	}
 	return s, nil
+}
+
+// trackFresh is the http.Server ConnState hook: it remembers connections until their first
+// request.
+func (s *Server) trackFresh(c net.Conn, st http.ConnState) {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	if st == http.StateNew {
+		if s.fresh == nil {
+			s.fresh = map[net.Conn]struct{}{}
+		}
+		s.fresh[c] = struct{}{}
+		return
+	}
+	delete(s.fresh, c)
+}
+
+// closeFresh closes the connections that never carried a request: nothing is lost, and
+// http.Server.Shutdown would otherwise wait 5 s for each to age into "idle".
+func (s *Server) closeFresh() {
+	s.freshMu.Lock()
+	defer s.freshMu.Unlock()
+	for c := range s.fresh {
+		_ = c.Close()
+		delete(s.fresh, c)
+	}
 }
 
 // Start listens on cfg.Listen and serves in the background; it returns once the listener is
@@ -173,6 +206,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
+	s.closeFresh()
 	err := s.http.Shutdown(ctx)
 	if err != nil {
 		s.http.Close()

@@ -3,6 +3,7 @@ package acs
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"go.uber.org/zap"
 )
 
 func TestChecklist11SessionCookie(t *testing.T) {
@@ -333,4 +335,31 @@ func TestShutdownDeadlineWithStuckHandler(t *testing.T) {
 		t.Errorf("got %s outstanding=%v, want shutdown with the GPV", e.Reason, e.Outstanding)
 	}
 	<-done
+}
+
+// TestShutdownDoesNotWaitForUnusedConnections: an HTTP client may dial a spare connection and
+// park it unused in its pool; http.Server.Shutdown alone waits 5 s for it to count as idle (the
+// `cpesim floor -acs` exit failed with "context deadline exceeded" that way). Shutdown closes
+// connections that never carried a request, so a 3 s deadline is plenty.
+func TestShutdownDoesNotWaitForUnusedConnections(t *testing.T) {
+	srv, err := New(Config{Listen: "127.0.0.1:0", Path: testPath}, newRecHandler(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The server has accepted it (StateNew) once a request on another connection is answered.
+	c2 := newCPE(t, "http://"+srv.Addr().String()+testPath)
+	c2.openSession(informOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with an unused connection open: %v", err)
+	}
 }
