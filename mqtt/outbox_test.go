@@ -248,8 +248,16 @@ func TestOutboxMaxBytesDropsOldestNonRetained(t *testing.T) {
 		t.Fatalf("first delivered %s %q, want the retained state (it must survive)", m.Topic, m.Payload)
 	}
 	// The newest events survive, in order: the oldest ones were dropped.
+	stateCopies := 1
 	for i := n - kept; i < n; i++ {
 		m := sub.Next(waitLong)
+		if m.Topic == state && stateCopies == 1 {
+			stateCopies++
+			// The broker sends a subscription its retained messages after the SUBACK: when the
+			// state is published meanwhile, it comes both live and as a retained copy, in either
+			// order (MQTT allows it). A second copy of the state, not a loss or a reordering.
+			m = sub.Next(waitLong)
+		}
 		if want := fmt.Sprintf("%08d", i); string(m.Payload[:8]) != want {
 			t.Fatalf("event %q, want %s (oldest must be dropped first)", m.Payload[:8], want)
 		}
