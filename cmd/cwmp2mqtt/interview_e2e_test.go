@@ -396,11 +396,19 @@ func TestInterviewNamesSurviveARestart(t *testing.T) {
 		Quirks: sim.Quirks{sim.QuirkPeriodicOnly, sim.QuirkCrashOnUnknownName}}, "tr098")
 	B, res := "cwmp2mqtt/"+cpe.ID, "cwmp2mqtt/"+cpe.ID+"/rpc/result"
 	r.interviewDone(t, cpe.ID)
+	online := map[string]any{"state": "online"}
+	onlineBefore := r.pf.count("cwmp2mqtt/bridge/state", online)
 	r.gw.stop()
 	r.gw.start()
 	mark := cpe.rec.Mark()
 	cpe.Inform("2 PERIODIC", "")
 	cpe.waitSession(t, mark, func(s sim.SessionResult) bool { return s.Err == nil })
+	// The embedded broker restarted with the gateway: the platform is back (reconnected and
+	// subscribed again: the gateway's bridge/state reached it once more) before it asks, or the
+	// get or its answer is lost with the old connection.
+	eventually(t, "the platform subscribed again after the restart", func() bool {
+		return r.pf.count("cwmp2mqtt/bridge/state", online) > onlineBefore
+	})
 	r.pf.publish(B+"/get", `{"id":"cpu","keys":["device.cpu_usage"],"expires":30}`)
 	got := r.pf.await(res, map[string]any{"id": "cpu", "status": "rejected"}, wait)
 	if e, _ := got["error"].(string); !strings.Contains(e, "InternetGatewayDevice.DeviceInfo.ProcessStatus.CPUUsage") {
