@@ -212,7 +212,7 @@ func (b *Bridge) learnShortAnswers(t *taskRecord) {
 	}
 	b.log.Warn("CPE answers only part of a multi-name GetParameterValues; asking one name at a time from now on",
 		zap.String("device", t.Device), zap.String("quirk", quirkOneNamePerGPV), zap.Int("left_out", len(r.reasked)), zap.Int("recovered", r.recovered))
-	if _, err := b.st.putDevices([]*deviceRecord{rec}); err != nil { // learned at the CPE's expense: kept now
+	if _, err := b.putRecords([]*deviceRecord{rec}); err != nil { // learned at the CPE's expense: kept now
 		b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
 	}
 	b.emitInfo(nil, t.Device) // B/D/info shows it

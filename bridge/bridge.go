@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"container/list"
 	"context"
 	"errors"
 	"maps"
@@ -71,6 +72,9 @@ type Options struct {
 	BoolAsNumber, DateTimeMillis []string
 	// FlushEvery is the write-behind period of per-Inform registry updates.
 	FlushEvery time.Duration
+	// ParamsCache is how many idle devices keep their raw parameters in memory (paramcache.go);
+	// 0: DefaultParamsCache, negative: none.
+	ParamsCache int
 	// RetainedKept, when set, is asked once after start (it may wait for the broker): true when
 	// the broker kept the retained messages across the gateway's restart, which are then not
 	// published again. Nil: always republish (the embedded broker keeps nothing).
@@ -142,6 +146,12 @@ func (o *Options) setDefaults() {
 	if o.FlushEvery == 0 {
 		o.FlushEvery = d.FlushEvery
 	}
+	switch {
+	case o.ParamsCache == 0:
+		o.ParamsCache = DefaultParamsCache
+	case o.ParamsCache < 0:
+		o.ParamsCache = 0
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -181,6 +191,9 @@ type Bridge struct {
 	// deadlines and dirty: the timers and the write-behind set (deadlines.go).
 	deadlines [dueKinds]deadlineHeap
 	dirty     map[string]struct{}
+	// paramsLRU holds the devices whose raw parameters are in memory, most recently used first
+	// (paramcache.go).
+	paramsLRU list.List
 
 	authEvents    authEventLimiter
 	refusedEvents authEventLimiter
@@ -208,6 +221,12 @@ type device struct {
 	queue []*taskRecord // queued and in-flight tasks, in run order
 	// paramsDirty: rec.Params changed since they were last written.
 	paramsDirty bool
+	// paramsLoaded: rec.Params holds the device's raw parameters (else they are only in the
+	// store); paramsElem is its entry in Bridge.paramsLRU; paramsWriting counts the writes of
+	// them not yet committed (paramcache.go).
+	paramsLoaded  bool
+	paramsElem    *list.Element
+	paramsWriting int
 	// inSession is the id of the open session, "" when none.
 	inSession string
 	dirty     bool
@@ -402,6 +421,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 			kept = append(kept, m)
 		}
 	}
+	b.trimParamsLocked() // the batch's translator calls read them
 	b.mu.Unlock()
 	out.msgs = kept
 	if len(out.msgs) > 0 {
@@ -492,19 +512,23 @@ func (b *Bridge) flush() {
 	}
 	clear(b.dirty)
 	b.mu.Unlock()
-	failed, err := b.st.putDevices(recs)
+	failed, err := b.putRecords(recs)
 	for _, id := range failed { // the others were written (putDevices isolates failures)
 		b.log.Error("registry flush failed", zap.String("device", id), zap.Error(err), zap.Int("devices", len(recs)))
 	}
 }
 
-// snapshotLocked copies the record for a write outside the lock, with its parameters when
-// withParams (nil Params leave the stored ones as they are), and marks the device clean.
+// snapshotLocked copies the record for a write outside the lock (by putRecords), with its
+// parameters when withParams (nil Params leave the stored ones as they are), and marks the
+// device clean.
 func (d *device) snapshotLocked(withParams bool) *deviceRecord {
 	r := d.rec
 	r.Params = nil
 	if withParams {
 		r.Params = maps.Clone(d.rec.Params)
+	}
+	if r.Params != nil {
+		d.paramsWriting++ // kept in memory until the write is committed
 	}
 	d.dirty, d.paramsDirty = false, false
 	return &r

@@ -196,6 +196,7 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 		return 0, errUnknownDevice
 	}
 	delete(b.devices, id)
+	b.forgetParamsLocked(d)
 	if d.rec.Online {
 		b.online--
 	}

@@ -179,7 +179,7 @@ func (b *Bridge) requestModel(id string) *sdk.DataModel {
 	var extra []string
 	b.mu.Lock()
 	if d := b.devices[id]; d != nil {
-		for name := range d.rec.Params {
+		for name := range b.paramsLocked(d) {
 			if !model.Has(name) {
 				extra = append(extra, name)
 			}
@@ -641,7 +641,7 @@ func (b *Bridge) endInterview(into *batch, id, state, why string) {
 	b.listDirty = true
 	b.mu.Unlock()
 	// The record says whether friendly get/set may trust the names: written now.
-	if _, err := b.st.putDevices([]*deviceRecord{rec}); err != nil {
+	if _, err := b.putRecords([]*deviceRecord{rec}); err != nil {
 		b.log.Error("registry write failed", zap.String("device", id), zap.Error(err))
 	}
 	ev := api.EventInterviewDone

@@ -44,7 +44,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 			b.registrationRefused(s, busy)
 			return false, busy
 		}
-		d = &device{rec: deviceRecord{ID: s.DeviceID, Registered: now}}
+		d = &device{rec: deviceRecord{ID: s.DeviceID, Registered: now}, paramsLoaded: true}
 		b.devices[s.DeviceID] = d
 	}
 	r := &d.rec
@@ -54,7 +54,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	r.SerialNumber = s.Device.SerialNumber
 	r.RemoteAddr = s.RemoteAddr.String()
 	r.LastInform = now
-	d.setParams(inf.ParameterList)
+	b.setParamsLocked(d, inf.ParameterList)
 	b.applyKnownParamsLocked(d, inf.ParameterList)
 	d.inSession = s.ID
 	b.markDirtyLocked(d)
@@ -102,7 +102,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 
 	var out batch
 	if registered != nil {
-		if _, err := b.st.putDevices([]*deviceRecord{registered}); err != nil {
+		if _, err := b.putRecords([]*deviceRecord{registered}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", s.DeviceID), zap.Error(err))
 		}
 		b.emitBridgeEvent(&out, api.BridgeDeviceRegistered, s.DeviceID, "")

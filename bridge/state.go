@@ -37,8 +37,9 @@ func (b *Bridge) snapshot(id string) (sdk.DeviceInfo, map[string]sdk.Value, bool
 	if d == nil {
 		return sdk.DeviceInfo{}, nil, false
 	}
-	params := make(map[string]sdk.Value, len(d.rec.Params))
-	for k, v := range d.rec.Params {
+	raw := b.paramsLocked(d)
+	params := make(map[string]sdk.Value, len(raw))
+	for k, v := range raw {
 		params[k] = sdk.Value{Value: v.Value, Type: v.Type}
 	}
 	return deviceInfo(&d.rec), params, true

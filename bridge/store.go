@@ -208,18 +208,27 @@ func (s *store) deleteTask(device string, seq uint64) error {
 	})
 }
 
-// load reads every device and task at start-up.
+// params reads a device's raw parameters (nil when none are stored).
+func (s *store) params(id string) (p map[string]paramValue, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketParams).Get([]byte(id)); v != nil {
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("store: parameters of %q: %w", id, err)
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// load reads every device and task at start-up; the devices' raw parameters are read when
+// they are used (paramcache.go).
 func (s *store) load() (devs []*deviceRecord, tasks []*taskRecord, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketDevices).ForEach(func(k, v []byte) error {
 			r := &deviceRecord{}
 			if err := json.Unmarshal(v, r); err != nil {
 				return fmt.Errorf("store: device %q: %w", k, err)
-			}
-			if pv := tx.Bucket(bucketParams).Get(k); pv != nil {
-				if err := json.Unmarshal(pv, &r.Params); err != nil {
-					return fmt.Errorf("store: parameters of %q: %w", k, err)
-				}
 			}
 			devs = append(devs, r)
 			return nil

@@ -328,6 +328,7 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 	}
 	if d.inSession == s.ID {
 		d.inSession = ""
+		b.trimParamsLocked()
 	}
 	var drop, spent *taskRecord
 	switch {
@@ -497,7 +498,7 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 	case *soap.GetParameterValuesResponse:
 		b.mu.Lock()
 		if d := b.devices[t.Device]; d != nil {
-			d.setParams(m.ParameterList)
+			b.setParamsLocked(d, m.ParameterList)
 			b.applyKnownParamsLocked(d, m.ParameterList)
 			b.markDirtyLocked(d)
 		}
@@ -525,13 +526,13 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 			b.log.Info("connection-request credentials provisioned", zap.String("device", t.Device))
 		}
 		if t.Purpose != purposeCredentials { // never keep passwords in the published state
-			d.setParams(pl)
+			b.setParamsLocked(d, pl)
 		}
 		b.applyKnownParamsLocked(d, pl)
 		rec := d.snapshotLocked(true)
 		b.mu.Unlock()
 		// Credentials must survive: write now.
-		if _, err := b.st.putDevices([]*deviceRecord{rec}); err != nil {
+		if _, err := b.putRecords([]*deviceRecord{rec}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
 		}
 		if t.Purpose != purposeCredentials {

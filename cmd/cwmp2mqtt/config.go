@@ -66,6 +66,7 @@ type Config struct {
 		Pprof, AllowAnonymous      bool
 	}
 	StorePath       string
+	ParamsCache     int
 	OutboxMaxBytes  int64
 	OutboxMaxAge    time.Duration
 	AvailFactor     float64
@@ -469,6 +470,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 	if c.StorePath == "" {
 		r.bad("store.path", "must name a file")
 	}
+	c.ParamsCache = int(r.integer("store.params_cache", 0, 1<<24))
 	c.OutboxMaxBytes = r.integer("outbox.max_bytes", 1<<20, 1<<40)
 	c.OutboxMaxAge = r.duration("outbox.max_age", time.Minute)
 	c.AvailFactor = r.number("availability.factor", 1, 100)

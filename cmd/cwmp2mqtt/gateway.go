@@ -188,7 +188,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
 		Health: g.health, Observer: observer,
 		MaxDevices: cfg.CWMP.MaxDevices, RegistrationRate: cfg.CWMP.RegistrationRate, RegistrationBurst: cfg.CWMP.RegistrationBurst,
-		RetainedKept: retainedKept,
+		RetainedKept: retainedKept, ParamsCache: paramsCache(cfg.ParamsCache),
 	}, log)
 	if err != nil {
 		return err
@@ -471,4 +471,13 @@ func buildACSTLS(cfg *Config) (*tls.Config, error) {
 		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return tc, nil
+}
+
+// paramsCache maps store.params_cache to bridge.Options.ParamsCache, where 0 is the default and
+// a negative value keeps none.
+func paramsCache(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
