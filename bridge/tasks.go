@@ -385,7 +385,12 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 	if d := b.devices[t.Device]; d != nil {
 		for i, q := range d.queue {
 			if q == t {
+				// A new array: the old one would keep the finished task (with a state read's
+				// every value) alive behind an empty queue, since a slice of it points into it.
 				d.queue = append(d.queue[:i:i], d.queue[i+1:]...)
+				if len(d.queue) == 0 {
+					d.queue = nil
+				}
 				break
 			}
 		}
