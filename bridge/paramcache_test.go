@@ -2,8 +2,10 @@ package bridge
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
@@ -100,5 +102,26 @@ func TestParamsCacheKeepsTheLastUsedIdleDevices(t *testing.T) {
 	_, params, _ := f.b.snapshot(ids[0])
 	if params[upTime].Value != "7" {
 		t.Fatalf("%s read back: %v", ids[0], params)
+	}
+}
+
+// A finished task is not kept alive by the device's emptied queue: for a state read it holds
+// every value of the GetParameterValues response (about 30 KB per Huawei device, idle).
+func TestFinishedTaskIsNotKeptByAnEmptyQueue(t *testing.T) {
+	f := newFixture(t, Options{})
+	s := f.inform("2 PERIODIC")
+	f.next(s)
+	f.rpc(`{"id":"g","method":"GetParameterValues","args":{"names":["` + upTime + `"]},"expires":60}`)
+	task := f.next(s)
+	ref := weak.Make(task.Ref.(*taskRecord))
+	f.b.TaskDone(context.Background(), s, task, &soap.GetParameterValuesResponse{ParameterList: []soap.ParameterValue{
+		{Name: upTime, Value: soap.Value{Type: "unsignedInt", Raw: "1"}}}}, nil)
+	f.pub.waitFor(t, resultTopic, map[string]any{"id": "g", "status": "done"})
+	task = nil
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	runtime.GC()
+	runtime.GC()
+	if ref.Value() != nil {
+		t.Fatal("the finished task is still reachable")
 	}
 }
