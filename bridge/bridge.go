@@ -108,6 +108,7 @@ func DefaultOptions() Options {
 		MaxAttempts: 2, SessionWait: 10 * time.Second, ProvisionConnReq: true, FlushEvery: time.Second,
 		Interview:  DefaultInterviewOptions(),
 		MaxDevices: 10000, RegistrationRate: 20, RegistrationBurst: 200,
+		ParamsCache: DefaultParamsCache,
 	}
 }
 
@@ -148,7 +149,7 @@ func (o *Options) setDefaults() {
 	}
 	switch {
 	case o.ParamsCache == 0:
-		o.ParamsCache = DefaultParamsCache
+		o.ParamsCache = d.ParamsCache
 	case o.ParamsCache < 0:
 		o.ParamsCache = 0
 	}

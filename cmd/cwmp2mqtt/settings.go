@@ -99,7 +99,7 @@ var settings = []setting{
 	{"mqtt.qos", mqttDefaults.QoS, "QoS of publishes and subscriptions (0, 1 or 2)"},
 	{"mqtt.keepalive", mqttDefaults.KeepAlive, "MQTT keepalive"},
 	{"store.path", "./data/cwmp2mqtt.db", "the store file: devices, task queues, outbox"},
-	{"store.params_cache", bridge.DefaultParamsCache, "idle devices whose raw parameter values stay in memory (the others are read from the store when used)"},
+	{"store.params_cache", bridgeDefaults.ParamsCache, "idle devices whose raw parameter values stay in memory (the others are read from the store when used)"},
 	{"outbox.max_bytes", int(outboxDefaults.MaxBytes), "bound of the outbox while the broker is unreachable"},
 	{"outbox.max_age", outboxDefaults.MaxAge, "messages older than this are dropped from the outbox"},
 	{"availability.factor", bridgeDefaults.AvailabilityFactor, "offline after factor × PeriodicInformInterval without a session"},
