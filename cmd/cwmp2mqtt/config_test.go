@@ -247,6 +247,7 @@ func TestSettingsDefaultsMatchPackageDefaults(t *testing.T) {
 		"tasks.wake_grace":            {c.TaskWakeGrace, b.WakeGrace},
 		"tasks.transfer_timeout":      {c.TransferTimeout, b.TransferTimeout},
 		"tasks.max_queue":             {c.TaskMaxQueue, b.MaxQueue},
+		"store.params_cache":          {c.ParamsCache, b.ParamsCache},
 		"tasks.max_attempts":          {c.TaskMaxAttempts, b.MaxAttempts},
 		"interview.enabled":           {c.Interview.Disabled, iv.Disabled},
 		"interview.max_names":         {c.Interview.MaxNames, iv.MaxNames},
