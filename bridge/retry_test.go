@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
@@ -345,6 +346,14 @@ func TestConnReqBusyHonoursRetryAfter(t *testing.T) {
 	f.waker.mu.Unlock()
 	f.rpc(`{"id":"ra","method":"GetRPCMethods","expires":600}`)
 	<-f.waker.woke
+	// Wake signals before it returns the busy error: advance the clock only once the bridge has
+	// recorded the CPE's Retry-After, or the back-off would count from the advanced time.
+	apitest.Eventually(t, "the busy answer recorded", 10*time.Second, func() bool {
+		f.b.mu.Lock()
+		defer f.b.mu.Unlock()
+		d := f.b.devices[devID]
+		return d != nil && !d.wake.retryAt.IsZero()
+	})
 	clock.advance(20 * time.Second)
 	select {
 	case <-f.waker.woke:
