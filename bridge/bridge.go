@@ -198,7 +198,7 @@ type Bridge struct {
 
 	authEvents    authEventLimiter
 	refusedEvents authEventLimiter
-	registrations registrationLimiter
+	registrations tokenBucket // new registrations (Options.RegistrationRate); guarded by mu
 
 	// seq orders tasks across restarts: the highest stored sequence, then +1 per task.
 	seq atomic.Uint64

@@ -19,10 +19,32 @@ const (
 	authEventBurst      = 20
 )
 
+// tokenBucket is the rate limit shared by auth_failed events and new registrations: burst
+// tokens at first, refilled at rate per second. Callers hold their own lock.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take refills the bucket up to now and takes one token; false (tokens left below 1) when
+// there is none.
+func (t *tokenBucket) take(now time.Time, rate, burst float64) bool {
+	if t.last.IsZero() {
+		t.tokens = burst
+	} else {
+		t.tokens = min(burst, t.tokens+now.Sub(t.last).Seconds()*rate)
+	}
+	t.last = now
+	if t.tokens < 1 {
+		return false
+	}
+	t.tokens--
+	return true
+}
+
 type authEventLimiter struct {
 	mu         sync.Mutex
-	tokens     float64
-	last       time.Time
+	bucket     tokenBucket
 	suppressed int
 }
 
@@ -30,17 +52,10 @@ type authEventLimiter struct {
 func (l *authEventLimiter) take(now time.Time) (ok bool, count int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.last.IsZero() {
-		l.tokens = authEventBurst
-	} else {
-		l.tokens = min(authEventBurst, l.tokens+now.Sub(l.last).Seconds()*authEventsPerSecond)
-	}
-	l.last = now
-	if l.tokens < 1 {
+	if !l.bucket.take(now, authEventsPerSecond, authEventBurst) {
 		l.suppressed++
 		return false, 0
 	}
-	l.tokens--
 	count, l.suppressed = 1+l.suppressed, 0
 	return true, count
 }
@@ -65,12 +80,6 @@ func (b *Bridge) AuthFailed(device, user, remote, reason string) {
 	}
 }
 
-// registrationLimiter is a token bucket of new registrations (Options.RegistrationRate).
-type registrationLimiter struct {
-	tokens float64
-	last   time.Time
-}
-
 // admitNewLocked decides whether an unknown device may register now (Options.MaxDevices,
 // RegistrationRate); nil admits it. Known devices never come here: they keep working whatever
 // the bounds. Caller holds b.mu.
@@ -83,18 +92,10 @@ func (b *Bridge) admitNewLocked(now time.Time) *acs.BusyError {
 		return nil
 	}
 	l := &b.registrations
-	burst := float64(max(b.opts.RegistrationBurst, 1))
-	if l.last.IsZero() {
-		l.tokens = burst
-	} else {
-		l.tokens = min(burst, l.tokens+now.Sub(l.last).Seconds()*rate)
-	}
-	l.last = now
-	if l.tokens < 1 {
+	if !l.take(now, rate, float64(max(b.opts.RegistrationBurst, 1))) {
 		wait := time.Duration((1 - l.tokens) / rate * float64(time.Second))
 		return &acs.BusyError{RetryAfter: max(wait, time.Second), Reason: fmt.Sprintf("new devices arrive faster than cwmp.registration_rate (%g per second)", rate)}
 	}
-	l.tokens--
 	return nil
 }
 
