@@ -266,6 +266,17 @@ func (o *Outbox) Enqueue(topic string, payload []byte, retained bool, qos byte) 
 	return o.EnqueueBatch(Publish{Topic: topic, Payload: payload, Retained: retained, QoS: qos})
 }
 
+// validate checks what every enqueue path refuses: an invalid topic name, a QoS above 2.
+func (m Publish) validate() error {
+	if err := validateTopicName(m.Topic); err != nil {
+		return err
+	}
+	if m.QoS > 2 {
+		return fmt.Errorf("%w (got %d on %s)", ErrQoS, m.QoS, m.Topic)
+	}
+	return nil
+}
+
 // EnqueueBatch appends several publishes in one transaction, in order: all
 // are durable when it returns nil, none when it returns an error (the bridge
 // queues an Inform's inform, state and availability together).
@@ -282,11 +293,8 @@ func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
 	}
 	var total int64
 	for _, m := range msgs {
-		if err := validateTopicName(m.Topic); err != nil {
+		if err := m.validate(); err != nil {
 			return err
-		}
-		if m.QoS > 2 {
-			return fmt.Errorf("%w (got %d on %s)", ErrQoS, m.QoS, m.Topic)
 		}
 		total += entrySize(m.Topic, m.Payload)
 	}
@@ -435,11 +443,8 @@ func (o *Outbox) EnqueueTx(tx *bbolt.Tx, msgs ...Publish) error {
 	j := joinedTx{}
 	var last uint64
 	for _, m := range msgs {
-		if err := validateTopicName(m.Topic); err != nil {
+		if err := m.validate(); err != nil {
 			return err
-		}
-		if m.QoS > 2 {
-			return fmt.Errorf("%w (got %d on %s)", ErrQoS, m.QoS, m.Topic)
 		}
 		v := encodeEntry(at, m.Topic, m.Payload, m.Retained, m.QoS)
 		if int64(len(v)+8) > o.opts.MaxBytes {
