@@ -83,12 +83,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && env.Body == nil && len(bytes.TrimSpace(bb.b)) > 0 {
 		err = errors.New("the SOAP Envelope has an empty Body") // checklist 6: not an empty POST
 	}
+	// A session cookie from another connection is claimed before the session is touched, a
+	// garbled body included (it would end the session); an Inform starts a new session instead
+	// (issue 9, sessions bound to their connection).
+	if _, inform := envBody(env).(*soap.Inform); foreign && (err != nil || !inform) && !s.claim(w, r, ss, grant) {
+		return
+	}
 	if err != nil {
-		// A borrowed cookie with a garbled body must not end the session it names: the claim
-		// is checked before the session is touched (issue 9, sessions bound to their connection).
-		if foreign && !s.claim(w, r, ss, grant) {
-			return
-		}
 		s.decodeFailed(w, r, ss, env, err)
 		return
 	}
@@ -116,9 +117,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		s.startSession(w, r, env, inf, grant)
-		return
-	}
-	if foreign && !s.claim(w, r, ss, grant) {
 		return
 	}
 	if ss == nil || !ss.acquire(r.Context()) {
@@ -233,6 +231,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Gran
 	s.cfg.Auth.Challenge(w, errors.Is(err, auth.ErrStaleNonce) || errors.Is(err, auth.ErrReplayed))
 	http.Error(w, "authentication required", http.StatusUnauthorized)
 	return auth.Grant{}, false
+}
+
+// envBody is the decoded message of env, nil when nothing was decoded.
+func envBody(env *soap.Envelope) soap.Message {
+	if env == nil {
+		return nil
+	}
+	return env.Body
 }
 
 // decodeFailed answers an undecodable envelope with fault 8003 (checklist 6), echoing cwmp:ID
