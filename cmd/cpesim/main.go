@@ -22,10 +22,10 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/datamodel"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/floor"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/datamodel"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/floor"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 )
 
 func main() {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/floor"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/floor"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
 )
 
 func TestPercentile(t *testing.T) {

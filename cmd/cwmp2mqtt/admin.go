@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
 )

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/datamodel"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/datamodel"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
 )
 
 // chromium finds Debian's headless-capable browser.

@@ -26,9 +26,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/datamodel"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/datamodel"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 )
 
 // benchPatience bounds each awaited message: a lost one fails the benchmark instead of hanging.

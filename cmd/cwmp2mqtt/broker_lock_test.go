@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/crypto/bcrypt"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
 )
 
 // captureTransport is the CPE's HTTP transport that keeps every body the ACS answered with, so

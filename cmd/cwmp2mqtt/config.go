@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )

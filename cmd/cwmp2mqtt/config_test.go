@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -198,7 +198,7 @@ func TestTranslatorsFromFile(t *testing.T) {
 // Each package owns the defaults of its section; the settings table (and through
 // TestEveryKeyDocumented configs/cwmp2mqtt.yaml) must give the gateway the same values. Until
 // issue 8 they were written out twice and had drifted: cwmp.connreq.timeout was 10 s here and
-// 5 s in cwmp/connreq, mqtt.embedded.listen localhost:1883 here and :1883 in mqtt.
+// 5 s in internal/cwmp/connreq, mqtt.embedded.listen localhost:1883 here and :1883 in mqtt.
 func TestSettingsDefaultsMatchPackageDefaults(t *testing.T) {
 	c, err := load(t, nil, nil)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
 )
 
 // acsFaults counts the sessions of cpe since mark that the ACS broke with a SOAP fault.

@@ -58,7 +58,7 @@ func readDockerfile(t *testing.T, path string) []dockerStep {
 	return steps
 }
 
-// localReplaces are the directories go.mod's replace directives point to.
+// localReplaces are the go.mod files of the directories go.mod's replace directives point to.
 func localReplaces(t *testing.T) []string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
@@ -74,7 +74,8 @@ func localReplaces(t *testing.T) []string {
 		}
 		target = strings.Fields(target)[0]
 		if strings.HasPrefix(target, "./") || strings.HasPrefix(target, "../") {
-			dirs = append(dirs, filepath.Clean(target))
+			// go mod download reads a directory replacement's go.mod, nothing else of it.
+			dirs = append(dirs, filepath.Join(filepath.Clean(target), "go.mod"))
 		}
 	}
 	return dirs

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/soap"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 )
 
 const wait = 20 * time.Second

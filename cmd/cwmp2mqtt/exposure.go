@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -21,9 +21,9 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/datamodel"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/datamodel"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 )
 
 // countingTransport counts the HTTP body bytes a CPE sends and receives.

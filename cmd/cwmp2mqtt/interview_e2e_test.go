@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
 )
 
 // interviewRig is a gateway and a platform subscribed to everything.

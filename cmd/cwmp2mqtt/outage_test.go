@@ -9,17 +9,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api/apitest"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/datamodel"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/datamodel"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
 )
 
 // externalBrokers are the brokers a gateway reaches through mqtt.url: Mosquitto (skipped,

@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 )
 
 // pluginBins are the plugin binaries, built once beside the gateway binary TestMain builds
@@ -34,7 +34,7 @@ var pluginBins struct {
 }
 
 // builtPlugins returns the paths of the Huawei plugin, the misbehaving test plugin
-// (plugins/internal/testtranslator) and the gateway binary.
+// (plugins/sdk/internal/testtranslator) and the gateway binary.
 func builtPlugins(t *testing.T) (huawei, testplugin, gateway string) {
 	t.Helper()
 	if buildErr != nil {
@@ -52,7 +52,7 @@ func builtPlugins(t *testing.T) (huawei, testplugin, gateway string) {
 			return bin
 		}
 		b.huawei = build("huawei", "github.com/cwmp2mqtt/cwmp2mqtt/plugins/huawei")
-		b.testplugin = build("testplugin", "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator/cmd/testplugin")
+		b.testplugin = build("testplugin", "github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator/cmd/testplugin")
 	})
 	if b.err != nil {
 		t.Fatal(b.err)
@@ -454,7 +454,7 @@ func TestPluginsHungPluginTimedOut(t *testing.T) {
 	}
 	pf.await("cwmp2mqtt/"+cpe.ID+"/inform", nil, wait)
 
-	// Each Inform costs one time-out; a few in a row mark the process hung (plugins/host
+	// Each Inform costs one time-out; a few in a row mark the process hung (plugins/sdk/host
 	// Config.HangAfter) and it is replaced.
 	for i := 0; !eventSeen(pf, "plugin_failed", "acme"); i++ {
 		if i == 5 {
@@ -588,7 +588,7 @@ func parentPID(pid int) int {
 }
 
 // alive says whether pid runs; a zombie (exited, not yet reaped by whoever inherited it) has
-// ended. (plugins/internal/testtranslator.Alive is the same, but internal to plugins/.)
+// ended. (plugins/sdk/internal/testtranslator.Alive is the same, but internal to plugins/.)
 func alive(pid int) bool {
 	f := procStat(pid)
 	return len(f) > 0 && f[0] != "Z"

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt/mqtttest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
 )
 
 // quirkRig is a gateway beside a broker, a platform, and one TR-098 CPE with quirks.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api/apitest"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api/apitest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
 )
 
 // requestEnv makes a failed connection request fail fast: one attempt, short timeout, so

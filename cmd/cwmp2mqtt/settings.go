@@ -1,12 +1,12 @@
 package main
 
 import (
-	"github.com/cwmp2mqtt/cwmp2mqtt/admin"
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/acs"
-	"github.com/cwmp2mqtt/cwmp2mqtt/cwmp/connreq"
-	"github.com/cwmp2mqtt/cwmp2mqtt/mqtt"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 )
 
 // setting is one configuration key: its default and the one-line help shown by --help.

@@ -6,10 +6,10 @@ import (
 	"io"
 	"os"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/bridge/api"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard"
 	"go.uber.org/zap"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/cmd/cpesim/sim"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
 )
 
 // TestImpostorWithAnotherDevicesCredentialsGetsAuthFailed is issue 9 points 1 and 5 end to end:

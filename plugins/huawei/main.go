@@ -10,7 +10,7 @@ import (
 
 	huawei "github.com/cwmp2mqtt/cwmp2mqtt/plugins/huawei/translator"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard"
 )
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/wire"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 const envLogLevel = wire.EnvLogLevel

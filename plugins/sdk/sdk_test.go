@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/translatorv1"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/wire"
+	pb "github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/translatorv1"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 func TestLoggerWritesHCLogJSON(t *testing.T) {

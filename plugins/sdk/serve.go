@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/wire"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 // parentPollInterval is how often a plugin checks that the gateway still runs.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/wire"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 var testPlugin string

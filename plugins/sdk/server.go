@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/translatorv1"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/wire"
+	pb "github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/translatorv1"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 // server adapts a Translator to the translator.v1 gRPC service. Requests are decoded to SDK

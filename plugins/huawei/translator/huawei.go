@@ -1,5 +1,5 @@
 // Package translator is the Huawei translator: the standard TR-098/TR-181 mapping
-// (plugins/standard) plus the X_HUAWEI_ extensions of Huawei home gateways, named after the
+// (plugins/sdk/standard) plus the X_HUAWEI_ extensions of Huawei home gateways, named after the
 // BM632w WiMAX CPE data model (testdata/datamodel-huawei-bm632w-tr098.csv). It runs beside the
 // bridge (CPE → cwmp → bridge → mqtt → platform) as the plugin process of plugins/huawei, and
 // in process in tests.
@@ -10,7 +10,7 @@ package translator
 
 import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard"
 )
 
 // Name and Version are what Describe reports.

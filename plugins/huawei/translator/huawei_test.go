@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard/standardtest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard/standardtest"
 )
 
 const dump = "datamodel-huawei-bm632w-tr098.csv"

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard"
 )
 
 func expose(key, typ, unit string, access sdk.Access, desc string) sdk.Expose {

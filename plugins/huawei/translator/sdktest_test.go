@@ -8,8 +8,8 @@ import (
 	huawei "github.com/cwmp2mqtt/cwmp2mqtt/plugins/huawei/translator"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/sdktest"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/standard/standardtest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard/standardtest"
 )
 
 // TestSDKTest is the test a vendor keeps in its own CI, as docs/plugins.md (Testing) shows it:

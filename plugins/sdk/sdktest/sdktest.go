@@ -18,7 +18,7 @@
 // sdk.RejectReadOnlyHere. Such claims are checked against the case's own Normalize: a key
 // called absent must not be in the state the same device's parameters give.
 //
-// Where it sits: beside the SDK, for vendors; it drives the gateway's plugins/host, so what
+// Where it sits: beside the SDK, for vendors; it drives the gateway's plugins/sdk/host, so what
 // passes here passes in the gateway.
 package sdktest
 
@@ -38,8 +38,8 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/host"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/wire"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 )
 

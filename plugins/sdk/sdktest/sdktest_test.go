@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/internal/testtranslator"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/sdktest"
 )

@@ -1,0 +1,567 @@
+package bridge
+
+import (
+	"bytes"
+	"container/list"
+	"context"
+	"errors"
+	"maps"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/zap"
+)
+
+// Publisher takes everything the bridge publishes; the durable outbox of package mqtt
+// implements it. Enqueue returns once the message is durable, or taken by the broker; delivery
+// is in order.
+type Publisher interface {
+	Enqueue(topic string, payload []byte, retained bool, qos byte) error
+	// EnqueueBatch commits several messages at once, in order (one fsync).
+	EnqueueBatch(msgs ...mqtt.Publish) error
+	// EnqueueTx adds messages inside the bridge's own write transaction on the shared store
+	// file: a task's end and its result commit together or not at all.
+	EnqueueTx(tx *bolt.Tx, msgs ...mqtt.Publish) error
+}
+
+// Waker sends connection requests (package internal/cwmp/connreq implements it).
+type Waker interface {
+	Wake(ctx context.Context, t connreq.Target) error
+}
+
+// Options configure a Bridge. Zero values take the defaults of configs/cwmp2mqtt.yaml.
+type Options struct {
+	BaseTopic string // mqtt.base_topic
+	QoS       byte   // mqtt.qos
+	Version   string // gateway version, for bridge/state and bridge/info
+
+	AvailabilityFactor float64       // availability.factor
+	AvailabilityFloor  time.Duration // availability.floor
+	// DefaultInterval is assumed for a device whose PeriodicInformInterval is not known yet.
+	DefaultInterval time.Duration
+
+	MaxQueue int // tasks.max_queue
+	// TransferTimeout is how long a transfer accepted with Status 1 may go without its
+	// TransferComplete before a transfer_timeout event (tasks.transfer_timeout).
+	TransferTimeout time.Duration
+	// WakeGrace is how long a request without expires waits for the session a successful
+	// connection request should open (tasks.wake_grace).
+	WakeGrace time.Duration
+	// RewakeEvery re-sends a connection request while tasks wait for a device that could not be
+	// reached (never after a CR the CPE accepted: see SessionWait).
+	RewakeEvery time.Duration
+	// MaxAttempts caps the sends of one request to a CPE that drops the session while running
+	// it (tasks.max_attempts): a request that crashes the CPE is not re-sent for ever.
+	MaxAttempts int
+	// SessionWait is how long a CPE that accepted a connection request has to open its session
+	// (cwmp.connreq.session_wait); past it the device gets no CR before its next Inform.
+	SessionWait time.Duration
+
+	ProvisionConnReq bool // cwmp.connreq.provision
+	// BoolAsNumber and DateTimeMillis select CPEs (by "OUI" or "OUI-ProductClass",
+	// case-insensitive) that get booleans as 1/0 and dateTimes with milliseconds (checklist 35).
+	BoolAsNumber, DateTimeMillis []string
+	// FlushEvery is the write-behind period of per-Inform registry updates.
+	FlushEvery time.Duration
+	// ParamsCache is how many idle devices keep their raw parameters in memory (paramcache.go);
+	// 0: DefaultParamsCache, negative: none.
+	ParamsCache int
+	// RetainedKept, when set, is asked once after start (it may wait for the broker): true when
+	// the broker kept the retained messages across the gateway's restart, which are then not
+	// published again. Nil: always republish (the embedded broker keeps nothing).
+	RetainedKept func(context.Context) bool
+	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.
+	Health func(*api.Health)
+	// Interview bounds the discovery of each device's data model (interview.*).
+	Interview InterviewOptions
+	// Observer receives Informs, request results and bridge events (metrics); nil: none.
+	Observer Observer
+
+	// MaxDevices bounds the registry: past it unknown devices are refused with 503 (0: no bound).
+	MaxDevices int
+	// RegistrationRate bounds new devices per second (burst RegistrationBurst); past it unknown
+	// devices are refused with 503 until a slot frees (0: no bound).
+	RegistrationRate  float64
+	RegistrationBurst int
+
+	Now func() time.Time
+}
+
+// DefaultOptions is what the gateway runs with when nothing is set: the defaults of its settings
+// table and configs/cwmp2mqtt.yaml (a test there keeps them equal). Bounds whose zero means "none"
+// (MaxDevices, RegistrationRate) and ProvisionConnReq are not filled in by New: a caller that
+// wants them starts from DefaultOptions.
+func DefaultOptions() Options {
+	return Options{
+		BaseTopic: "cwmp2mqtt", QoS: 1,
+		AvailabilityFactor: 2.5, AvailabilityFloor: 2 * time.Minute, DefaultInterval: time.Hour,
+		MaxQueue: 1000, TransferTimeout: time.Hour, WakeGrace: time.Minute, RewakeEvery: time.Minute,
+		MaxAttempts: 2, SessionWait: 10 * time.Second, ProvisionConnReq: true, FlushEvery: time.Second,
+		Interview:  DefaultInterviewOptions(),
+		MaxDevices: 10000, RegistrationRate: 20, RegistrationBurst: 200,
+		ParamsCache: DefaultParamsCache,
+	}
+}
+
+func (o *Options) setDefaults() {
+	d := DefaultOptions()
+	if o.BaseTopic == "" {
+		o.BaseTopic = d.BaseTopic
+	}
+	if o.AvailabilityFactor == 0 {
+		o.AvailabilityFactor = d.AvailabilityFactor
+	}
+	if o.AvailabilityFloor == 0 {
+		o.AvailabilityFloor = d.AvailabilityFloor
+	}
+	if o.DefaultInterval == 0 {
+		o.DefaultInterval = d.DefaultInterval
+	}
+	if o.MaxQueue == 0 {
+		o.MaxQueue = d.MaxQueue
+	}
+	if o.TransferTimeout == 0 {
+		o.TransferTimeout = d.TransferTimeout
+	}
+	if o.WakeGrace == 0 {
+		o.WakeGrace = d.WakeGrace
+	}
+	if o.RewakeEvery == 0 {
+		o.RewakeEvery = d.RewakeEvery
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = d.MaxAttempts
+	}
+	if o.SessionWait <= 0 {
+		o.SessionWait = d.SessionWait
+	}
+	if o.FlushEvery == 0 {
+		o.FlushEvery = d.FlushEvery
+	}
+	switch {
+	case o.ParamsCache == 0:
+		o.ParamsCache = d.ParamsCache
+	case o.ParamsCache < 0:
+		o.ParamsCache = 0
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	o.Interview.setDefaults()
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
+}
+
+// Bridge implements acs.Handler and the inbound MQTT contract.
+type Bridge struct {
+	opts  Options
+	log   *zap.Logger
+	st    *store
+	pub   Publisher
+	waker Waker
+	tr    Translators
+
+	mu      sync.Mutex
+	devices map[string]*device
+	// annot guards what a task's result says beyond its status (note, explain, and Attempts and
+	// Drops as they are published), so a result can be encoded under b.mu or not. Taken after
+	// b.mu, never before.
+	annot sync.Mutex
+	// order serializes, per device, stamping the time of its B/D/event (and inform) messages and
+	// handing them to the outbox (lockDeviceOrder): taken before b.mu, never under it.
+	order [64]sync.Mutex
+
+	info *api.BridgeInfo
+	// listDirty marks B/bridge/devices for republication; online counts the devices online.
+	listDirty bool
+	online    int
+	// models are the data models interviews found, by modelKey (nil: none stored);
+	// discovering names the device discovering a model key now (interview.go).
+	models      map[string]*sdk.DataModel
+	discovering map[string]string
+	// deadlines and dirty: the timers and the write-behind set (deadlines.go).
+	deadlines [dueKinds]deadlineHeap
+	dirty     map[string]struct{}
+	// paramsLRU holds the devices whose raw parameters are in memory, most recently used first
+	// (paramcache.go).
+	paramsLRU list.List
+
+	authEvents    authEventLimiter
+	refusedEvents authEventLimiter
+	registrations tokenBucket // new registrations (Options.RegistrationRate); guarded by mu
+
+	// seq orders tasks across restarts: the highest stored sequence, then +1 per task.
+	seq atomic.Uint64
+	// finishes counts finished tasks, to prune the remembered ids now and then.
+	finishes atomic.Uint64
+
+	started time.Time
+	ctx     context.Context
+	cancel  context.CancelFunc
+	// wg tracks every goroutine of the bridge, connection requests included; stopping (under mu)
+	// refuses new ones once Stop began, so Stop's Wait cannot race an Add.
+	wg       sync.WaitGroup
+	stopping bool
+}
+
+var _ acs.Handler = (*Bridge)(nil)
+
+// device is the in-memory state of one registered device.
+type device struct {
+	rec   deviceRecord
+	queue []*taskRecord // queued and in-flight tasks, in run order
+	// paramsDirty: rec.Params changed since they were last written.
+	paramsDirty bool
+	// paramsLoaded: rec.Params holds the device's raw parameters (else they are only in the
+	// store); paramsElem is its entry in Bridge.paramsLRU; paramsWriting counts the writes of
+	// them not yet committed (paramcache.go).
+	paramsLoaded  bool
+	paramsElem    *list.Element
+	paramsWriting int
+	// inSession is the id of the open session, "" when none.
+	inSession string
+	dirty     bool
+	waking    bool
+	lastWake  time.Time
+	// wake is the outcome of the last connection requests (wake.go).
+	wake wakeState
+	// intervalAsked, credsAsked: the internal read of PeriodicInformInterval, the credential
+	// provisioning, were queued in this process.
+	intervalAsked, credsAsked bool
+	// finished are the ids of the last requests that ended (newest last), to drop redeliveries.
+	finished []string
+	// lastState is the last normalized state, republished (stale) when the translator fails.
+	lastState map[string]any
+	// publishedState is the JSON of the values last published on B/D/state.
+	publishedState []byte
+	publishedStale bool
+	// infoSum identifies the entry last published on B/D/info (0: none since start).
+	infoSum uint64
+	// iv is the interview running in this process; reinterview asks for one at the next session.
+	iv          *interviewRun
+	reinterview bool
+	// due is the live deadline entry of each kind (deadlines.go), zero when none.
+	due [dueKinds]time.Time
+}
+
+// New builds a Bridge on the shared store file. tr may be nil (raw state only).
+func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, log *zap.Logger) (*Bridge, error) {
+	if db == nil || pub == nil {
+		return nil, errors.New("bridge: store and publisher are required")
+	}
+	opts.setDefaults()
+	st, err := openStore(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Bridge{
+		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr,
+		devices: map[string]*device{}, models: map[string]*sdk.DataModel{}, dirty: map[string]struct{}{},
+	}, nil
+}
+
+// Start loads the registry and queues, recovers tasks that were in flight when the gateway
+// stopped, publishes the bridge topics and starts the timers.
+func (b *Bridge) Start(ctx context.Context) error {
+	b.ctx, b.cancel = context.WithCancel(ctx)
+	b.started = b.opts.Now()
+	devs, tasks, err := b.st.load()
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	for _, r := range devs {
+		b.devices[r.ID] = &device{rec: *r}
+		if r.Online {
+			b.online++
+		}
+	}
+	for _, t := range tasks {
+		d := b.devices[t.Device]
+		if d == nil { // orphan: its device was removed mid-write
+			_ = b.st.deleteTask(t.Device, t.Seq)
+			continue
+		}
+		d.queue = append(d.queue, t)
+		if t.Seq > b.seq.Load() {
+			b.seq.Store(t.Seq)
+		}
+	}
+	for _, d := range b.devices {
+		sortQueue(d.queue)
+	}
+	b.armAllLocked()
+	b.listDirty = true
+	b.mu.Unlock()
+	b.pruneFinished()
+	b.recoverInflight()
+	b.publishBridgeState("online")
+	b.wg.Add(2)
+	go b.loop()
+	go b.republishRetained(b.knownAtStart())
+	// Devices with queued work get a connection request now rather than at their next inform.
+	b.mu.Lock()
+	for _, d := range b.devices {
+		if len(d.queue) > 0 {
+			b.wakeLocked(d)
+		}
+	}
+	b.mu.Unlock()
+	b.log.Info("bridge started", zap.Int("devices", len(devs)), zap.Int("tasks", len(tasks)))
+	return nil
+}
+
+// knownAtStart lists the devices loaded from the store, taken before any Inform can arrive.
+func (b *Bridge) knownAtStart() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ids := make([]string, 0, len(b.devices))
+	for id := range b.devices {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// republishRetained publishes the availability, state and info of the devices known at start:
+// the embedded broker keeps no retained messages across a restart, and a platform must find the
+// current picture there (with an external broker it is a harmless refresh). It works in batches
+// of republishBatch devices, one outbox commit each, and after each batch pauses as long as the
+// batch took, so live sessions keep at least half of the CPU however large the fleet. A device
+// that informed since start published its own, newer messages: it is skipped, and its messages
+// are dropped from a batch it informed during.
+func (b *Bridge) republishRetained(ids []string) {
+	defer b.wg.Done()
+	if b.opts.RetainedKept != nil && len(ids) > 0 && b.opts.RetainedKept(b.ctx) {
+		b.log.Info("broker kept the session and its retained messages; devices' retained topics not republished", zap.Int("devices", len(ids)))
+		return
+	}
+	began, done := time.Now(), 0
+	for len(ids) > 0 && b.ctx.Err() == nil {
+		n := min(republishBatch, len(ids))
+		t0 := time.Now()
+		done += b.republishBatch(ids[:n])
+		ids = ids[n:]
+		if len(ids) == 0 {
+			break
+		}
+		select {
+		case <-b.ctx.Done():
+		case <-time.After(time.Since(t0)):
+		}
+	}
+	b.log.Info("retained topics republished", zap.Int("devices", done), zap.Duration("took", time.Since(began)))
+}
+
+// republishBatch is how many devices one commit of republishRetained carries.
+const republishBatch = 256
+
+func (b *Bridge) republishBatch(ids []string) int {
+	type part struct {
+		id         string
+		start, end int
+		state      []byte // the state and info identity these messages carry
+		info       uint64
+	}
+	var out batch
+	var parts []part
+	for _, id := range ids {
+		b.mu.Lock()
+		d := b.devices[id]
+		if d == nil || d.rec.LastInform.After(b.started) {
+			b.mu.Unlock()
+			continue
+		}
+		online, since := d.rec.Online, d.rec.LastInform
+		b.mu.Unlock()
+		start := len(out.msgs)
+		reason := ""
+		if !online {
+			reason = "no session for availability.factor × PeriodicInformInterval"
+		}
+		b.publishAvailability(&out, id, online, since, reason)
+		b.updateState(b.ctx, &out, id, false, nil)
+		b.emitInfo(&out, id)
+		p := part{id: id, start: start, end: len(out.msgs)}
+		b.mu.Lock()
+		if d := b.devices[id]; d != nil {
+			p.state, p.info = d.publishedState, d.infoSum
+		}
+		b.mu.Unlock()
+		parts = append(parts, p)
+	}
+	// A device that informed meanwhile published its own availability; its state and info
+	// are kept only while they are still the last ones published (else newer ones are out).
+	kept := out.msgs[:0]
+	b.mu.Lock()
+	for _, p := range parts {
+		d := b.devices[p.id]
+		if d == nil {
+			continue
+		}
+		informed := d.rec.LastInform.After(b.started)
+		for _, m := range out.msgs[p.start:p.end] {
+			switch {
+			case !informed:
+			case m.Topic == b.topic(p.id, "availability"):
+				continue
+			case m.Topic == b.topic(p.id, "state") && !bytes.Equal(d.publishedState, p.state):
+				continue
+			case m.Topic == b.topic(p.id, "info") && d.infoSum != p.info:
+				continue
+			}
+			kept = append(kept, m)
+		}
+	}
+	b.trimParamsLocked() // the batch's translator calls read them
+	b.mu.Unlock()
+	out.msgs = kept
+	if len(out.msgs) > 0 {
+		b.flushBatch(&out)
+	}
+	return len(parts)
+}
+
+// Stop ends the timers and flushes the registry. The caller stops the ACS first.
+func (b *Bridge) Stop() {
+	if b.cancel == nil {
+		return
+	}
+	b.mu.Lock()
+	b.stopping = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
+	// Every dirty record, even one whose change did not go through markDirtyLocked.
+	b.mu.Lock()
+	for id, d := range b.devices {
+		if d.dirty || d.paramsDirty {
+			b.dirty[id] = struct{}{}
+		}
+	}
+	b.mu.Unlock()
+	b.flush()
+}
+
+// OnConnect republishes the retained bridge topics after each (re)connect to the broker;
+// the mqtt client calls it.
+func (b *Bridge) OnConnect() {
+	b.publishBridgeState("online")
+	b.mu.Lock()
+	info := b.info
+	b.listDirty = true
+	b.mu.Unlock()
+	if info != nil {
+		b.publishJSON(b.topic("bridge", "info"), info, true)
+	}
+}
+
+// SetInfo publishes the retained B/bridge/info (the gateway calls it once it listens).
+func (b *Bridge) SetInfo(info *api.BridgeInfo) {
+	if info.Translators == nil {
+		info.Translators = b.translatorList(false)
+	}
+	b.mu.Lock()
+	b.info = info
+	b.mu.Unlock()
+	b.publishJSON(b.topic("bridge", "info"), info, true)
+}
+
+func (b *Bridge) loop() {
+	defer b.wg.Done()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	lastFlush, lastAvail := b.opts.Now(), b.opts.Now()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := b.opts.Now()
+		b.sweepTasks(now)
+		if now.Sub(lastAvail) >= time.Second {
+			b.sweepAvailability(now)
+			b.sweepTransfers(now)
+			lastAvail = now
+		}
+		if now.Sub(lastFlush) >= b.opts.FlushEvery {
+			b.flush()
+			lastFlush = now
+		}
+		b.publishDeviceListIfDirty()
+	}
+}
+
+// flush writes dirty device records in one transaction (write-behind).
+func (b *Bridge) flush() {
+	b.mu.Lock()
+	var recs []*deviceRecord
+	for id := range b.dirty {
+		if d := b.devices[id]; d != nil && (d.dirty || d.paramsDirty) {
+			recs = append(recs, d.snapshotLocked(d.paramsDirty))
+		}
+	}
+	clear(b.dirty)
+	b.mu.Unlock()
+	failed, err := b.putRecords(recs)
+	for _, id := range failed { // the others were written (putDevices isolates failures)
+		b.log.Error("registry flush failed", zap.String("device", id), zap.Error(err), zap.Int("devices", len(recs)))
+	}
+}
+
+// snapshotLocked copies the record for a write outside the lock (by putRecords), with its
+// parameters when withParams (nil Params leave the stored ones as they are), and marks the
+// device clean.
+func (d *device) snapshotLocked(withParams bool) *deviceRecord {
+	r := d.rec
+	r.Params = nil
+	if withParams {
+		r.Params = maps.Clone(d.rec.Params)
+	}
+	if r.Params != nil {
+		d.paramsWriting++ // kept in memory until the write is committed
+	}
+	d.dirty, d.paramsDirty = false, false
+	return &r
+}
+
+// setParams records raw values, marking the parameters for the next flush only when one of them
+// changed.
+func (d *device) setParams(params []soap.ParameterValue) {
+	if d.rec.Params == nil {
+		d.rec.Params = make(map[string]paramValue, len(params))
+	}
+	for _, p := range params {
+		v := paramValue{Value: p.Value.Raw, Type: p.Value.Type}
+		if old, ok := d.rec.Params[p.Name]; !ok || old != v {
+			d.rec.Params[p.Name] = v
+			d.paramsDirty = true
+		}
+	}
+}
+
+func sortedStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}
+
+// sortQueue orders provisioning tasks first, then by acceptance order.
+func sortQueue(q []*taskRecord) {
+	sort.SliceStable(q, func(i, j int) bool {
+		pi, pj := q[i].Origin == originProvision, q[j].Origin == originProvision
+		if pi != pj {
+			return pi
+		}
+		return q[i].Seq < q[j].Seq
+	})
+}
