@@ -35,6 +35,8 @@ type gateway struct {
 	client  *mqtt.Client
 	outbox  *mqtt.Outbox
 	bridge  *bridge.Bridge
+	// pluginEvents carries the translator host's events to the bridge (pluginevents.go).
+	pluginEvents *pluginEvents
 	acs     *acs.Server
 	plugins *translators
 	metrics *admin.Metrics // nil with the admin listener off
@@ -159,11 +161,10 @@ func (g *gateway) Start(ctx context.Context) error {
 		waker = observedWaker{waker, g.metrics}
 	}
 
-	g.plugins, err = startTranslators(ctx, cfg, log, func(kind, plugin, reason string) {
-		if g.bridge != nil {
-			g.bridge.PluginEvent(api.BridgeEventType(kind), plugin, reason)
-		}
-	})
+	// The host reports a plugin that fails its first start before the bridge exists: the relay
+	// holds those events and hands them over once it does.
+	g.pluginEvents = newPluginEvents(log)
+	g.plugins, err = startTranslators(ctx, cfg, log, g.pluginEvents.emit)
 	if err != nil {
 		return err
 	}
@@ -196,6 +197,9 @@ func (g *gateway) Start(ctx context.Context) error {
 	if err := g.bridge.Start(ctx); err != nil {
 		return err
 	}
+	g.pluginEvents.attach(func(kind, plugin, reason string) {
+		g.bridge.PluginEvent(api.BridgeEventType(kind), plugin, reason)
+	})
 	g.client.OnConnect(g.bridge.OnConnect)
 	for _, filter := range g.bridge.Subscriptions() {
 		if err := g.client.Subscribe(filter, func(ctx context.Context, m mqtt.Message) {

@@ -607,3 +607,24 @@ func describePIDs(pids []int) []string {
 	}
 	return out
 }
+
+// TestPluginsStartupFailureReachesBridgeEvent: a translator that refuses its options fails
+// during the gateway's start-up, before the bridge exists. Its plugin_failed, with the plugin's
+// own error, still reaches B/bridge/event (the events were dropped when the host's callback read
+// a bridge not built yet), and the gateway runs without it.
+func TestPluginsStartupFailureReachesBridgeEvent(t *testing.T) {
+	_, tp, _ := builtPlugins(t)
+	url, _, _ := mqtttest.StartEmbedded(t)
+	pf := newPlatform(t, url, "cwmp2mqtt/#") // subscribed before the gateway starts
+	startGateway(t, map[string]string{
+		"CWMP2MQTT_MQTT_URL": url,
+		"CWMP2MQTT_CONFIG":   acmeConfig(t, ownCopy(t, tp), "bad_option") /* testtranslator.BadOption */,
+	})
+	ev := pf.await("cwmp2mqtt/bridge/event", map[string]any{"event": "plugin_failed", "plugin": "acme"}, wait)
+	if !strings.Contains(fmt.Sprint(ev["reason"]), "option n: not a number") {
+		t.Errorf("plugin_failed reason %q lacks the plugin's own error", ev["reason"])
+	}
+	awaitJSON(t, pf, "cwmp2mqtt/bridge/event", 0, "plugin_failed saying it gave up", func(m map[string]any) bool {
+		return m["event"] == "plugin_failed" && m["plugin"] == "acme" && strings.Contains(fmt.Sprint(m["reason"]), "gave up")
+	})
+}
