@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bytes"
 	"container/list"
 	"context"
 	"errors"
@@ -240,11 +239,18 @@ type device struct {
 	intervalAsked, credsAsked bool
 	// finished are the ids of the last requests that ended (newest last), to drop redeliveries.
 	finished []string
-	// lastState is the last normalized state, republished (stale) when the translator fails.
-	lastState map[string]any
-	// publishedState is the JSON of the values last published on B/D/state.
-	publishedState []byte
+	// publishedSum identifies the values last published on B/D/state (FNV-64a of their JSON;
+	// 0: none since start), publishedStale their stale flag: the state is republished only when
+	// either changes. A hash, not the JSON, so an idle device keeps 8 bytes, not kilobytes.
+	publishedSum   uint64
 	publishedStale bool
+	// stateKeys counts the keys of the last normalized state (the interview's result).
+	stateKeys int
+	// state is the JSON of the last normalized state until it is in the store (bucket "state",
+	// where a failing translator's stale republication reads it: state.go); stateDirty: not yet
+	// handed to a write.
+	state      []byte
+	stateDirty bool
 	// infoSum identifies the entry last published on B/D/info (0: none since start).
 	infoSum uint64
 	// iv is the interview running in this process; reinterview asks for one at the next session.
@@ -369,7 +375,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 	type part struct {
 		id         string
 		start, end int
-		state      []byte // the state and info identity these messages carry
+		state      uint64 // the state and info identity these messages carry
 		info       uint64
 	}
 	var out batch
@@ -394,7 +400,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 		p := part{id: id, start: start, end: len(out.msgs)}
 		b.mu.Lock()
 		if d := b.devices[id]; d != nil {
-			p.state, p.info = d.publishedState, d.infoSum
+			p.state, p.info = d.publishedSum, d.infoSum
 		}
 		b.mu.Unlock()
 		parts = append(parts, p)
@@ -414,7 +420,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 			case !informed:
 			case m.Topic == b.topic(p.id, "availability"):
 				continue
-			case m.Topic == b.topic(p.id, "state") && !bytes.Equal(d.publishedState, p.state):
+			case m.Topic == b.topic(p.id, "state") && d.publishedSum != p.state:
 				continue
 			case m.Topic == b.topic(p.id, "info") && d.infoSum != p.info:
 				continue
@@ -444,7 +450,7 @@ func (b *Bridge) Stop() {
 	// Every dirty record, even one whose change did not go through markDirtyLocked.
 	b.mu.Lock()
 	for id, d := range b.devices {
-		if d.dirty || d.paramsDirty {
+		if d.dirty || d.paramsDirty || d.stateDirty {
 			b.dirty[id] = struct{}{}
 		}
 	}
@@ -507,7 +513,7 @@ func (b *Bridge) flush() {
 	b.mu.Lock()
 	var recs []*deviceRecord
 	for id := range b.dirty {
-		if d := b.devices[id]; d != nil && (d.dirty || d.paramsDirty) {
+		if d := b.devices[id]; d != nil && (d.dirty || d.paramsDirty || d.stateDirty) {
 			recs = append(recs, d.snapshotLocked(d.paramsDirty))
 		}
 	}
@@ -520,11 +526,14 @@ func (b *Bridge) flush() {
 }
 
 // snapshotLocked copies the record for a write outside the lock (by putRecords), with its
-// parameters when withParams (nil Params leave the stored ones as they are), and marks the
-// device clean.
+// parameters when withParams (nil Params leave the stored ones as they are) and its last state
+// when not yet written, and marks the device clean.
 func (d *device) snapshotLocked(withParams bool) *deviceRecord {
 	r := d.rec
-	r.Params = nil
+	r.Params, r.State = nil, nil
+	if d.stateDirty {
+		r.State, d.stateDirty = d.state, false // never changed in place: shared, not copied
+	}
 	if withParams {
 		r.Params = maps.Clone(d.rec.Params)
 	}

@@ -169,6 +169,7 @@ type fixture struct {
 	pub   *recorder
 	waker *fakeWaker
 	opts  Options
+	tr    Translators // given to New (nil: raw state), so it serves the start-up too
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
@@ -188,7 +189,7 @@ func (f *fixture) start() {
 	if f.waker == nil {
 		f.waker = &fakeWaker{woke: make(chan connreq.Target, 16)}
 	}
-	f.b, err = New(f.db, f.pub, f.waker, nil, f.opts, zaptest.NewLogger(f.t))
+	f.b, err = New(f.db, f.pub, f.waker, f.tr, f.opts, zaptest.NewLogger(f.t))
 	if err != nil {
 		f.t.Fatal(err)
 	}

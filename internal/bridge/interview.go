@@ -635,7 +635,7 @@ func (b *Bridge) endInterview(into *batch, id, state, why string) {
 	fin := now.UTC()
 	cp.State, cp.Error, cp.Finished = state, why, &fin
 	cp.RPCs, cp.DurationMs = iv.rpcs, now.Sub(iv.started).Milliseconds()
-	cp.Keys = len(d.lastState)
+	cp.Keys = d.stateKeys
 	d.rec.Interview = &cp
 	rec := d.snapshotLocked(d.paramsDirty)
 	b.listDirty = true

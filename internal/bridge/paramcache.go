@@ -73,14 +73,28 @@ func (b *Bridge) putRecords(recs []*deviceRecord) (failed []string, err error) {
 	failed, err = b.st.putDevices(recs)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, r := range recs {
-		if d := b.devices[r.ID]; d != nil && r.Params != nil && d.paramsWriting > 0 {
-			d.paramsWriting--
-		}
-	}
+	notWritten := make(map[string]bool, len(failed))
 	for _, id := range failed {
+		notWritten[id] = true
 		if d := b.devices[id]; d != nil && d.paramsLoaded {
 			d.paramsDirty = true
+		}
+	}
+	for _, r := range recs {
+		d := b.devices[r.ID]
+		if d == nil {
+			continue
+		}
+		if r.Params != nil && d.paramsWriting > 0 {
+			d.paramsWriting--
+		}
+		// The last state leaves memory once stored, unless a newer one replaced it meanwhile.
+		if r.State != nil && len(d.state) > 0 && &d.state[0] == &r.State[0] {
+			if notWritten[r.ID] {
+				d.stateDirty = true
+			} else {
+				d.state = nil
+			}
 		}
 	}
 	b.trimParamsLocked()

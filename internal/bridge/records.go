@@ -36,6 +36,10 @@ type deviceRecord struct {
 	// is stored apart (bucket "params") and written only when a value changed: a periodic Inform
 	// then rewrites a small record, not hundreds of parameters.
 	Params map[string]paramValue `json:"-"`
+	// State is the JSON of the last normalized state, stored apart (bucket "state") when not
+	// nil; StateSum identifies it (FNV-64a), so an unchanged state is not written again.
+	State    []byte `json:"-"`
+	StateSum uint64 `json:"state_sum,omitempty"`
 	// Translator is the name of the translator chosen for the device.
 	Translator string `json:"translator,omitempty"`
 	// Transfers are transfers the CPE accepted with Status 1, awaiting their TransferComplete.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"reflect"
 	"strconv"
@@ -86,32 +87,64 @@ func (b *Bridge) updateState(ctx context.Context, into *batch, id string, boot b
 
 // stateChanged reports whether st differs from the last state published for the device: a
 // periodic Inform that changes nothing does not republish the (retained) state, which keeps the
-// outbox small during an outage. "updated" is therefore the time of the last change.
+// outbox small during an outage. "updated" is therefore the time of the last change. A
+// translator's state that differs from the stored one goes to the store with the next flush
+// (bucket "state"), for lastState.
 func (b *Bridge) stateChanged(id string, st *api.State) bool {
 	vb, err := json.Marshal(st.Values)
 	if err != nil {
 		return true
 	}
+	h := fnv.New64a()
+	h.Write(vb)
+	sum := h.Sum64()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d := b.devices[id]
 	if d == nil {
 		return false
 	}
-	if d.publishedStale == st.Stale && bytes.Equal(d.publishedState, vb) {
+	if b.tr != nil && !st.Stale && sum != d.rec.StateSum {
+		d.state, d.stateDirty, d.rec.StateSum = vb, true, sum
+		b.markDirtyLocked(d)
+	}
+	if d.publishedSum == sum && d.publishedStale == st.Stale {
 		return false
 	}
-	d.publishedState, d.publishedStale = vb, st.Stale
+	d.publishedSum, d.publishedStale = sum, st.Stale
 	return true
 }
 
+// lastState is the device's last normalized state (empty when none is known), read from the
+// store unless not yet written: only a failing translator and a `get` that needs no read ask.
 func (b *Bridge) lastState(id string) map[string]any {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if d := b.devices[id]; d != nil && d.lastState != nil {
-		return d.lastState
+	d := b.devices[id]
+	var raw []byte
+	if d != nil {
+		raw = d.state
 	}
-	return map[string]any{}
+	b.mu.Unlock()
+	if d == nil {
+		return map[string]any{}
+	}
+	if raw == nil {
+		var err error
+		if raw, err = b.st.state(id); err != nil {
+			b.log.Error("stored state unreadable", zap.String("device", id), zap.Error(err))
+		}
+	}
+	out := map[string]any{}
+	if len(raw) > 0 {
+		// Numbers keep their text, so the state republishes byte for byte.
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&out); err != nil {
+			b.log.Error("stored state unreadable", zap.String("device", id), zap.Error(err))
+			return map[string]any{}
+		}
+	}
+	return out
 }
 
 // getResult renders a `get` from what the CPE returned for this request only: the keys whose
@@ -164,7 +197,7 @@ func (b *Bridge) rememberState(id, translator string, values map[string]any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if d := b.devices[id]; d != nil {
-		d.lastState = values
+		d.stateKeys = len(values)
 		if d.rec.Translator != translator {
 			d.rec.Translator = translator
 			b.markDirtyLocked(d)

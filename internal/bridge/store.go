@@ -15,6 +15,7 @@ var (
 	bucketDevices = []byte("devices") // device id → deviceRecord JSON
 	bucketTasks   = []byte("tasks")   // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
 	bucketParams  = []byte("params")  // device id → its raw parameters, JSON
+	bucketState   = []byte("state")   // device id → its last normalized state, JSON (state.go)
 	bucketModels  = []byte("models")  // OUI 0x00 ProductClass 0x00 SoftwareVersion → storedModel JSON (interview.go)
 	// bucketFinished remembers finished request ids: device id + 0x00 + request id → finish time
 	// (unix seconds, 8 bytes big endian), kept finishedKeep to drop QoS 1 redeliveries.
@@ -34,7 +35,7 @@ type store struct {
 
 func openStore(db *bolt.DB) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams, bucketModels, bucketFinished} {
+		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams, bucketState, bucketModels, bucketFinished} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}
@@ -83,7 +84,7 @@ func (s *store) putDevices(recs []*deviceRecord) (failed []string, err error) {
 }
 
 func putDeviceRecords(tx *bolt.Tx, recs []*deviceRecord) error {
-	b, pb := tx.Bucket(bucketDevices), tx.Bucket(bucketParams)
+	b, pb, sb := tx.Bucket(bucketDevices), tx.Bucket(bucketParams), tx.Bucket(bucketState)
 	for _, r := range recs {
 		v, err := json.Marshal(r)
 		if err != nil {
@@ -97,6 +98,11 @@ func putDeviceRecords(tx *bolt.Tx, recs []*deviceRecord) error {
 				return fmt.Errorf("device %s: %w", r.ID, err)
 			}
 			if err := pb.Put([]byte(r.ID), v); err != nil {
+				return fmt.Errorf("device %.64s: %w", r.ID, err)
+			}
+		}
+		if r.State != nil {
+			if err := sb.Put([]byte(r.ID), r.State); err != nil {
 				return fmt.Errorf("device %.64s: %w", r.ID, err)
 			}
 		}
@@ -115,6 +121,9 @@ func (s *store) deleteDevice(id string, also func(*bolt.Tx) error) error {
 			return err
 		}
 		if err := tx.Bucket(bucketParams).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketState).Delete([]byte(id)); err != nil {
 			return err
 		}
 		c := tx.Bucket(bucketTasks).Cursor()
@@ -219,6 +228,15 @@ func (s *store) params(id string) (p map[string]paramValue, err error) {
 		return nil
 	})
 	return p, err
+}
+
+// state reads a device's last normalized state, JSON (nil when none is stored).
+func (s *store) state(id string) (v []byte, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(id)))
+		return nil
+	})
+	return v, err
 }
 
 // load reads every device and task at start-up; the devices' raw parameters are read when
