@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
@@ -169,6 +170,8 @@ type Bridge struct {
 	pub   Publisher
 	waker Waker
 	tr    Translators
+	// out names and encodes what is published (package present); the bridge decides when.
+	out present.Presenter
 
 	mu      sync.Mutex
 	devices map[string]*device
@@ -239,11 +242,9 @@ type device struct {
 	intervalAsked, credsAsked bool
 	// finished are the ids of the last requests that ended (newest last), to drop redeliveries.
 	finished []string
-	// publishedSum identifies the values last published on B/D/state (FNV-64a of their JSON;
-	// 0: none since start), publishedStale their stale flag: the state is republished only when
-	// either changes. A hash, not the JSON, so an idle device keeps 8 bytes, not kilobytes.
-	publishedSum   uint64
-	publishedStale bool
+	// published is what was last published on B/D/state and B/D/info (a hash of each, not
+	// the JSON, so an idle device keeps bytes, not kilobytes).
+	published present.Published
 	// stateKeys counts the keys of the last normalized state (the interview's result).
 	stateKeys int
 	// state is the JSON of the last normalized state until it is in the store (bucket "state",
@@ -251,8 +252,6 @@ type device struct {
 	// handed to a write.
 	state      []byte
 	stateDirty bool
-	// infoSum identifies the entry last published on B/D/info (0: none since start).
-	infoSum uint64
 	// iv is the interview running in this process; reinterview asks for one at the next session.
 	iv          *interviewRun
 	reinterview bool
@@ -271,7 +270,7 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 		return nil, err
 	}
 	return &Bridge{
-		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr,
+		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr, out: present.New(opts.BaseTopic, opts.QoS),
 		devices: map[string]*device{}, models: map[string]*sdk.DataModel{}, dirty: map[string]struct{}{},
 	}, nil
 }
@@ -375,10 +374,9 @@ func (b *Bridge) republishBatch(ids []string) int {
 	type part struct {
 		id         string
 		start, end int
-		state      uint64 // the state and info identity these messages carry
-		info       uint64
+		published  present.Published // the state and info these messages carry
 	}
-	var out batch
+	var out present.Batch
 	var parts []part
 	for _, id := range ids {
 		b.mu.Lock()
@@ -389,7 +387,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 		}
 		online, since := d.rec.Online, d.rec.LastInform
 		b.mu.Unlock()
-		start := len(out.msgs)
+		start := len(out.Msgs)
 		reason := ""
 		if !online {
 			reason = "no session for availability.factor × PeriodicInformInterval"
@@ -397,17 +395,17 @@ func (b *Bridge) republishBatch(ids []string) int {
 		b.publishAvailability(&out, id, online, since, reason)
 		b.updateState(b.ctx, &out, id, false, nil)
 		b.emitInfo(&out, id)
-		p := part{id: id, start: start, end: len(out.msgs)}
+		p := part{id: id, start: start, end: len(out.Msgs)}
 		b.mu.Lock()
 		if d := b.devices[id]; d != nil {
-			p.state, p.info = d.publishedSum, d.infoSum
+			p.published = d.published
 		}
 		b.mu.Unlock()
 		parts = append(parts, p)
 	}
 	// A device that informed meanwhile published its own availability; its state and info
 	// are kept only while they are still the last ones published (else newer ones are out).
-	kept := out.msgs[:0]
+	kept := out.Msgs[:0]
 	b.mu.Lock()
 	for _, p := range parts {
 		d := b.devices[p.id]
@@ -415,14 +413,14 @@ func (b *Bridge) republishBatch(ids []string) int {
 			continue
 		}
 		informed := d.rec.LastInform.After(b.started)
-		for _, m := range out.msgs[p.start:p.end] {
+		for _, m := range out.Msgs[p.start:p.end] {
 			switch {
 			case !informed:
 			case m.Topic == b.topic(p.id, "availability"):
 				continue
-			case m.Topic == b.topic(p.id, "state") && d.publishedSum != p.state:
+			case m.Topic == b.topic(p.id, "state") && !d.published.SameState(p.published):
 				continue
-			case m.Topic == b.topic(p.id, "info") && d.infoSum != p.info:
+			case m.Topic == b.topic(p.id, "info") && !d.published.SameInfo(p.published):
 				continue
 			}
 			kept = append(kept, m)
@@ -430,8 +428,8 @@ func (b *Bridge) republishBatch(ids []string) int {
 	}
 	b.trimParamsLocked() // the batch's translator calls read them
 	b.mu.Unlock()
-	out.msgs = kept
-	if len(out.msgs) > 0 {
+	out.Msgs = kept
+	if len(out.Msgs) > 0 {
 		b.flushBatch(&out)
 	}
 	return len(parts)
@@ -467,7 +465,7 @@ func (b *Bridge) OnConnect() {
 	b.listDirty = true
 	b.mu.Unlock()
 	if info != nil {
-		b.publishJSON(b.topic("bridge", "info"), info, true)
+		b.to(nil).put(b.out.BridgeInfo(info))
 	}
 }
 
@@ -479,7 +477,7 @@ func (b *Bridge) SetInfo(info *api.BridgeInfo) {
 	b.mu.Lock()
 	b.info = info
 	b.mu.Unlock()
-	b.publishJSON(b.topic("bridge", "info"), info, true)
+	b.to(nil).put(b.out.BridgeInfo(info))
 }
 
 func (b *Bridge) loop() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
@@ -265,7 +266,7 @@ func (b *Bridge) dropTaskLocked(d *device, t *taskRecord) {
 // names of the model when another device's interview found them — shared is then true and the
 // caller queues the read with queueInterviewRead once the Inform is committed — else with a
 // GetParameterNames of the whole tree.
-func (b *Bridge) startInterview(into *batch, id, reason string) (shared bool) {
+func (b *Bridge) startInterview(into *present.Batch, id, reason string) (shared bool) {
 	b.mu.Lock()
 	d := b.devices[id]
 	if d == nil {
@@ -616,7 +617,7 @@ func (b *Bridge) failInterview(id, why string) {
 
 // endInterview records the end of the device's interview and publishes it, into the batch of
 // the Inform being handled when there is one (its events must not overtake the Inform's).
-func (b *Bridge) endInterview(into *batch, id, state, why string) {
+func (b *Bridge) endInterview(into *present.Batch, id, state, why string) {
 	now := b.opts.Now()
 	b.mu.Lock()
 	d := b.devices[id]
@@ -656,12 +657,12 @@ func (b *Bridge) endInterview(into *batch, id, state, why string) {
 	b.emitInfo(into, id)
 }
 
-func (b *Bridge) emitInterviewEvent(into *batch, id string, ev api.EventType, iv *api.Interview) {
+func (b *Bridge) emitInterviewEvent(into *present.Batch, id string, ev api.EventType, iv *api.Interview) {
 	data := *iv
 	if into == nil { // else the Inform that owns the batch holds the device's order lock
 		defer b.lockDeviceOrder(id)()
 	}
-	b.emit(into, b.topic(id, "event"), api.DeviceEvent{Event: ev, Device: id, Data: data, Time: b.opts.Now().UTC()}, false)
+	b.to(into).put(b.out.DeviceEvent(api.DeviceEvent{Event: ev, Device: id, Data: data, Time: b.opts.Now().UTC()}))
 }
 
 // Reinterview asks for a new interview of the device (discovery again, not from a sibling):

@@ -1,36 +1,24 @@
 package bridge
 
 import (
-	"encoding/json"
 	"hash/fnv"
 	"sort"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
 	"go.uber.org/zap"
 )
 
 // topic joins the base topic and parts: topic("bridge","state") = "B/bridge/state".
-func (b *Bridge) topic(parts ...string) string {
-	n := len(b.opts.BaseTopic)
-	for _, p := range parts {
-		n += 1 + len(p)
-	}
-	buf := make([]byte, 0, n)
-	buf = append(buf, b.opts.BaseTopic...)
-	for _, p := range parts {
-		buf = append(buf, '/')
-		buf = append(buf, p...)
-	}
-	return string(buf)
-}
+func (b *Bridge) topic(parts ...string) string { return b.out.Topic(parts...) }
 
-// publishJSON marshals and hands a payload to the outbox, or to the batch of the Inform being
-// handled (b.batch). A failure is logged, never fatal: the outbox only fails when the store does.
+// publishJSON marshals and hands a payload to the outbox. A failure is logged, never fatal: the
+// outbox only fails when the store does.
 func (b *Bridge) publishJSON(topic string, v any, retained bool) {
-	b.emit(nil, topic, v, retained)
+	b.to(nil).put(b.out.Message(topic, v, retained))
 }
 
 // lockDeviceOrder holds off the device's other time-stamped publications until unlock: an
@@ -47,78 +35,84 @@ func (b *Bridge) lockDeviceOrder(id string) (unlock func()) {
 	return m.Unlock
 }
 
-// batch collects an Inform's publications so they cost one outbox commit, not one each.
-type batch struct{ msgs []mqtt.Publish }
+// sink is where the presenter's messages go: into a batch (one outbox commit for all), or
+// straight to the outbox when the batch is nil.
+type sink struct {
+	b    *Bridge
+	into *present.Batch
+}
 
-func (b *Bridge) emit(into *batch, topic string, v any, retained bool) {
-	payload, err := json.Marshal(v)
+func (b *Bridge) to(into *present.Batch) sink { return sink{b, into} }
+
+// put takes a message from the presenter; one that could not be encoded is logged and dropped.
+func (s sink) put(m mqtt.Publish, err error) {
 	if err != nil {
-		b.log.Error("payload not encoded", zap.String("topic", topic), zap.Error(err))
+		s.b.log.Error("payload not encoded", zap.String("topic", m.Topic), zap.Error(err))
 		return
 	}
-	if into != nil {
-		into.msgs = append(into.msgs, mqtt.Publish{Topic: topic, Payload: payload, Retained: retained, QoS: b.opts.QoS})
+	if s.into != nil {
+		s.into.Add(m)
 		return
 	}
-	if err := b.pub.Enqueue(topic, payload, retained, b.opts.QoS); err != nil {
-		b.log.Error("publish failed", zap.String("topic", topic), zap.Error(err))
+	if err := s.b.pub.Enqueue(m.Topic, m.Payload, m.Retained, m.QoS); err != nil {
+		s.b.log.Error("publish failed", zap.String("topic", m.Topic), zap.Error(err))
 	}
 }
 
-func (b *Bridge) flushBatch(into *batch) {
-	if err := b.pub.EnqueueBatch(into.msgs...); err != nil {
-		b.log.Error("publish failed", zap.Int("messages", len(into.msgs)), zap.Error(err))
+func (b *Bridge) flushBatch(into *present.Batch) {
+	if err := b.pub.EnqueueBatch(into.Msgs...); err != nil {
+		b.log.Error("publish failed", zap.Int("messages", len(into.Msgs)), zap.Error(err))
 	}
 }
 
 func (b *Bridge) publishBridgeState(state string) {
-	started := b.started.UTC()
-	b.publishJSON(b.topic("bridge", "state"), api.BridgeState{State: state, Version: b.opts.Version, Started: &started}, true)
+	b.to(nil).put(b.out.BridgeState(state, b.opts.Version, b.started))
 }
 
 func (b *Bridge) publishBridgeEvent(event api.BridgeEventType, device, reason string) {
 	b.emitBridgeEvent(nil, event, device, reason)
 }
 
-func (b *Bridge) emitBridgeEvent(into *batch, event api.BridgeEventType, device, reason string) {
-	ev := api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()}
-	b.emit(into, b.topic("bridge", "event"), ev, false)
+func (b *Bridge) emitBridgeEvent(into *present.Batch, event api.BridgeEventType, device, reason string) {
+	b.sendBridgeEvent(into, api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()})
+}
+
+// sendBridgeEvent publishes a B/bridge/event and shows it to the observer (metrics).
+func (b *Bridge) sendBridgeEvent(into *present.Batch, ev api.BridgeEvent) {
+	b.to(into).put(b.out.BridgeEvent(ev))
 	b.opts.Observer.Event(ev)
 }
 
 // PublishOutboxDropped reports messages the outbox had to drop (outbox.max_bytes, max_age).
 func (b *Bridge) PublishOutboxDropped(count int) {
-	ev := api.BridgeEvent{Event: api.BridgeOutboxDropped, Count: count,
-		Reason: "outbox full or messages too old while the broker was unreachable", Time: b.opts.Now().UTC()}
-	b.publishJSON(b.topic("bridge", "event"), ev, false)
-	b.opts.Observer.Event(ev)
+	b.sendBridgeEvent(nil, api.BridgeEvent{Event: api.BridgeOutboxDropped, Count: count,
+		Reason: "outbox full or messages too old while the broker was unreachable", Time: b.opts.Now().UTC()})
 }
 
 // PluginEvent publishes a translator host event (plugin_failed, plugin_restarted …).
 func (b *Bridge) PluginEvent(event api.BridgeEventType, plugin, reason string) {
-	ev := api.BridgeEvent{Event: event, Plugin: plugin, Reason: reason, Time: b.opts.Now().UTC()}
-	b.publishJSON(b.topic("bridge", "event"), ev, false)
-	b.opts.Observer.Event(ev)
+	b.sendBridgeEvent(nil, api.BridgeEvent{Event: event, Plugin: plugin, Reason: reason, Time: b.opts.Now().UTC()})
 }
 
-func (b *Bridge) publishInform(into *batch, id string, inf *soap.Inform, now time.Time) {
-	b.emit(into, b.topic(id, "inform"), api.InformMessage(id, inf, now), false)
-	for _, ev := range api.DeviceEventsFromInform(id, inf, now) {
-		b.emit(into, b.topic(id, "event"), ev, false)
+func (b *Bridge) publishInform(into *present.Batch, id string, inf *soap.Inform, now time.Time) {
+	msgs, err := b.out.Inform(id, inf, now)
+	if err != nil {
+		b.log.Error("payload not encoded", zap.String("device", id), zap.Error(err))
+	}
+	for _, m := range msgs {
+		b.to(into).put(m, nil)
 	}
 }
 
 func (b *Bridge) publishCPERequestEvent(id string, m soap.Message) {
 	defer b.lockDeviceOrder(id)()
 	if ev, ok := api.DeviceEventFromRequest(id, m, b.opts.Now()); ok {
-		b.publishJSON(b.topic(id, "event"), ev, false)
+		b.to(nil).put(b.out.DeviceEvent(ev))
 	}
 }
 
-func (b *Bridge) publishAvailability(into *batch, id string, online bool, now time.Time, reason string) {
-	a := api.NewAvailability(online, now)
-	a.Reason = reason
-	b.emit(into, b.topic(id, "availability"), a, true)
+func (b *Bridge) publishAvailability(into *present.Batch, id string, online bool, now time.Time, reason string) {
+	b.to(into).put(b.out.Availability(id, online, now, reason))
 }
 
 // publishResult sends a request's result to reply_to or B/D/rpc/result.
@@ -150,13 +144,9 @@ func (b *Bridge) resultMessage(t *taskRecord, status string, result any, fault *
 		fi.Explanation = explain
 		res.Fault = &fi
 	}
-	topic := t.ReplyTo
-	if topic == "" {
-		topic = b.topic(t.Device, "rpc", "result")
-	}
-	payload, err := json.Marshal(res)
+	m, err := b.out.Result(&res, t.ReplyTo)
 	if err != nil {
-		b.log.Error("payload not encoded", zap.String("device", t.Device), zap.String("topic", topic), zap.Error(err))
+		b.log.Error("payload not encoded", zap.String("device", t.Device), zap.String("topic", m.Topic), zap.Error(err))
 		return mqtt.Publish{}, false
 	}
 	// Every result passes here (published at once, or committed with the task's removal).
@@ -167,7 +157,7 @@ func (b *Bridge) resultMessage(t *taskRecord, status string, result any, fault *
 		}
 		b.opts.Observer.RequestDone(t.Device, method, status, took)
 	}
-	return mqtt.Publish{Topic: topic, Payload: payload, QoS: b.opts.QoS}, true
+	return m, true
 }
 
 // renderResult turns a CPE response into the documented JSON result.
@@ -192,7 +182,7 @@ func (b *Bridge) publishDeviceListIfDirty() {
 	counts := api.DeviceCounts{Devices: len(b.devices), Online: b.online, Offline: len(b.devices) - b.online,
 		Updated: b.opts.Now().UTC()}
 	b.mu.Unlock()
-	b.publishJSON(b.topic("bridge", "devices"), counts, true)
+	b.to(nil).put(b.out.DeviceCounts(counts))
 }
 
 // listDevices is one page of list_devices: the devices that pass the filter, in id order.
@@ -221,9 +211,8 @@ func (b *Bridge) listDevices(f *api.DeviceFilter, offset, limit int) (page []api
 }
 
 // emitInfo publishes the retained B/D/info when the device's entry changed since it was last
-// published. A new last_inform alone is no change (B/D/inform and availability carry it): the
-// entry is compared without it, so a periodic Inform does not republish it.
-func (b *Bridge) emitInfo(into *batch, id string) {
+// published (present.Published.InfoChanged: a new last_inform alone is no change).
+func (b *Bridge) emitInfo(into *present.Batch, id string) {
 	b.mu.Lock()
 	d := b.devices[id]
 	if d == nil {
@@ -231,24 +220,11 @@ func (b *Bridge) emitInfo(into *batch, id string) {
 		return
 	}
 	s := summary(&d.rec)
-	last := s.LastInform
-	s.LastInform = time.Time{}
-	key, err := json.Marshal(s)
-	if err != nil {
-		b.mu.Unlock()
-		return
-	}
-	h := fnv.New64a()
-	h.Write(key)
-	sum := h.Sum64()
-	if sum == d.infoSum {
-		b.mu.Unlock()
-		return
-	}
-	d.infoSum = sum
+	changed := d.published.InfoChanged(s)
 	b.mu.Unlock()
-	s.LastInform = last
-	b.emit(into, b.topic(id, "info"), s, true)
+	if changed {
+		b.to(into).put(b.out.Info(&s))
+	}
 }
 
 func summary(r *deviceRecord) api.DeviceSummary {

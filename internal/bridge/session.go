@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"go.uber.org/zap"
@@ -100,7 +101,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	}
 	b.mu.Unlock()
 
-	var out batch
+	var out present.Batch
 	if registered != nil {
 		if _, err := b.putRecords([]*deviceRecord{registered}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", s.DeviceID), zap.Error(err))
@@ -123,9 +124,9 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	b.emitInfo(&out, s.DeviceID)
 	// One outbox commit for the whole Inform: the session waits for it once. Until it is durable
 	// the Inform is not acknowledged: an InformResponse tells the CPE its events were delivered.
-	if err := b.pub.EnqueueBatch(out.msgs...); err != nil {
+	if err := b.pub.EnqueueBatch(out.Msgs...); err != nil {
 		b.log.Error("inform not stored in the outbox; Inform refused, the CPE retries", zap.String("device", s.DeviceID),
-			zap.Int("messages", len(out.msgs)), zap.Error(err))
+			zap.Int("messages", len(out.Msgs)), zap.Error(err))
 		return false, errNotStored
 	}
 	return sharedModel, nil

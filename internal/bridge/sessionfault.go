@@ -10,6 +10,5 @@ import (
 // the ACS only reports sessions that reached an Inform.
 func (b *Bridge) SessionFault(device, remote, reason string) {
 	ev := api.BridgeEvent{Event: api.BridgeSessionFault, Device: device, Remote: remote, Reason: reason, Time: b.opts.Now().UTC()}
-	b.publishJSON(b.topic("bridge", "event"), ev, false)
-	b.opts.Observer.Event(ev)
+	b.sendBridgeEvent(nil, ev)
 }

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	"go.uber.org/zap"
@@ -55,7 +55,7 @@ func deviceInfo(r *deviceRecord) sdk.DeviceInfo {
 // when no translator is configured. A failing translator leaves the last state, marked stale;
 // the raw inform and rpc topics are unaffected. On BOOT/BOOTSTRAP the translator's provisioning
 // RPCs are queued.
-func (b *Bridge) updateState(ctx context.Context, into *batch, id string, boot bool, events []string) {
+func (b *Bridge) updateState(ctx context.Context, into *present.Batch, id string, boot bool, events []string) {
 	dev, params, ok := b.snapshot(id)
 	if !ok {
 		return
@@ -78,41 +78,33 @@ func (b *Bridge) updateState(ctx context.Context, into *batch, id string, boot b
 		}
 	}
 	if b.stateChanged(id, &st) {
-		b.emit(into, b.topic(id, "state"), st, true)
+		b.to(into).put(b.out.State(&st))
 	}
 	if boot && b.tr != nil {
 		b.provision(ctx, id, dev, events, params)
 	}
 }
 
-// stateChanged reports whether st differs from the last state published for the device: a
-// periodic Inform that changes nothing does not republish the (retained) state, which keeps the
-// outbox small during an outage. "updated" is therefore the time of the last change. A
-// translator's state that differs from the stored one goes to the store with the next flush
-// (bucket "state"), for lastState.
+// stateChanged reports whether st differs from the last state published for the device
+// (present.Published): "updated" is therefore the time of the last change. A translator's
+// state that differs from the stored one goes to the store with the next flush (bucket
+// "state"), for lastState.
 func (b *Bridge) stateChanged(id string, st *api.State) bool {
-	vb, err := json.Marshal(st.Values)
+	seen, err := present.SeeState(st)
 	if err != nil {
-		return true
+		return true // its encoding fails where it is published, and is logged there
 	}
-	h := fnv.New64a()
-	h.Write(vb)
-	sum := h.Sum64()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d := b.devices[id]
 	if d == nil {
 		return false
 	}
-	if b.tr != nil && !st.Stale && sum != d.rec.StateSum {
-		d.state, d.stateDirty, d.rec.StateSum = vb, true, sum
+	if b.tr != nil && !st.Stale && seen.Sum != d.rec.StateSum {
+		d.state, d.stateDirty, d.rec.StateSum = seen.JSON, true, seen.Sum
 		b.markDirtyLocked(d)
 	}
-	if d.publishedSum == sum && d.publishedStale == st.Stale {
-		return false
-	}
-	d.publishedSum, d.publishedStale = sum, st.Stale
-	return true
+	return d.published.StateChanged(seen)
 }
 
 // lastState is the device's last normalized state (empty when none is known), read from the

@@ -73,8 +73,7 @@ func (b *Bridge) AuthFailed(device, user, remote, reason string) {
 	if count > 1 {
 		ev.Count = count
 	}
-	b.publishJSON(b.topic("bridge", "event"), ev, false)
-	b.opts.Observer.Event(ev)
+	b.sendBridgeEvent(nil, ev)
 	if count > 1 {
 		b.log.Warn("auth_failed events were rate-limited", zap.Int("failures", count))
 	}
@@ -120,7 +119,7 @@ func (b *Bridge) registrationRefused(s *acs.Session, busy *acs.BusyError) {
 	if count > 1 {
 		ev.Count = count
 	}
-	b.publishJSON(b.topic("bridge", "event"), ev, false)
+	b.to(nil).put(b.out.BridgeEvent(ev))
 }
 
 // checkReplyTo refuses a reply_to that names one of the gateway's own input topics (Subscriptions):

@@ -1,0 +1,76 @@
+package present
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"time"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+)
+
+// Published remembers what was last published on a device's retained B/D/state and B/D/info,
+// so a periodic Inform that changes nothing publishes neither again: the outbox stays small
+// during an outage, and a state's "updated" is the time of its last change. It keeps a hash of
+// each (FNV-64a of the JSON), not the JSON, so an idle device costs bytes, not kilobytes. The
+// zero value is "nothing published since start". The caller guards it with its device.
+type Published struct {
+	state uint64 // the values last published on B/D/state (0: none)
+	stale bool
+	info  uint64 // the entry last published on B/D/info (0: none)
+}
+
+// StateSeen is a state as Published compares it: its values encoded (JSON, which the caller may
+// also store), their hash and whether it is stale.
+type StateSeen struct {
+	JSON  []byte
+	Sum   uint64
+	Stale bool
+}
+
+// SeeState encodes st for StateChanged, outside the caller's lock.
+func SeeState(st *api.State) (StateSeen, error) {
+	vb, err := json.Marshal(st.Values)
+	if err != nil {
+		return StateSeen{}, err
+	}
+	return StateSeen{JSON: vb, Sum: sum64(vb), Stale: st.Stale}, nil
+}
+
+// StateChanged reports whether s differs from the state last published (its values or its
+// stale flag), and if so records it as published.
+func (p *Published) StateChanged(s StateSeen) bool {
+	if p.state == s.Sum && p.stale == s.Stale {
+		return false
+	}
+	p.state, p.stale = s.Sum, s.Stale
+	return true
+}
+
+// InfoChanged reports whether s differs from the entry last published, and if so records it.
+// A new last_inform alone is no change (B/D/inform and availability carry it): the entry is
+// compared without it, so a periodic Inform does not republish B/D/info.
+func (p *Published) InfoChanged(s api.DeviceSummary) bool {
+	s.LastInform = time.Time{}
+	key, err := json.Marshal(s)
+	if err != nil {
+		return false
+	}
+	sum := sum64(key)
+	if sum == p.info {
+		return false
+	}
+	p.info = sum
+	return true
+}
+
+// SameState reports whether p and q record the same published state values.
+func (p Published) SameState(q Published) bool { return p.state == q.state }
+
+// SameInfo reports whether p and q record the same published info entry.
+func (p Published) SameInfo(q Published) bool { return p.info == q.info }
+
+func sum64(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
+}
