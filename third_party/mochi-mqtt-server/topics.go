@@ -112,10 +112,11 @@ type SharedSubscriptions struct {
 }
 
 // NewSharedSubscriptions returns a new instance of Subscriptions.
+// cwmp2mqtt patch: the map is made by the first Add (as for InlineSubscriptions, Subscriptions
+// and particles): every topic level holds one of each, and a retained message's levels seldom
+// have subscribers.
 func NewSharedSubscriptions() *SharedSubscriptions {
-	return &SharedSubscriptions{
-		internal: map[string]map[string]packets.Subscription{},
-	}
+	return &SharedSubscriptions{}
 }
 
 // Add creates a new shared subscription for a group and client id pair.
@@ -123,6 +124,9 @@ func (s *SharedSubscriptions) Add(group, id string, val packets.Subscription) {
 	s.Lock()
 	defer s.Unlock()
 	if _, ok := s.internal[group]; !ok {
+		if s.internal == nil {
+			s.internal = map[string]map[string]packets.Subscription{}
+		}
 		s.internal[group] = map[string]packets.Subscription{}
 	}
 	s.internal[group][id] = val
@@ -199,15 +203,16 @@ type InlineSubscriptions struct {
 
 // NewInlineSubscriptions returns a new instance of InlineSubscriptions.
 func NewInlineSubscriptions() *InlineSubscriptions {
-	return &InlineSubscriptions{
-		internal: map[int]InlineSubscription{},
-	}
+	return &InlineSubscriptions{} // cwmp2mqtt patch: map made by Add
 }
 
 // Add adds a new internal subscription for a client id.
 func (s *InlineSubscriptions) Add(val InlineSubscription) {
 	s.Lock()
 	defer s.Unlock()
+	if s.internal == nil {
+		s.internal = map[int]InlineSubscription{}
+	}
 	s.internal[val.Identifier] = val
 }
 
@@ -253,9 +258,7 @@ type Subscriptions struct {
 
 // NewSubscriptions returns a new instance of Subscriptions.
 func NewSubscriptions() *Subscriptions {
-	return &Subscriptions{
-		internal: map[string]packets.Subscription{},
-	}
+	return &Subscriptions{} // cwmp2mqtt patch: map made by Add
 }
 
 // Add adds a new subscription for a client. ID can be a filter in the
@@ -263,6 +266,9 @@ func NewSubscriptions() *Subscriptions {
 func (s *Subscriptions) Add(id string, val packets.Subscription) {
 	s.Lock()
 	defer s.Unlock()
+	if s.internal == nil {
+		s.internal = map[string]packets.Subscription{}
+	}
 	s.internal[id] = val
 }
 
@@ -786,14 +792,15 @@ type particles struct {
 
 // newParticles returns a map of particles.
 func newParticles() particles {
-	return particles{
-		internal: map[string]*particle{},
-	}
+	return particles{} // cwmp2mqtt patch: map made by add
 }
 
 // add adds a new particle.
 func (p *particles) add(val *particle) {
 	p.Lock()
+	if p.internal == nil {
+		p.internal = map[string]*particle{}
+	}
 	p.internal[val.key] = val
 	p.Unlock()
 }

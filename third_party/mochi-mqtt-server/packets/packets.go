@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,22 +65,62 @@ var (
 
 // Packets is a concurrency safe map of packets.
 type Packets struct {
-	internal map[string]Packet
+	internal map[string]*storedPacket // cwmp2mqtt patch: compact entries, see storedPacket
 	sync.RWMutex
+}
+
+// storedPacket is a Packet as Packets keeps it (cwmp2mqtt patch). A Packet is 800 bytes, nearly
+// all of them CONNECT parameters and MQTT 5 properties that a retained PUBLISH seldom carries,
+// and a map keeps a value that large in an allocation of its own: about 930 bytes per retained
+// message before its payload. The fields a PUBLISH uses are kept here (112 bytes; behind a
+// pointer, as the map's slots are mostly empty); the rest of the packet only when not zero.
+type storedPacket struct {
+	rest     *Packet // the other fields, nil when they are all zero
+	payload  []byte
+	topic    string
+	origin   string
+	created  int64
+	expiry   int64
+	fh       FixedHeader
+	mods     Mods
+	packetID uint16
+	version  byte
+}
+
+func storePacket(pk Packet) *storedPacket {
+	sp := &storedPacket{payload: pk.Payload, topic: pk.TopicName, origin: pk.Origin, created: pk.Created,
+		expiry: pk.Expiry, fh: pk.FixedHeader, mods: pk.Mods, packetID: pk.PacketID, version: pk.ProtocolVersion}
+	pk.Payload, pk.TopicName, pk.Origin, pk.Created, pk.Expiry = nil, "", "", 0, 0
+	pk.FixedHeader, pk.Mods, pk.PacketID, pk.ProtocolVersion = FixedHeader{}, Mods{}, 0, 0
+	if !reflect.ValueOf(&pk).Elem().IsZero() {
+		sp.rest = &pk
+	}
+	return sp
+}
+
+func (sp *storedPacket) packet() Packet {
+	var pk Packet
+	if sp.rest != nil {
+		pk = *sp.rest
+	}
+	pk.Payload, pk.TopicName, pk.Origin, pk.Created, pk.Expiry = sp.payload, sp.topic, sp.origin, sp.created, sp.expiry
+	pk.FixedHeader, pk.Mods, pk.PacketID, pk.ProtocolVersion = sp.fh, sp.mods, sp.packetID, sp.version
+	return pk
 }
 
 // NewPackets returns a new instance of Packets.
 func NewPackets() *Packets {
 	return &Packets{
-		internal: map[string]Packet{},
+		internal: map[string]*storedPacket{},
 	}
 }
 
 // Add adds a new packet to the map.
 func (p *Packets) Add(id string, val Packet) {
+	sp := storePacket(val)
 	p.Lock()
 	defer p.Unlock()
-	p.internal[id] = val
+	p.internal[id] = sp
 }
 
 // GetAll returns all packets in the map.
@@ -88,7 +129,7 @@ func (p *Packets) GetAll() map[string]Packet {
 	defer p.RUnlock()
 	m := map[string]Packet{}
 	for k, v := range p.internal {
-		m[k] = v
+		m[k] = v.packet()
 	}
 	return m
 }
@@ -97,8 +138,11 @@ func (p *Packets) GetAll() map[string]Packet {
 func (p *Packets) Get(id string) (val Packet, ok bool) {
 	p.RLock()
 	defer p.RUnlock()
-	val, ok = p.internal[id]
-	return val, ok
+	sp, ok := p.internal[id]
+	if !ok {
+		return Packet{}, false
+	}
+	return sp.packet(), true
 }
 
 // Len returns the number of packets in the map.
