@@ -12,11 +12,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +58,10 @@ type benchRig struct {
 
 // startBenchGateway starts a gateway with its defaults on loopback ports and a store in a
 // temporary directory; it stops with the benchmark.
-func startBenchGateway(b *testing.B) *gateway {
+func startBenchGateway(b *testing.B) *gateway { return startBenchGatewayWith(b, nil) }
+
+// startBenchGatewayWith is startBenchGateway with extra settings (environment variables).
+func startBenchGatewayWith(b *testing.B, extra map[string]string) *gateway {
 	b.Helper()
 	env := map[string]string{
 		"CWMP2MQTT_CWMP_LISTEN":          "127.0.0.1:0",
@@ -64,6 +70,7 @@ func startBenchGateway(b *testing.B) *gateway {
 		"CWMP2MQTT_MQTT_CLIENT_ID":       "gw-bench",
 		"CWMP2MQTT_ADMIN_LISTEN":         "127.0.0.1:0", // metrics on, as shipped
 	}
+	maps.Copy(env, extra)
 	cfg, err := loadConfig(newFlagSet("bench"), nil, func(k string) string { return env[k] })
 	if err != nil {
 		b.Fatal(err)
@@ -270,22 +277,48 @@ const registryDevices = 1000
 // heap-B/device (live heap after a GC, the floor of RSS: the Go runtime lets the heap grow to
 // about twice the live heap between collections), store-B/device (the bbolt file, which the
 // gateway maps: its touched pages count in RSS too).
+//
+// Variants by environment: CWMP2MQTT_BENCH_DEVICES (fleet size), CWMP2MQTT_BENCH_MODEL (tr098,
+// the default, or tr181), CWMP2MQTT_STORE_PARAMS_CACHE (the gateway setting), and
+// CWMP2MQTT_BENCH_HEAPPROFILE (a file for the heap profile taken at the measurement; with
+// -test.memprofilerate 4096 for small objects to show).
 func BenchmarkRegistryMemory(b *testing.B) {
-	model, err := datamodel.LoadTR098Huawei()
+	n := registryDevices
+	if v := os.Getenv("CWMP2MQTT_BENCH_DEVICES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("CWMP2MQTT_BENCH_DEVICES=%q: want a positive number", v)
+		}
+	}
+	load := datamodel.LoadTR098Huawei
+	switch m := os.Getenv("CWMP2MQTT_BENCH_MODEL"); m {
+	case "", "tr098":
+	case "tr181":
+		load = datamodel.LoadTR181
+	default:
+		b.Fatalf("CWMP2MQTT_BENCH_MODEL=%q: want tr098 or tr181", m)
+	}
+	model, err := load()
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Registrations unbounded: the fleet boots as fast as the machine allows.
+	extra := map[string]string{"CWMP2MQTT_CWMP_REGISTRATION_RATE": "0"}
+	if v := os.Getenv("CWMP2MQTT_STORE_PARAMS_CACHE"); v != "" {
+		extra["CWMP2MQTT_STORE_PARAMS_CACHE"] = v
+	}
+	patience := 120 * time.Second * time.Duration(max(1, n/registryDevices))
 	for b.Loop() {
-		g := startBenchGateway(b)
+		g := startBenchGatewayWith(b, extra)
 		before := liveHeap()
 
 		var mu sync.Mutex
 		booted := map[string]bool{}
 		all := make(chan struct{})
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = registryDevices
+		tr.MaxIdleConnsPerHost = n
 		fleet, err := sim.NewFleet(sim.FleetConfig{
-			N: registryDevices, Model: func(int) (*datamodel.Model, error) { return model.Clone(), nil },
+			N: n, Model: func(int) (*datamodel.Model, error) { return model.Clone(), nil },
 			StartSpread: 5 * time.Second,
 			CPE: sim.Config{ACSURL: "http://" + g.acs.Addr().String() + "/", PeriodicInterval: time.Hour,
 				Bootstrapped: true, Transport: tr,
@@ -297,7 +330,7 @@ func BenchmarkRegistryMemory(b *testing.B) {
 					mu.Lock()
 					defer mu.Unlock()
 					booted[s.Serial] = true
-					if len(booted) == registryDevices {
+					if len(booted) == n {
 						close(all)
 					}
 				}}},
@@ -311,17 +344,18 @@ func BenchmarkRegistryMemory(b *testing.B) {
 		}
 		select {
 		case <-all:
-		case <-time.After(120 * time.Second):
+		case <-time.After(patience):
 			mu.Lock()
-			n := len(booted)
+			got := len(booted)
 			mu.Unlock()
-			b.Fatalf("%d of %d CPEs registered within 120 s", n, registryDevices)
+			b.Fatalf("%d of %d CPEs registered within %s", got, n, patience)
 		}
 		cancel()
 		fleet.Stop()
+		fleet = nil // its CPEs' models are not the gateway's
 		tr.CloseIdleConnections()
-		if h := g.bridge.Health(); h.Devices != registryDevices {
-			b.Fatalf("gateway knows %d devices, want %d", h.Devices, registryDevices)
+		if h := g.bridge.Health(); h.Devices != n {
+			b.Fatalf("gateway knows %d devices, want %d", h.Devices, n)
 		}
 		// Settled: the outbox delivered the fleet's publications, the server closed the fleet's
 		// connections (their buffers are not the registry's).
@@ -333,13 +367,28 @@ func BenchmarkRegistryMemory(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		after := liveHeap()
+		if path := os.Getenv("CWMP2MQTT_BENCH_HEAPPROFILE"); path != "" {
+			writeHeapProfile(b, path)
+		}
 
-		b.ReportMetric(float64(int64(after)-int64(before))/registryDevices, "heap-B/device")
+		b.ReportMetric(float64(int64(after)-int64(before))/float64(n), "heap-B/device")
 		st, err := os.Stat(g.cfg.StorePath)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportMetric(float64(st.Size())/registryDevices, "store-B/device")
+		b.ReportMetric(float64(st.Size())/float64(n), "store-B/device")
+	}
+}
+
+// writeHeapProfile writes the heap profile (as of the last GC) to path.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
 	}
 }
 
