@@ -32,6 +32,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/datamodel"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/sim"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
 )
 
 // benchPatience bounds each awaited message: a lost one fails the benchmark instead of hanging.
@@ -60,7 +61,8 @@ type benchRig struct {
 // temporary directory; it stops with the benchmark.
 func startBenchGateway(b *testing.B) *gateway { return startBenchGatewayWith(b, nil) }
 
-// startBenchGatewayWith is startBenchGateway with extra settings (environment variables).
+// startBenchGatewayWith is startBenchGateway with extra settings (environment variables; an
+// empty value removes a default).
 func startBenchGatewayWith(b *testing.B, extra map[string]string) *gateway {
 	b.Helper()
 	env := map[string]string{
@@ -71,6 +73,7 @@ func startBenchGatewayWith(b *testing.B, extra map[string]string) *gateway {
 		"CWMP2MQTT_ADMIN_LISTEN":         "127.0.0.1:0", // metrics on, as shipped
 	}
 	maps.Copy(env, extra)
+	maps.DeleteFunc(env, func(_, v string) bool { return v == "" })
 	cfg, err := loadConfig(newFlagSet("bench"), nil, func(k string) string { return env[k] })
 	if err != nil {
 		b.Fatal(err)
@@ -279,9 +282,10 @@ const registryDevices = 1000
 // gateway maps: its touched pages count in RSS too).
 //
 // Variants by environment: CWMP2MQTT_BENCH_DEVICES (fleet size), CWMP2MQTT_BENCH_MODEL (tr098,
-// the default, or tr181), CWMP2MQTT_STORE_PARAMS_CACHE (the gateway setting), and
-// CWMP2MQTT_BENCH_HEAPPROFILE (a file for the heap profile taken at the measurement; with
-// -test.memprofilerate 4096 for small objects to show).
+// the default, or tr181), CWMP2MQTT_STORE_PARAMS_CACHE (the gateway setting),
+// CWMP2MQTT_BENCH_BROKER=mosquitto (a Mosquitto process instead of the embedded broker, so the
+// retained messages are not in the gateway's heap) and CWMP2MQTT_BENCH_HEAPPROFILE (a file for
+// the heap profile taken at the measurement; with -test.memprofilerate 4096 for small objects).
 func BenchmarkRegistryMemory(b *testing.B) {
 	n := registryDevices
 	if v := os.Getenv("CWMP2MQTT_BENCH_DEVICES"); v != "" {
@@ -306,6 +310,14 @@ func BenchmarkRegistryMemory(b *testing.B) {
 	extra := map[string]string{"CWMP2MQTT_CWMP_REGISTRATION_RATE": "0"}
 	if v := os.Getenv("CWMP2MQTT_STORE_PARAMS_CACHE"); v != "" {
 		extra["CWMP2MQTT_STORE_PARAMS_CACHE"] = v
+	}
+	switch v := os.Getenv("CWMP2MQTT_BENCH_BROKER"); v {
+	case "", "embedded":
+	case "mosquitto":
+		url, _, _ := mqtttest.StartMosquitto(b)
+		extra["CWMP2MQTT_MQTT_URL"], extra["CWMP2MQTT_MQTT_EMBEDDED_LISTEN"] = url, ""
+	default:
+		b.Fatalf("CWMP2MQTT_BENCH_BROKER=%q: want embedded or mosquitto", v)
 	}
 	patience := 120 * time.Second * time.Duration(max(1, n/registryDevices))
 	for b.Loop() {
@@ -372,6 +384,8 @@ func BenchmarkRegistryMemory(b *testing.B) {
 		}
 
 		b.ReportMetric(float64(int64(after)-int64(before))/float64(n), "heap-B/device")
+		// Not per device: a count that grew with the fleet would be a leak.
+		b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
 		st, err := os.Stat(g.cfg.StorePath)
 		if err != nil {
 			b.Fatal(err)
