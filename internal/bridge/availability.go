@@ -1,26 +1,11 @@
 package bridge
 
 import (
-	"math"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"go.uber.org/zap"
 )
-
-// offlineAfter is how long a device may go without a session before it is offline:
-// availability.factor × PeriodicInformInterval, never less than availability.floor.
-func (b *Bridge) offlineAfter(r *deviceRecord) time.Duration {
-	interval := b.opts.DefaultInterval
-	if r.PeriodicInterval > 0 {
-		interval = time.Duration(r.PeriodicInterval) * time.Second
-	}
-	d := time.Duration(math.Round(float64(interval) * b.opts.AvailabilityFactor))
-	if d < b.opts.AvailabilityFloor {
-		d = b.opts.AvailabilityFloor
-	}
-	return d
-}
 
 // sweepAvailability marks devices offline whose last session is too old.
 func (b *Bridge) sweepAvailability(now time.Time) {
@@ -32,8 +17,8 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 			b.armLocked(d, dueAvailability, now.Add(time.Second)) // the session ends soon: look again
 			continue
 		}
-		if r.Online && now.Sub(r.LastInform) <= b.offlineAfter(r) {
-			b.armLocked(d, dueAvailability, r.LastInform.Add(b.offlineAfter(r)).Add(time.Nanosecond))
+		if r.Online && now.Sub(r.LastInform) <= b.avail.OfflineAfter(r) {
+			b.armLocked(d, dueAvailability, r.LastInform.Add(b.avail.OfflineAfter(r)).Add(time.Nanosecond))
 			continue
 		}
 		if r.Online {

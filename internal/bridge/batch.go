@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"go.uber.org/zap"
 )
@@ -199,10 +200,10 @@ func (b *Bridge) learnShortAnswers(t *taskRecord) {
 	note := fmt.Sprintf("the CPE left %d of the names out of a multi-name answer without a fault; asked alone, %d came back", len(r.reasked), r.recovered)
 	b.mu.Lock()
 	d := b.devices[t.Device]
-	var rec *deviceRecord
+	var rec *registry.Record
 	if r.recovered > 0 && d != nil && !d.hasQuirk(quirkOneNamePerGPV) {
 		d.rec.Quirks = append(slices.Clip(d.rec.Quirks), quirkOneNamePerGPV)
-		rec = d.snapshotLocked(true)
+		rec = d.snapshotLocked()
 		note += "; learned quirk " + quirkOneNamePerGPV + ": later reads of this device ask one name at a time"
 	}
 	b.mu.Unlock()
@@ -212,7 +213,7 @@ func (b *Bridge) learnShortAnswers(t *taskRecord) {
 	}
 	b.log.Warn("CPE answers only part of a multi-name GetParameterValues; asking one name at a time from now on",
 		zap.String("device", t.Device), zap.String("quirk", quirkOneNamePerGPV), zap.Int("left_out", len(r.reasked)), zap.Int("recovered", r.recovered))
-	if _, err := b.putRecords([]*deviceRecord{rec}); err != nil { // learned at the CPE's expense: kept now
+	if _, err := b.putRecords([]*registry.Record{rec}); err != nil { // learned at the CPE's expense: kept now
 		b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
 	}
 	b.emitInfo(nil, t.Device) // B/D/info shows it

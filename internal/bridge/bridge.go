@@ -1,10 +1,8 @@
 package bridge
 
 import (
-	"container/list"
 	"context"
 	"errors"
-	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -12,9 +10,9 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
-	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
@@ -72,8 +70,8 @@ type Options struct {
 	BoolAsNumber, DateTimeMillis []string
 	// FlushEvery is the write-behind period of per-Inform registry updates.
 	FlushEvery time.Duration
-	// ParamsCache is how many idle devices keep their raw parameters in memory (paramcache.go);
-	// 0: DefaultParamsCache, negative: none.
+	// ParamsCache is how many idle devices keep their raw parameters in memory (package
+	// registry); 0: DefaultParamsCache, negative: none.
 	ParamsCache int
 	// RetainedKept, when set, is asked once after start (it may wait for the broker): true when
 	// the broker kept the retained messages across the gateway's restart, which are then not
@@ -108,7 +106,7 @@ func DefaultOptions() Options {
 		MaxAttempts: 2, SessionWait: 10 * time.Second, ProvisionConnReq: true, FlushEvery: time.Second,
 		Interview:  DefaultInterviewOptions(),
 		MaxDevices: 10000, RegistrationRate: 20, RegistrationBurst: 200,
-		ParamsCache: DefaultParamsCache,
+		ParamsCache: registry.DefaultParamsCache,
 	}
 }
 
@@ -172,6 +170,10 @@ type Bridge struct {
 	tr    Translators
 	// out names and encodes what is published (package present); the bridge decides when.
 	out present.Presenter
+	// reg keeps the devices' raw parameters, last states and write-behind set, under its own
+	// lock (package registry); avail is its offline rule.
+	reg   *registry.Registry
+	avail registry.Availability
 
 	mu      sync.Mutex
 	devices map[string]*device
@@ -191,12 +193,8 @@ type Bridge struct {
 	// discovering names the device discovering a model key now (interview.go).
 	models      map[string]*sdk.DataModel
 	discovering map[string]string
-	// deadlines and dirty: the timers and the write-behind set (deadlines.go).
+	// deadlines are the timers (deadlines.go).
 	deadlines [dueKinds]deadlineHeap
-	dirty     map[string]struct{}
-	// paramsLRU holds the devices whose raw parameters are in memory, most recently used first
-	// (paramcache.go).
-	paramsLRU list.List
 
 	authEvents    authEventLimiter
 	refusedEvents authEventLimiter
@@ -220,16 +218,10 @@ var _ acs.Handler = (*Bridge)(nil)
 
 // device is the in-memory state of one registered device.
 type device struct {
-	rec   deviceRecord
+	// rec is the device's registry record (its raw parameters and last state are in b.reg);
+	// dirty: changed since it was last handed to a write.
+	rec   registry.Record
 	queue []*taskRecord // queued and in-flight tasks, in run order
-	// paramsDirty: rec.Params changed since they were last written.
-	paramsDirty bool
-	// paramsLoaded: rec.Params holds the device's raw parameters (else they are only in the
-	// store); paramsElem is its entry in Bridge.paramsLRU; paramsWriting counts the writes of
-	// them not yet committed (paramcache.go).
-	paramsLoaded  bool
-	paramsElem    *list.Element
-	paramsWriting int
 	// inSession is the id of the open session, "" when none.
 	inSession string
 	dirty     bool
@@ -247,11 +239,6 @@ type device struct {
 	published present.Published
 	// stateKeys counts the keys of the last normalized state (the interview's result).
 	stateKeys int
-	// state is the JSON of the last normalized state until it is in the store (bucket "state",
-	// where a failing translator's stale republication reads it: state.go); stateDirty: not yet
-	// handed to a write.
-	state      []byte
-	stateDirty bool
 	// iv is the interview running in this process; reinterview asks for one at the next session.
 	iv          *interviewRun
 	reinterview bool
@@ -269,10 +256,17 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 	if err != nil {
 		return nil, err
 	}
-	return &Bridge{
+	rst, err := registry.OpenStore(db)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bridge{
 		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr, out: present.New(opts.BaseTopic, opts.QoS),
-		devices: map[string]*device{}, models: map[string]*sdk.DataModel{}, dirty: map[string]struct{}{},
-	}, nil
+		avail:   registry.Availability{Factor: opts.AvailabilityFactor, Floor: opts.AvailabilityFloor, DefaultInterval: opts.DefaultInterval},
+		devices: map[string]*device{}, models: map[string]*sdk.DataModel{},
+	}
+	b.reg = registry.New(rst, opts.ParamsCache, b.log)
+	return b, nil
 }
 
 // Start loads the registry and queues, recovers tasks that were in flight when the gateway
@@ -280,7 +274,11 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 func (b *Bridge) Start(ctx context.Context) error {
 	b.ctx, b.cancel = context.WithCancel(ctx)
 	b.started = b.opts.Now()
-	devs, tasks, err := b.st.load()
+	devs, err := b.reg.Load()
+	if err != nil {
+		return err
+	}
+	tasks, err := b.st.load()
 	if err != nil {
 		return err
 	}
@@ -448,8 +446,8 @@ func (b *Bridge) Stop() {
 	// Every dirty record, even one whose change did not go through markDirtyLocked.
 	b.mu.Lock()
 	for id, d := range b.devices {
-		if d.dirty || d.paramsDirty || d.stateDirty {
-			b.dirty[id] = struct{}{}
+		if d.dirty || b.reg.Pending(id) {
+			b.reg.MarkDirty(id)
 		}
 	}
 	b.mu.Unlock()
@@ -508,14 +506,14 @@ func (b *Bridge) loop() {
 
 // flush writes dirty device records in one transaction (write-behind).
 func (b *Bridge) flush() {
+	ids := b.reg.TakeDirty()
 	b.mu.Lock()
-	var recs []*deviceRecord
-	for id := range b.dirty {
-		if d := b.devices[id]; d != nil && (d.dirty || d.paramsDirty || d.stateDirty) {
-			recs = append(recs, d.snapshotLocked(d.paramsDirty))
+	var recs []*registry.Record
+	for _, id := range ids {
+		if d := b.devices[id]; d != nil && (d.dirty || b.reg.Pending(id)) {
+			recs = append(recs, d.snapshotLocked())
 		}
 	}
-	clear(b.dirty)
 	b.mu.Unlock()
 	failed, err := b.putRecords(recs)
 	for _, id := range failed { // the others were written (putDevices isolates failures)
@@ -523,38 +521,12 @@ func (b *Bridge) flush() {
 	}
 }
 
-// snapshotLocked copies the record for a write outside the lock (by putRecords), with its
-// parameters when withParams (nil Params leave the stored ones as they are) and its last state
-// when not yet written, and marks the device clean.
-func (d *device) snapshotLocked(withParams bool) *deviceRecord {
+// snapshotLocked copies the record for a write outside the lock (by putRecords, which adds the
+// parameters and state the registry has not written yet), and marks the device clean.
+func (d *device) snapshotLocked() *registry.Record {
 	r := d.rec
-	r.Params, r.State = nil, nil
-	if d.stateDirty {
-		r.State, d.stateDirty = d.state, false // never changed in place: shared, not copied
-	}
-	if withParams {
-		r.Params = maps.Clone(d.rec.Params)
-	}
-	if r.Params != nil {
-		d.paramsWriting++ // kept in memory until the write is committed
-	}
-	d.dirty, d.paramsDirty = false, false
+	d.dirty = false
 	return &r
-}
-
-// setParams records raw values, marking the parameters for the next flush only when one of them
-// changed.
-func (d *device) setParams(params []soap.ParameterValue) {
-	if d.rec.Params == nil {
-		d.rec.Params = make(map[string]paramValue, len(params))
-	}
-	for _, p := range params {
-		v := paramValue{Value: p.Value.Raw, Type: p.Value.Type}
-		if old, ok := d.rec.Params[p.Name]; !ok || old != v {
-			d.rec.Params[p.Name] = v
-			d.paramsDirty = true
-		}
-	}
 }
 
 func sortedStrings(s []string) []string {

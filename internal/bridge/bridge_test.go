@@ -15,6 +15,7 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api/apitest"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
@@ -747,9 +748,8 @@ func TestSPVObjectFormUpdatesState(t *testing.T) {
 	task := f.next(s)
 	f.b.TaskDone(context.Background(), s, task, &soap.SetParameterValuesResponse{}, nil)
 	f.pub.waitFor(t, resultTopic, map[string]any{"id": "o", "status": "done"})
-	f.b.mu.Lock()
-	got := f.b.devices[devID].rec.Params["InternetGatewayDevice.X.Enable"]
-	f.b.mu.Unlock()
+	var got registry.ParamValue
+	f.b.reg.WithParams(devID, func(p map[string]registry.ParamValue) { got = p["InternetGatewayDevice.X.Enable"] })
 	if got.Value != "true" || got.Type != "boolean" {
 		t.Fatalf("recorded %+v", got)
 	}
@@ -910,9 +910,9 @@ func TestFailedRegistryWriteOfOneDeviceKeepsOthers(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var stored deviceRecord
+		var stored registry.Record
 		err := f.db.View(func(tx *bolt.Tx) error {
-			v := tx.Bucket(bucketDevices).Get([]byte(devID))
+			v := tx.Bucket([]byte("devices")).Get([]byte(devID))
 			if v == nil {
 				return errors.New("no record")
 			}

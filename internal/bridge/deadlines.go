@@ -77,7 +77,7 @@ func (b *Bridge) popDueLocked(k deadlineKind, now time.Time) []*device {
 // armAvailabilityLocked watches an online device for its offline deadline.
 func (b *Bridge) armAvailabilityLocked(d *device) {
 	if d.rec.Online {
-		b.armLocked(d, dueAvailability, d.rec.LastInform.Add(b.offlineAfter(&d.rec)).Add(time.Nanosecond))
+		b.armLocked(d, dueAvailability, d.rec.LastInform.Add(b.avail.OfflineAfter(&d.rec)).Add(time.Nanosecond))
 	}
 }
 
@@ -166,5 +166,5 @@ func (b *Bridge) armAllLocked() {
 // markDirtyLocked queues the device's record for the next write-behind flush (b.mu held).
 func (b *Bridge) markDirtyLocked(d *device) {
 	d.dirty = true
-	b.dirty[d.rec.ID] = struct{}{}
+	b.reg.MarkDirty(d.rec.ID)
 }

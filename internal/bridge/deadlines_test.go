@@ -71,7 +71,7 @@ func TestIdleFleetTickLooksAtNoDevice(t *testing.T) {
 	f.b.flush()
 	clk.advance(time.Minute)
 	f.b.mu.Lock()
-	dirty := len(f.b.dirty)
+	dirty := len(f.b.reg.TakeDirty())
 	var due int
 	for k := range dueKinds {
 		due += len(f.b.popDueLocked(k, clk.Now()))

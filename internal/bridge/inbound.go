@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"slices"
 	"strings"
 
@@ -196,7 +195,7 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 		return 0, errUnknownDevice
 	}
 	delete(b.devices, id)
-	b.forgetParamsLocked(d)
+	b.reg.Remove(id)
 	if d.rec.Online {
 		b.online--
 	}
@@ -277,11 +276,4 @@ func (b *Bridge) translatorList(withExposes bool) []api.TranslatorInfo {
 		}
 	}
 	return list
-}
-
-func hostOf(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
-	}
-	return addr
 }

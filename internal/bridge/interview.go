@@ -11,6 +11,7 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
@@ -96,7 +97,7 @@ type interviewRun struct {
 
 // modelKey names the data model devices share (session.go builds the same key for a record's
 // interviewed firmware).
-func modelKey(r *deviceRecord) string {
+func modelKey(r *registry.Record) string {
 	return r.OUI + "\x00" + r.ProductClass + "\x00" + r.SoftwareVersion
 }
 
@@ -178,15 +179,13 @@ func (b *Bridge) requestModel(id string) *sdk.DataModel {
 		return nil
 	}
 	var extra []string
-	b.mu.Lock()
-	if d := b.devices[id]; d != nil {
-		for name := range b.paramsLocked(d) {
+	b.reg.WithParams(id, func(params map[string]registry.ParamValue) {
+		for name := range params {
 			if !model.Has(name) {
 				extra = append(extra, name)
 			}
 		}
-	}
-	b.mu.Unlock()
+	})
 	if len(extra) == 0 {
 		return model
 	}
@@ -638,11 +637,11 @@ func (b *Bridge) endInterview(into *present.Batch, id, state, why string) {
 	cp.RPCs, cp.DurationMs = iv.rpcs, now.Sub(iv.started).Milliseconds()
 	cp.Keys = d.stateKeys
 	d.rec.Interview = &cp
-	rec := d.snapshotLocked(d.paramsDirty)
+	rec := d.snapshotLocked()
 	b.listDirty = true
 	b.mu.Unlock()
 	// The record says whether friendly get/set may trust the names: written now.
-	if _, err := b.putRecords([]*deviceRecord{rec}); err != nil {
+	if _, err := b.putRecords([]*registry.Record{rec}); err != nil {
 		b.log.Error("registry write failed", zap.String("device", id), zap.Error(err))
 	}
 	ev := api.EventInterviewDone

@@ -15,10 +15,8 @@ const upTime = "InternetGatewayDevice.DeviceInfo.UpTime"
 
 // paramsInMemory reports whether the device's raw parameters are in memory.
 func (f *fixture) paramsInMemory(id string) bool {
-	f.b.mu.Lock()
-	defer f.b.mu.Unlock()
-	d := f.b.devices[id]
-	return d != nil && (d.paramsLoaded || d.rec.Params != nil)
+	h, _ := f.b.reg.Held(id)
+	return h.Params
 }
 
 // readUpTime answers the GetParameterValues of UpTime the platform asked for in session s.
@@ -93,9 +91,7 @@ func TestParamsCacheKeepsTheLastUsedIdleDevices(t *testing.T) {
 			t.Errorf("%s: parameters in memory %v, want %v", id, !want, want)
 		}
 	}
-	f.b.mu.Lock()
-	n := f.b.paramsLRU.Len()
-	f.b.mu.Unlock()
+	_, n := f.b.reg.Held(ids[0])
 	if n != 2 {
 		t.Fatalf("%d devices in the cache, want 2", n)
 	}

@@ -193,7 +193,7 @@ func (b *Bridge) listDevices(f *api.DeviceFilter, offset, limit int) (page []api
 	b.mu.Lock()
 	var all []api.DeviceSummary
 	for _, d := range b.devices {
-		if s := summary(&d.rec); f.Match(&s) {
+		if s := d.rec.Summary(); f.Match(&s) {
 			all = append(all, s)
 		}
 	}
@@ -219,24 +219,11 @@ func (b *Bridge) emitInfo(into *present.Batch, id string) {
 		b.mu.Unlock()
 		return
 	}
-	s := summary(&d.rec)
+	s := d.rec.Summary()
 	changed := d.published.InfoChanged(s)
 	b.mu.Unlock()
 	if changed {
 		b.to(into).put(b.out.Info(&s))
-	}
-}
-
-func summary(r *deviceRecord) api.DeviceSummary {
-	model := r.ModelName
-	if model == "" {
-		model = r.ProductClass
-	}
-	return api.DeviceSummary{
-		ID: r.ID, Manufacturer: r.Manufacturer, OUI: r.OUI, ProductClass: r.ProductClass,
-		SerialNumber: r.SerialNumber, Model: model, Firmware: r.SoftwareVersion,
-		Hardware: r.HardwareVersion, Translator: r.Translator, Online: r.Online,
-		LastInform: r.LastInform.UTC(), IP: hostOf(r.RemoteAddr), Interview: r.Interview, Quirks: r.Quirks,
 	}
 }
 

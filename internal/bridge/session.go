@@ -7,6 +7,7 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"go.uber.org/zap"
@@ -45,8 +46,9 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 			b.registrationRefused(s, busy)
 			return false, busy
 		}
-		d = &device{rec: deviceRecord{ID: s.DeviceID, Registered: now}, paramsLoaded: true}
+		d = &device{rec: registry.Record{ID: s.DeviceID, Registered: now}}
 		b.devices[s.DeviceID] = d
+		b.reg.Add(s.DeviceID, true)
 	}
 	r := &d.rec
 	r.Manufacturer = s.Device.Manufacturer
@@ -95,15 +97,15 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	if isNew || wasOnline != r.Online || boot {
 		b.listDirty = true
 	}
-	var registered *deviceRecord
+	var registered *registry.Record
 	if isNew { // a new device must survive a crash: written now, not behind
-		registered = d.snapshotLocked(true)
+		registered = d.snapshotLocked()
 	}
 	b.mu.Unlock()
 
 	var out present.Batch
 	if registered != nil {
-		if _, err := b.putRecords([]*deviceRecord{registered}); err != nil {
+		if _, err := b.putRecords([]*registry.Record{registered}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", s.DeviceID), zap.Error(err))
 		}
 		b.emitBridgeEvent(&out, api.BridgeDeviceRegistered, s.DeviceID, "")

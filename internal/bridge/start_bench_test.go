@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
@@ -34,24 +35,24 @@ func BenchmarkStartWithKnownDevices(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := openStore(db)
+	st, err := registry.OpenStore(db)
 	if err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
 	for i := 0; i < startDevices; i += 500 {
-		var recs []*deviceRecord
+		var recs []*registry.Record
 		for j := i; j < i+500; j++ {
-			r := &deviceRecord{ID: fmt.Sprintf("00259E-BM632w-%08d", j), Manufacturer: "Huawei", OUI: "00259E", ProductClass: "BM632w",
+			r := &registry.Record{ID: fmt.Sprintf("00259E-BM632w-%08d", j), Manufacturer: "Huawei", OUI: "00259E", ProductClass: "BM632w",
 				SerialNumber: fmt.Sprintf("%08d", j), SoftwareVersion: "V100R001", Root: "InternetGatewayDevice.",
 				Registered: now, LastInform: now, PeriodicInterval: 3600, ConnReqURL: "http://192.0.2.1:7547/cr",
-				Params: make(map[string]paramValue, startParams)}
+				Params: make(map[string]registry.ParamValue, startParams)}
 			for k := range startParams {
-				r.Params[fmt.Sprintf("InternetGatewayDevice.X_HW_Object.%d.Parameter%d", k/10, k%10)] = paramValue{Value: fmt.Sprintf("value-%d-%d", j, k), Type: "string"}
+				r.Params[fmt.Sprintf("InternetGatewayDevice.X_HW_Object.%d.Parameter%d", k/10, k%10)] = registry.ParamValue{Value: fmt.Sprintf("value-%d-%d", j, k), Type: "string"}
 			}
 			recs = append(recs, r)
 		}
-		if _, err := st.putDevices(recs); err != nil {
+		if _, err := st.Put(recs); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	"go.uber.org/zap"
@@ -30,25 +31,28 @@ type Translators interface {
 	List() []api.TranslatorInfo
 }
 
-// snapshot copies what a translator call needs, under the lock.
+// snapshot copies what a translator call needs: the record under b.mu, the raw parameters
+// from the registry (which may read them from the store) after it.
 func (b *Bridge) snapshot(id string) (sdk.DeviceInfo, map[string]sdk.Value, bool) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	d := b.devices[id]
 	if d == nil {
+		b.mu.Unlock()
 		return sdk.DeviceInfo{}, nil, false
 	}
-	raw := b.paramsLocked(d)
-	params := make(map[string]sdk.Value, len(raw))
-	for k, v := range raw {
-		params[k] = sdk.Value{Value: v.Value, Type: v.Type}
+	dev := d.rec.DeviceInfo()
+	b.mu.Unlock()
+	var params map[string]sdk.Value
+	b.reg.WithParams(id, func(raw map[string]registry.ParamValue) {
+		params = make(map[string]sdk.Value, len(raw))
+		for k, v := range raw {
+			params[k] = sdk.Value{Value: v.Value, Type: v.Type}
+		}
+	})
+	if params == nil {
+		params = map[string]sdk.Value{}
 	}
-	return deviceInfo(&d.rec), params, true
-}
-
-func deviceInfo(r *deviceRecord) sdk.DeviceInfo {
-	return sdk.DeviceInfo{ID: r.ID, Manufacturer: r.Manufacturer, OUI: r.OUI, ProductClass: r.ProductClass,
-		SerialNumber: r.SerialNumber, SoftwareVersion: r.SoftwareVersion, HardwareVersion: r.HardwareVersion, Root: r.Root}
+	return dev, params, true
 }
 
 // updateState publishes B/D/state: the translator's normalized state, or the raw parameters
@@ -101,7 +105,8 @@ func (b *Bridge) stateChanged(id string, st *api.State) bool {
 		return false
 	}
 	if b.tr != nil && !st.Stale && seen.Sum != d.rec.StateSum {
-		d.state, d.stateDirty, d.rec.StateSum = seen.JSON, true, seen.Sum
+		d.rec.StateSum = seen.Sum
+		b.reg.SetState(id, seen.JSON)
 		b.markDirtyLocked(d)
 	}
 	return d.published.StateChanged(seen)
@@ -110,21 +115,9 @@ func (b *Bridge) stateChanged(id string, st *api.State) bool {
 // lastState is the device's last normalized state (empty when none is known), read from the
 // store unless not yet written: only a failing translator and a `get` that needs no read ask.
 func (b *Bridge) lastState(id string) map[string]any {
-	b.mu.Lock()
-	d := b.devices[id]
-	var raw []byte
-	if d != nil {
-		raw = d.state
-	}
-	b.mu.Unlock()
-	if d == nil {
-		return map[string]any{}
-	}
-	if raw == nil {
-		var err error
-		if raw, err = b.st.state(id); err != nil {
-			b.log.Error("stored state unreadable", zap.String("device", id), zap.Error(err))
-		}
+	raw, err := b.reg.State(id)
+	if err != nil {
+		b.log.Error("stored state unreadable", zap.String("device", id), zap.Error(err))
 	}
 	out := map[string]any{}
 	if len(raw) > 0 {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 )
@@ -47,12 +48,9 @@ func TestStaleStateAfterTranslatorFailureReadFromStore(t *testing.T) {
 	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
 	good := f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/state", map[string]any{"stale": false})
 	f.b.flush()
-	f.b.mu.Lock()
-	d := f.b.devices[devID]
-	inMemory, dirty := d.state, d.stateDirty
-	f.b.mu.Unlock()
-	if inMemory != nil || dirty {
-		t.Fatalf("after the flush the device still holds its state in memory: %q (dirty %v)", inMemory, dirty)
+	held, _ := f.b.reg.Held(devID)
+	if held.State || held.StateDirty {
+		t.Fatalf("after the flush the device still holds its state in memory (dirty %v)", held.StateDirty)
 	}
 
 	down.Store(true)
@@ -94,14 +92,18 @@ func TestRemovedDeviceLeavesNoStoredState(t *testing.T) {
 	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
 	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/state", map[string]any{"stale": false})
 	f.b.flush()
-	if v, err := f.b.st.state(devID); err != nil || v == nil {
+	rst, err := registry.OpenStore(f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := rst.State(devID); err != nil || v == nil {
 		t.Fatalf("state not stored: %q %v", v, err)
 	}
 	if err := f.b.HandleMessage(context.Background(), "cwmp2mqtt/bridge/request/remove_device", []byte(`{"transaction":"rm","device":"`+devID+`"}`), false); err != nil {
 		t.Fatal(err)
 	}
 	f.pub.waitFor(t, "cwmp2mqtt/bridge/response/remove_device", map[string]any{"transaction": "rm", "status": "ok"})
-	if v, err := f.b.st.state(devID); err != nil || v != nil {
+	if v, err := rst.State(devID); err != nil || v != nil {
 		t.Fatalf("state of a removed device still stored: %q %v", v, err)
 	}
 }

@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	bolt "go.etcd.io/bbolt"
 )
 
-// Bucket names in the shared store file. The outbox keeps its own buckets (package mqtt).
+// Bucket names in the shared store file. The registry (package registry: devices, params,
+// state) and the outbox (package mqtt) keep their own buckets.
 var (
-	bucketDevices = []byte("devices") // device id → deviceRecord JSON
-	bucketTasks   = []byte("tasks")   // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
-	bucketParams  = []byte("params")  // device id → its raw parameters, JSON
-	bucketState   = []byte("state")   // device id → its last normalized state, JSON (state.go)
-	bucketModels  = []byte("models")  // OUI 0x00 ProductClass 0x00 SoftwareVersion → storedModel JSON (interview.go)
+	bucketTasks  = []byte("tasks")  // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
+	bucketModels = []byte("models") // OUI 0x00 ProductClass 0x00 SoftwareVersion → storedModel JSON (interview.go)
 	// bucketFinished remembers finished request ids: device id + 0x00 + request id → finish time
 	// (unix seconds, 8 bytes big endian), kept finishedKeep to drop QoS 1 redeliveries.
 	bucketFinished = []byte("finished")
@@ -35,7 +34,7 @@ type store struct {
 
 func openStore(db *bolt.DB) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDevices, bucketTasks, bucketParams, bucketState, bucketModels, bucketFinished} {
+		for _, b := range [][]byte{bucketTasks, bucketModels, bucketFinished} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}
@@ -55,61 +54,6 @@ func taskKey(device string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// putDevices writes device records in one transaction (write-behind flush and registrations);
-// a record's Params are written too when not nil (nil: unchanged). When that transaction fails,
-// each record is written in a transaction of its own, so one record that cannot be stored never
-// costs the others their write (issue 9): failed lists the ids still not written, err the first
-// cause.
-func (s *store) putDevices(recs []*deviceRecord) (failed []string, err error) {
-	if len(recs) == 0 {
-		return nil, nil
-	}
-	if err = s.db.Batch(func(tx *bolt.Tx) error { return putDeviceRecords(tx, recs) }); err == nil || len(recs) == 1 {
-		if err != nil {
-			failed = []string{recs[0].ID}
-		}
-		return failed, err
-	}
-	first := err
-	for _, r := range recs {
-		if err := s.db.Batch(func(tx *bolt.Tx) error { return putDeviceRecords(tx, []*deviceRecord{r}) }); err != nil {
-			failed = append(failed, r.ID)
-			first = err
-		}
-	}
-	if len(failed) == 0 {
-		return nil, nil
-	}
-	return failed, first
-}
-
-func putDeviceRecords(tx *bolt.Tx, recs []*deviceRecord) error {
-	b, pb, sb := tx.Bucket(bucketDevices), tx.Bucket(bucketParams), tx.Bucket(bucketState)
-	for _, r := range recs {
-		v, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("device %s: %w", r.ID, err)
-		}
-		if err := b.Put([]byte(r.ID), v); err != nil {
-			return fmt.Errorf("device %.64s: %w", r.ID, err)
-		}
-		if r.Params != nil {
-			if v, err = json.Marshal(r.Params); err != nil {
-				return fmt.Errorf("device %s: %w", r.ID, err)
-			}
-			if err := pb.Put([]byte(r.ID), v); err != nil {
-				return fmt.Errorf("device %.64s: %w", r.ID, err)
-			}
-		}
-		if r.State != nil {
-			if err := sb.Put([]byte(r.ID), r.State); err != nil {
-				return fmt.Errorf("device %.64s: %w", r.ID, err)
-			}
-		}
-	}
-	return nil
-}
-
 // deleteDevice removes a device and its queued tasks, with also's writes (the outbox entries of
 // the requests' results) in the same transaction.
 func (s *store) deleteDevice(id string, also func(*bolt.Tx) error) error {
@@ -117,13 +61,7 @@ func (s *store) deleteDevice(id string, also func(*bolt.Tx) error) error {
 		if err := also(tx); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketDevices).Delete([]byte(id)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketParams).Delete([]byte(id)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketState).Delete([]byte(id)); err != nil {
+		if err := registry.DeleteTx(tx, id); err != nil {
 			return err
 		}
 		c := tx.Bucket(bucketTasks).Cursor()
@@ -217,42 +155,9 @@ func (s *store) deleteTask(device string, seq uint64) error {
 	})
 }
 
-// params reads a device's raw parameters (nil when none are stored).
-func (s *store) params(id string) (p map[string]paramValue, err error) {
+// load reads every task at start-up (the registry loads the devices).
+func (s *store) load() (tasks []*taskRecord, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketParams).Get([]byte(id)); v != nil {
-			if err := json.Unmarshal(v, &p); err != nil {
-				return fmt.Errorf("store: parameters of %q: %w", id, err)
-			}
-		}
-		return nil
-	})
-	return p, err
-}
-
-// state reads a device's last normalized state, JSON (nil when none is stored).
-func (s *store) state(id string) (v []byte, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(id)))
-		return nil
-	})
-	return v, err
-}
-
-// load reads every device and task at start-up; the devices' raw parameters are read when
-// they are used (paramcache.go).
-func (s *store) load() (devs []*deviceRecord, tasks []*taskRecord, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketDevices).ForEach(func(k, v []byte) error {
-			r := &deviceRecord{}
-			if err := json.Unmarshal(v, r); err != nil {
-				return fmt.Errorf("store: device %q: %w", k, err)
-			}
-			devs = append(devs, r)
-			return nil
-		}); err != nil {
-			return err
-		}
 		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
 			t := &taskRecord{}
 			if err := json.Unmarshal(v, t); err != nil {
@@ -262,5 +167,5 @@ func (s *store) load() (devs []*deviceRecord, tasks []*taskRecord, err error) {
 			return nil
 		})
 	})
-	return devs, tasks, err
+	return tasks, err
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
@@ -534,10 +535,10 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 			b.setParamsLocked(d, pl)
 		}
 		b.applyKnownParamsLocked(d, pl)
-		rec := d.snapshotLocked(true)
+		rec := d.snapshotLocked()
 		b.mu.Unlock()
 		// Credentials must survive: write now.
-		if _, err := b.putRecords([]*deviceRecord{rec}); err != nil {
+		if _, err := b.putRecords([]*registry.Record{rec}); err != nil {
 			b.log.Error("registry write failed", zap.String("device", t.Device), zap.Error(err))
 		}
 		if t.Purpose != purposeCredentials {

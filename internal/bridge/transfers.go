@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"go.uber.org/zap"
 )
@@ -45,7 +46,7 @@ func (b *Bridge) trackTransfer(t *taskRecord, resp soap.Message) {
 	}
 	b.mu.Lock()
 	if d := b.devices[t.Device]; d != nil {
-		d.rec.Transfers = append(d.rec.Transfers, pendingTransfer{CommandKey: key, Method: t.Method, RequestID: t.ID, Since: b.opts.Now()})
+		d.rec.Transfers = append(d.rec.Transfers, registry.PendingTransfer{CommandKey: key, Method: t.Method, RequestID: t.ID, Since: b.opts.Now()})
 		b.armLocked(d, dueTransfers, b.nextTransferCheckLocked(d))
 		b.markDirtyLocked(d)
 	}
@@ -73,7 +74,7 @@ func (b *Bridge) transferCompleted(id, commandKey string) {
 func (b *Bridge) sweepTransfers(now time.Time) {
 	type late struct {
 		id string
-		p  pendingTransfer
+		p  registry.PendingTransfer
 	}
 	var lates []late
 	b.mu.Lock()
