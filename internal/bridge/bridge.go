@@ -516,7 +516,7 @@ func (b *Bridge) flush() {
 	}
 	b.mu.Unlock()
 	failed, err := b.putRecords(recs)
-	for _, id := range failed { // the others were written (putDevices isolates failures)
+	for _, id := range failed { // the others were written (registry.Store.Put isolates failures)
 		b.log.Error("registry flush failed", zap.String("device", id), zap.Error(err), zap.Int("devices", len(recs)))
 	}
 }
