@@ -11,6 +11,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
@@ -174,12 +175,14 @@ type Bridge struct {
 	// lock (package registry); avail is its offline rule.
 	reg   *registry.Registry
 	avail registry.Availability
+	// tasks are the devices' request queues, under their own lock (taken after mu, never
+	// before).
+	tasks *taskq.Queues[*taskRecord]
 
 	mu      sync.Mutex
 	devices map[string]*device
-	// annot guards what a task's result says beyond its status (note, explain, and Attempts and
-	// Drops as they are published), so a result can be encoded under b.mu or not. Taken after
-	// b.mu, never before.
+	// annot guards what a task's result says beyond its status (note, explain), so a result can
+	// be encoded under b.mu or not. Taken after b.mu, never before; tasks' lock after it.
 	annot sync.Mutex
 	// order serializes, per device, stamping the time of its B/D/event (and inform) messages and
 	// handing them to the outbox (lockDeviceOrder): taken before b.mu, never under it.
@@ -200,8 +203,6 @@ type Bridge struct {
 	refusedEvents authEventLimiter
 	registrations tokenBucket // new registrations (Options.RegistrationRate); guarded by mu
 
-	// seq orders tasks across restarts: the highest stored sequence, then +1 per task.
-	seq atomic.Uint64
 	// finishes counts finished tasks, to prune the remembered ids now and then.
 	finishes atomic.Uint64
 
@@ -220,8 +221,7 @@ var _ acs.Handler = (*Bridge)(nil)
 type device struct {
 	// rec is the device's registry record (its raw parameters and last state are in b.reg);
 	// dirty: changed since it was last handed to a write.
-	rec   registry.Record
-	queue []*taskRecord // queued and in-flight tasks, in run order
+	rec registry.Record
 	// inSession is the id of the open session, "" when none.
 	inSession string
 	dirty     bool
@@ -232,8 +232,6 @@ type device struct {
 	// intervalAsked, credsAsked: the internal read of PeriodicInformInterval, the credential
 	// provisioning, were queued in this process.
 	intervalAsked, credsAsked bool
-	// finished are the ids of the last requests that ended (newest last), to drop redeliveries.
-	finished []string
 	// published is what was last published on B/D/state and B/D/info (a hash of each, not
 	// the JSON, so an idle device keeps bytes, not kilobytes).
 	published present.Published
@@ -262,6 +260,7 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 	}
 	b := &Bridge{
 		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr, out: present.New(opts.BaseTopic, opts.QoS),
+		tasks:   taskq.New[*taskRecord](taskStore{st, opts.Now}, taskq.Options{MaxQueue: opts.MaxQueue, MaxAttempts: opts.MaxAttempts}),
 		avail:   registry.Availability{Factor: opts.AvailabilityFactor, Floor: opts.AvailabilityFloor, DefaultInterval: opts.DefaultInterval},
 		devices: map[string]*device{}, models: map[string]*sdk.DataModel{},
 	}
@@ -289,20 +288,15 @@ func (b *Bridge) Start(ctx context.Context) error {
 			b.online++
 		}
 	}
+	kept := tasks[:0:0]
 	for _, t := range tasks {
-		d := b.devices[t.Device]
-		if d == nil { // orphan: its device was removed mid-write
+		if b.devices[t.Device] == nil { // orphan: its device was removed mid-write
 			_ = b.st.deleteTask(t.Device, t.Seq)
 			continue
 		}
-		d.queue = append(d.queue, t)
-		if t.Seq > b.seq.Load() {
-			b.seq.Store(t.Seq)
-		}
+		kept = append(kept, t)
 	}
-	for _, d := range b.devices {
-		sortQueue(d.queue)
-	}
+	b.tasks.Restore(kept)
 	b.armAllLocked()
 	b.listDirty = true
 	b.mu.Unlock()
@@ -314,8 +308,8 @@ func (b *Bridge) Start(ctx context.Context) error {
 	go b.republishRetained(b.knownAtStart())
 	// Devices with queued work get a connection request now rather than at their next inform.
 	b.mu.Lock()
-	for _, d := range b.devices {
-		if len(d.queue) > 0 {
+	for id, d := range b.devices {
+		if b.tasks.Len(id) > 0 {
 			b.wakeLocked(d)
 		}
 	}
@@ -532,15 +526,4 @@ func (d *device) snapshotLocked() *registry.Record {
 func sortedStrings(s []string) []string {
 	sort.Strings(s)
 	return s
-}
-
-// sortQueue orders provisioning tasks first, then by acceptance order.
-func sortQueue(q []*taskRecord) {
-	sort.SliceStable(q, func(i, j int) bool {
-		pi, pj := q[i].Origin == originProvision, q[j].Origin == originProvision
-		if pi != pj {
-			return pi
-		}
-		return q[i].Seq < q[j].Seq
-	})
 }

@@ -97,25 +97,14 @@ func (b *Bridge) nextTaskCheckLocked(d *device, now time.Time) time.Time {
 			next = t
 		}
 	}
-	waiting := false
-	for _, t := range d.queue {
-		switch {
-		case t.State == taskQueued:
-			waiting = true
-			if !t.Deadline.IsZero() {
-				at(t.Deadline)
-			}
-			if !t.Expires.IsZero() {
-				at(t.Expires)
-			}
-		case t.State == taskInflight && !t.Ended && !t.Deadline.IsZero():
-			at(t.Deadline)
-		}
+	due, waiting := b.tasks.NextCheck(d.rec.ID)
+	if !due.IsZero() {
+		at(due)
 	}
 	if !d.wake.acceptedAt.IsZero() {
 		at(d.wake.acceptedAt.Add(b.opts.SessionWait))
 	}
-	if d.inSession != "" && len(d.queue) > 0 || d.waking {
+	if d.inSession != "" && b.tasks.Len(d.rec.ID) > 0 || d.waking {
 		at(now.Add(taskPoll))
 	}
 	if waiting {
@@ -154,7 +143,7 @@ func (b *Bridge) armAllLocked() {
 	now := b.opts.Now()
 	for _, d := range b.devices {
 		b.armAvailabilityLocked(d)
-		if len(d.queue) > 0 {
+		if b.tasks.Len(d.rec.ID) > 0 {
 			b.armLocked(d, dueTasks, now)
 		}
 		if at := b.nextTransferCheckLocked(d); !at.IsZero() {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
@@ -63,16 +63,10 @@ func (b *Bridge) handleRPC(device string, payload []byte, duplicate bool) error 
 // recentlyFinished reports (and logs) a redelivery of a request that already ended: QoS 1 can
 // bring a request back after its PUBACK was lost; it must not run again.
 func (b *Bridge) recentlyFinished(device, id string) bool {
-	b.mu.Lock()
-	d := b.devices[device]
-	seen := d != nil && id != "" && slices.Contains(d.finished, id)
-	b.mu.Unlock()
-	if !seen && id != "" {
-		// Older than the in-memory ids, or finished before a restart: the store remembers.
-		var err error
-		if seen, err = b.st.finishedSince(device, id, b.opts.Now().Add(-finishedKeep)); err != nil {
-			b.log.Error("finished request ids not readable", zap.String("device", device), zap.Error(err))
-		}
+	// In memory for the last ids; older ones, or finished before a restart: the store remembers.
+	seen, err := b.tasks.RecentlyFinished(device, id)
+	if err != nil {
+		b.log.Error("finished request ids not readable", zap.String("device", device), zap.Error(err))
 	}
 	if seen {
 		b.log.Info("redelivered request already finished; dropped", zap.String("device", device), zap.String("id", id))
@@ -83,8 +77,8 @@ func (b *Bridge) recentlyFinished(device, id string) bool {
 // newTask builds the durable record of a validated request.
 func (b *Bridge) newTask(device string, r api.Request, origin, method string, args json.RawMessage) *taskRecord {
 	now := b.opts.Now()
-	t := &taskRecord{Device: device, ID: r.ID, Origin: origin, Method: method, Args: args,
-		ReplyTo: r.ReplyTo, Accepted: now, State: taskQueued}
+	t := &taskRecord{Task: taskq.Task{Device: device, ID: r.ID, Origin: origin, Method: method, Args: args,
+		ReplyTo: r.ReplyTo, Accepted: now}}
 	t.Timeout = r.TimeoutDuration()
 	if d := r.ExpiresDuration(); d > 0 {
 		t.Expires = now.Add(d)
@@ -99,7 +93,7 @@ func (b *Bridge) newTask(device string, r api.Request, origin, method string, ar
 // accept queues a task and publishes `accepted`, or `rejected` with the reason.
 func (b *Bridge) accept(t *taskRecord, r *api.Request) error {
 	if err := b.enqueue(t); err != nil {
-		if errors.Is(err, errDuplicateID) {
+		if errors.Is(err, taskq.ErrDuplicateID) {
 			// A redelivered or re-sent request: it is queued already; say so again, once.
 			b.publishResult(t, statusAccepted, nil, nil, "")
 			return nil
@@ -114,7 +108,7 @@ func (b *Bridge) accept(t *taskRecord, r *api.Request) error {
 	}
 	b.publishResult(t, statusAccepted, nil, nil, "")
 	if t.offline != "" {
-		b.finish(t, statusOffline, nil, nil, t.offline)
+		b.finish(t, taskq.Offline, nil, nil, t.offline)
 	}
 	return nil
 }
@@ -122,7 +116,7 @@ func (b *Bridge) accept(t *taskRecord, r *api.Request) error {
 // rejectable errors end a request with `rejected`; any other (a store failure) leaves the MQTT
 // message unacked so the broker redelivers it.
 func rejectable(err error) bool {
-	return errors.Is(err, errUnknownDevice) || errors.Is(err, errQueueFull)
+	return errors.Is(err, errUnknownDevice) || errors.Is(err, taskq.ErrQueueFull)
 }
 
 // reject answers a request that failed validation. The id and reply_to are taken from the
@@ -138,7 +132,7 @@ func (b *Bridge) reject(device string, req *api.RPCRequest, method string, paylo
 	if method == "" {
 		method, _ = env.Method.(string)
 	}
-	t := &taskRecord{Device: device, ID: id, Method: method, Origin: originRPC}
+	t := &taskRecord{Task: taskq.Task{Device: device, ID: id, Method: method, Origin: originRPC}}
 	if req != nil {
 		t.ID, t.ReplyTo = req.ID, req.ReplyTo
 	}
@@ -199,21 +193,18 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 	if d.rec.Online {
 		b.online--
 	}
-	queue := d.queue
 	b.listDirty = true
 	var msgs []mqtt.Publish
-	for _, t := range queue {
-		skip := t.Origin == originProvision || t.Ended
-		sent := t.State == taskInflight
-		t.Ended = true // a late answer from a session still open is not published again
-		if skip {
+	// Every task ends here; a late answer from a session still open is not published again.
+	for _, r := range b.tasks.RemoveDevice(id) {
+		if !r.Publish {
 			continue
 		}
-		status, reason := statusCancelled, "the device was removed before the request was sent"
-		if sent {
-			status, reason = statusTimeout, "the device was removed while the request was in flight; its outcome is unknown"
+		reason := "the device was removed before the request was sent"
+		if r.State == taskq.Timeout {
+			reason = "the device was removed while the request was in flight; its outcome is unknown"
 		}
-		if m, ok := b.resultMessage(t, status, nil, nil, reason); ok {
+		if m, ok := b.resultMessage(r.Task, r.State.String(), nil, nil, reason); ok {
 			msgs = append(msgs, m)
 		}
 		dropped++
@@ -244,8 +235,8 @@ func (b *Bridge) Health() api.Health {
 		if d.inSession != "" {
 			h.Sessions++
 		}
-		h.QueuedRequests += len(d.queue)
 	}
+	h.QueuedRequests = b.tasks.Total()
 	b.mu.Unlock()
 	if b.opts.Health != nil {
 		b.opts.Health(&h)

@@ -12,6 +12,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
@@ -235,12 +236,12 @@ func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed string) 
 		}
 		return ""
 	}
-	if (iv.model == nil || iv.readQueued) && !slices.ContainsFunc(d.queue, isInterviewTask) {
+	if (iv.model == nil || iv.readQueued) && !b.tasks.Any(d.rec.ID, func(t *taskRecord, _ taskq.Progress) bool { return isInterviewTask(t) }) {
 		// Its last task was given up (the CPE dropped the session on it tasks.max_attempts
 		// times): the interview cannot go on.
 		return errInterviewGivenUp.Error()
 	}
-	if t := iv.wholeTree; t != nil && t.State == taskQueued && t.Attempts > 0 {
+	if t := iv.wholeTree; t != nil && sentBefore(b.tasks.Progress(t)) {
 		b.log.Warn("the CPE broke the session on the whole-tree GetParameterNames; walking its tree", zap.String("device", d.rec.ID))
 		b.dropTaskLocked(d, t)
 		iv.wholeTree = nil
@@ -249,15 +250,16 @@ func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed string) 
 	return ""
 }
 
+// sentBefore: queued again after a session dropped it.
+func sentBefore(p taskq.Progress) bool { return p.State == taskq.Queued && p.Attempts > 0 }
+
 func isInterviewTask(t *taskRecord) bool {
 	return t.Purpose == purposeInterviewNames || t.Purpose == purposeInterviewRead
 }
 
 // dropTaskLocked removes a queued volatile task.
 func (b *Bridge) dropTaskLocked(d *device, t *taskRecord) {
-	if i := slices.Index(d.queue, t); i >= 0 {
-		d.queue = slices.Delete(d.queue, i, i+1)
-	}
+	b.tasks.Drop(d.rec.ID, func(q *taskRecord) bool { return q == t })
 }
 
 // startInterview begins an interview decided by interviewReasonLocked (called without the
@@ -630,7 +632,7 @@ func (b *Bridge) endInterview(into *present.Batch, id, state, why string) {
 		b.discoveryEndedLocked(iv.key, nil) // failed before it found the names
 	}
 	// Its tasks still queued are dropped: the interview is over.
-	d.queue = slices.DeleteFunc(d.queue, func(t *taskRecord) bool { return t.State == taskQueued && isInterviewTask(t) })
+	b.tasks.Drop(id, isInterviewTask)
 	cp := *d.rec.Interview
 	fin := now.UTC()
 	cp.State, cp.Error, cp.Finished = state, why, &fin

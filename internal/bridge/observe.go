@@ -40,7 +40,7 @@ func (b *Bridge) DeviceStatuses() []DeviceStatus {
 	b.mu.Lock()
 	list := make([]DeviceStatus, 0, len(b.devices))
 	for _, d := range b.devices {
-		list = append(list, DeviceStatus{DeviceSummary: d.rec.Summary(), Queue: len(d.queue), InSession: d.inSession != ""})
+		list = append(list, DeviceStatus{DeviceSummary: d.rec.Summary(), Queue: b.tasks.Len(d.rec.ID), InSession: d.inSession != ""})
 	}
 	b.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })

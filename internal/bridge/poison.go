@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"go.uber.org/zap"
 )
 
 // Poison requests: cheap CPE firmware does not fault on a request it cannot handle, it crashes
 // or drops the connection. A request sent in a session the CPE drops is sent again at most up to
-// Options.MaxAttempts sends (taskRecord.Attempts, Drops: stored), then ends `timeout` saying so.
+// Options.MaxAttempts sends (taskq.Progress Attempts, Drops: stored), then ends `timeout` saying so.
 // The gateway's own requests that used up their attempts are remembered per device (stored, at
 // most maxPoisoned) and not queued again at its next BOOT, which would crash-loop it; a new
 // firmware forgets them.
@@ -54,14 +55,14 @@ func (b *Bridge) rememberPoisonLocked(t *taskRecord) {
 }
 
 // spentReason is the terminal reason of a request that used up tasks.max_attempts.
-func (b *Bridge) spentReason(t *taskRecord, end acs.EndReason) string {
-	if t.Drops == 0 {
+func (b *Bridge) spentReason(t *taskRecord, p taskq.Progress, end acs.EndReason) string {
+	if p.Drops == 0 {
 		return fmt.Sprintf("the gateway stopped while the CPE was running %s; sent %s already (tasks.max_attempts %d), so it is not sent again; "+
-			"it may or may not have been applied", t.Method, times(t.Attempts), b.opts.MaxAttempts)
+			"it may or may not have been applied", t.Method, times(p.Attempts), b.opts.MaxAttempts)
 	}
 	return fmt.Sprintf("the CPE dropped the session %s while running %s (last: %s); sent %s (tasks.max_attempts %d), it is not sent again, "+
 		"since the request itself may be what breaks the CPE; it may or may not have been applied",
-		times(t.Drops), t.Method, endWords(end), times(t.Attempts), b.opts.MaxAttempts)
+		times(p.Drops), t.Method, endWords(end), times(p.Attempts), b.opts.MaxAttempts)
 }
 
 // endWords says how a session ended, for the CPE's side of it.
@@ -79,16 +80,16 @@ func endWords(r acs.EndReason) string {
 
 // droppedTimeoutReason: sent, the session dropped, and the timeout (from the first send) ran out
 // before a new session.
-func droppedTimeoutReason(t *taskRecord) string {
+func droppedTimeoutReason(t *taskRecord, p taskq.Progress) string {
 	return fmt.Sprintf("no answer within the request's timeout (%s, counted from the first send): sent %s, the CPE dropped the session %s",
-		t.Timeout, times(t.Attempts), times(t.Drops))
+		t.Timeout, times(p.Attempts), times(p.Drops))
 }
 
 // inflightTimeoutReason: sent, and no answer within the timeout.
-func inflightTimeoutReason(t *taskRecord) string {
+func inflightTimeoutReason(t *taskRecord, p taskq.Progress) string {
 	r := fmt.Sprintf("sent to the device, but no answer within the request's timeout (%s)", t.Timeout)
-	if t.Attempts > 1 {
-		r += fmt.Sprintf(", counted from the first send: sent %s, the CPE dropped the session %s before", times(t.Attempts), times(t.Drops))
+	if p.Attempts > 1 {
+		r += fmt.Sprintf(", counted from the first send: sent %s, the CPE dropped the session %s before", times(p.Attempts), times(p.Drops))
 	}
 	return r
 }

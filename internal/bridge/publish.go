@@ -135,8 +135,8 @@ func (b *Bridge) resultMessage(t *taskRecord, status string, result any, fault *
 	b.annot.Lock()                // sessions and the sweeper touch tasks concurrently
 	res.Note, t.note = t.note, "" // said once
 	explain := t.explain
-	if status != statusAccepted && t.Drops > 0 {
-		res.Attempts, res.DroppedSessions = t.Attempts, t.Drops
+	if p := b.tasks.Progress(t); status != statusAccepted && p.Drops > 0 {
+		res.Attempts, res.DroppedSessions = p.Attempts, p.Drops
 	}
 	b.annot.Unlock()
 	if fault != nil {

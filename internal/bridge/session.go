@@ -65,7 +65,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	wasOnline := r.Online
 	r.Online = true
 	b.armAvailabilityLocked(d)
-	if len(d.queue) > 0 {
+	if b.tasks.Len(d.rec.ID) > 0 {
 		b.armTasksLocked(d) // in session: its tasks' timeouts are watched from now on
 	}
 	if !wasOnline {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
@@ -26,29 +27,56 @@ const (
 	purposeTranslator   = "translator_provision"
 )
 
-// Terminal statuses of docs/mqtt-api.md.
+// Task origins: who asked, which decides where the result goes (package taskq).
 const (
-	statusAccepted  = "accepted"
-	statusDone      = "done"
-	statusFault     = "fault"
-	statusTimeout   = "timeout"
-	statusExpired   = "expired"
-	statusOffline   = "offline"
-	statusRejected  = "rejected"
-	statusCancelled = "cancelled"
+	originRPC       = taskq.OriginRPC
+	originSet       = taskq.OriginSet
+	originGet       = taskq.OriginGet
+	originProvision = taskq.OriginProvision
 )
 
-// errQueueFull and friends are the readable reasons of `rejected` results.
+// taskRecord is a task as the bridge keeps it: the queue's task (its life is package taskq's),
+// and what lives in memory only, guarded by b.mu (run) and b.annot (note, explain).
+type taskRecord struct {
+	taskq.Task
+	// note is a remark published with the next result (why an accepted request waits, how a
+	// short answer was completed); explain is the gateway's explanation of a fault it publishes.
+	note, explain string
+	// offline is set when the request cannot wait and the device will not be woken: accept ends
+	// it `offline` with this reason right after `accepted`.
+	offline string
+	// run is the in-session progress of a batched GetParameterValues; a broken session starts
+	// it over (reading is idempotent).
+	run *gpvRun
+}
+
+// Statuses published outside a task's terminal end (its state's name is its status then).
+const statusAccepted = "accepted"
+
+var (
+	statusDone     = taskq.Done.String()
+	statusRejected = taskq.Rejected.String()
+)
+
+// The readable reasons of `rejected` results (with taskq.ErrQueueFull).
 var (
 	errUnknownDevice = errors.New("unknown device: it has never sent an Inform to this gateway")
-	errQueueFull     = errors.New("the device's queue is full (tasks.max_queue)")
-	errDuplicateID   = errors.New("a request with this id is already queued for the device")
 	errNoTarget      = errors.New("the device reported no ConnectionRequestURL")
 )
 
-// finishedMemory is how many finished request ids per device are kept in memory to drop QoS 1
-// redeliveries without a store read; the store remembers every one for finishedKeep.
-const finishedMemory = 64
+// taskStore is the persistence of the task queues: the bridge's store file.
+type taskStore struct {
+	st  *store
+	now func() time.Time
+}
+
+func (s taskStore) SaveTask(device string, seq uint64, v []byte) error {
+	return s.st.putTask(device, seq, v)
+}
+
+func (s taskStore) WasFinished(device, id string) (bool, error) {
+	return s.st.finishedSince(device, id, s.now().Add(-finishedKeep))
+}
 
 // pruneEvery: the finished ids older than finishedKeep are pruned at start and every so many
 // finished requests.
@@ -66,43 +94,24 @@ var idempotent = map[string]bool{
 // It returns only after the task is durable: the caller then publishes `accepted` and acks.
 func (b *Bridge) enqueue(t *taskRecord) error {
 	b.mu.Lock()
-	d := b.devices[t.Device]
-	if d == nil {
-		b.mu.Unlock()
+	known := b.devices[t.Device] != nil
+	b.mu.Unlock()
+	if !known {
 		return errUnknownDevice
 	}
-	if len(d.queue) >= b.opts.MaxQueue {
-		b.mu.Unlock()
-		return errQueueFull
-	}
-	if t.ID != "" {
-		for _, q := range d.queue {
-			if q.ID == t.ID && q.Origin != originProvision {
-				b.mu.Unlock()
-				return errDuplicateID
-			}
-		}
-	}
-	b.mu.Unlock()
-	// Not shared yet: number and marshal it without the lock, and commit outside it (bbolt's
-	// Batch groups concurrent commits into one fsync).
-	t.Seq = b.seq.Add(1)
-	v, err := json.Marshal(t)
-	if err != nil {
+	// Limits, duplicate id, number, and the commit (outside any lock: bbolt's Batch groups
+	// concurrent commits into one fsync).
+	if err := b.tasks.Accept(t); err != nil {
 		return err
-	}
-	if err := b.st.putTask(t.Device, t.Seq, v); err != nil {
-		return fmt.Errorf("store: %w", err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	d = b.devices[t.Device]
+	d := b.devices[t.Device]
 	if d == nil { // removed meanwhile
 		_ = b.st.deleteTask(t.Device, t.Seq)
 		return errUnknownDevice
 	}
-	d.queue = append(d.queue, t)
-	sortQueue(d.queue)
+	b.tasks.Insert(t)
 	b.armTasksLocked(d)
 	if d.inSession == "" {
 		if t.NoWait && d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "" && b.waker != nil {
@@ -134,27 +143,29 @@ func (b *Bridge) queueInternalLocked(d *device, method, purpose string, args map
 			zap.String("purpose", purpose), zap.String("method", method))
 		return nil
 	}
-	t := &taskRecord{
-		Device: d.rec.ID, Origin: originProvision, Method: method, Args: raw,
-		Accepted: b.opts.Now(), State: taskQueued, Purpose: purpose, volatile: true,
+	t := &taskRecord{Task: taskq.Task{
+		Device: d.rec.ID, ID: purpose + "-" + randomToken(6), Origin: originProvision, Method: method, Args: raw,
+		Accepted: b.opts.Now(), Purpose: purpose,
+	}}
+	if err := b.tasks.AddInternal(t); err != nil { // a new task: cannot fail
+		b.log.Error("gateway request not queued", zap.String("device", d.rec.ID), zap.String("purpose", purpose), zap.Error(err))
+		return nil
 	}
-	t.Seq = b.seq.Add(1)
-	t.ID = purpose + "-" + randomToken(6)
-	d.queue = append(d.queue, t)
-	sortQueue(d.queue)
 	b.armTasksLocked(d)
 	return t
 }
 
-// saveTask commits a task's current state; the record is marshalled under the lock, since
+// saveTask commits a task's current state; the record is marshalled under the locks, since
 // sessions and the sweeper change tasks concurrently.
 func (b *Bridge) saveTask(t *taskRecord) {
-	b.mu.Lock()
-	v, err := json.Marshal(t)
-	volatile := t.volatile
-	b.mu.Unlock()
-	if volatile {
+	if t.Volatile {
 		return
+	}
+	b.mu.Lock() // Blind is changed under it
+	v, err := b.tasks.Marshal(t)
+	b.mu.Unlock()
+	if errors.Is(err, taskq.ErrNotQueued) {
+		return // it ended meanwhile: its end is committed, not its progress
 	}
 	if err == nil {
 		err = b.st.putTask(t.Device, t.Seq, v)
@@ -167,10 +178,8 @@ func (b *Bridge) saveTask(t *taskRecord) {
 // queueCredentialsLocked provisions per-device connection-request credentials
 // (checklist 49): a SetParameterValues on the device's root, active once it succeeds.
 func (b *Bridge) queueCredentialsLocked(d *device) {
-	for _, t := range d.queue {
-		if t.Purpose == purposeCredentials {
-			return
-		}
+	if b.tasks.Any(d.rec.ID, func(t *taskRecord, _ taskq.Progress) bool { return t.Purpose == purposeCredentials }) {
+		return
 	}
 	r := &d.rec
 	r.PendingUser = "cwmp2mqtt-" + randomToken(6)
@@ -201,51 +210,49 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 			b.mu.Unlock()
 			return nil, nil
 		}
-		var t *taskRecord
-		for _, q := range d.queue {
-			if q.State == taskInflight && q.run != nil && q.run.current == nil && !q.Ended {
+		var more *acs.Task
+		b.tasks.Each(d.rec.ID, func(q *taskRecord, p taskq.Progress) bool {
+			if p.State == taskq.Sent && q.run != nil && q.run.current == nil {
 				if gpv := q.run.next(); gpv != nil {
-					b.mu.Unlock()
-					return &acs.Task{Request: gpv, Ref: q}, nil
+					more = &acs.Task{Request: gpv, Ref: q}
+					return false
 				}
 			}
+			return true
+		})
+		if more != nil {
+			b.mu.Unlock()
+			return more, nil
 		}
-		var cancel *taskRecord
+		var t *taskRecord
 		var why string
-		for _, q := range d.queue {
-			if q.State == taskQueued {
-				hold, lacks := b.blindCheckLocked(d, q)
-				if hold {
-					continue // its device's data model is being discovered
-				}
-				t, cancel, why = q, q, lacks
-				break
+		b.tasks.Each(d.rec.ID, func(q *taskRecord, p taskq.Progress) bool {
+			if p.State != taskq.Queued {
+				return true
 			}
-		}
+			hold, lacks := b.blindCheckLocked(d, q)
+			if hold {
+				return true // its device's data model is being discovered
+			}
+			t, why = q, lacks
+			return false
+		})
 		if why != "" {
 			b.mu.Unlock()
-			b.finish(cancel, statusCancelled, nil, nil, why)
+			b.finish(t, taskq.Cancelled, nil, nil, why)
 			continue
 		}
 		if t == nil {
 			b.mu.Unlock()
 			return nil, nil
 		}
-		now := b.opts.Now()
-		if !t.Deadline.IsZero() && now.After(t.Deadline) {
-			// Sent before, dropped, and its timeout ran out meanwhile: not sent again.
+		if err := b.tasks.Send(t, b.opts.Now()); err != nil {
 			b.mu.Unlock()
-			b.finish(t, statusTimeout, nil, nil, droppedTimeoutReason(t))
+			if errors.Is(err, taskq.ErrTimedOut) {
+				// Sent before, dropped, and its timeout ran out meanwhile: not sent again.
+				b.finish(t, taskq.Timeout, nil, nil, droppedTimeoutReason(t, b.tasks.Progress(t)))
+			} // else it ended meanwhile (a sweep, a failed connection request): the next one
 			continue
-		}
-		t.State = taskInflight
-		b.annot.Lock()
-		t.Attempts++
-		b.annot.Unlock()
-		if t.Timeout > 0 && t.Deadline.IsZero() {
-			// Counted from the first send and never restarted: a re-send after a dropped session
-			// does not buy the request a new timeout.
-			t.Deadline = now.Add(t.Timeout)
 		}
 		batch := gpvBatchSize
 		if d.hasQuirk(quirkOneNamePerGPV) {
@@ -256,7 +263,7 @@ func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error
 		msg, err := b.buildMessage(t)
 		if err != nil { // cannot happen for validated requests; never loop on it
 			b.log.Error("queued task cannot be built", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))
-			b.finish(t, statusFault, nil, &soap.Fault{Code: soap.FaultInternalError, String: err.Error()}, err.Error())
+			b.finish(t, taskq.Fault, nil, &soap.Fault{Code: soap.FaultInternalError, String: err.Error()}, err.Error())
 			continue
 		}
 		if gpv, ok := msg.(*soap.GetParameterValues); ok {
@@ -278,7 +285,7 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 		return
 	}
 	b.countInterviewRPC(t)
-	if t.run != nil && !t.Ended {
+	if t.run != nil && b.tasks.Progress(t).State != taskq.Lapsed {
 		b.mu.Lock()
 		more, fatal := t.run.absorb(resp, err)
 		b.mu.Unlock()
@@ -300,16 +307,16 @@ func (b *Bridge) TaskDone(ctx context.Context, s *acs.Session, at *acs.Task, res
 	switch {
 	case errors.As(err, &fault):
 		b.onInternalFault(t, fault)
-		b.finish(t, statusFault, nil, fault, "")
+		b.finish(t, taskq.Fault, nil, fault, "")
 	case err != nil:
 		// A response that does not match the request (checklist 46) is a fault for this task only.
 		f := &soap.Fault{Code: soap.FaultInternalError, String: err.Error()}
 		b.annotate(t, "", "made by the gateway, not sent by the CPE: the CPE's answer did not match the request")
-		b.finish(t, statusFault, nil, f, err.Error())
+		b.finish(t, taskq.Fault, nil, f, err.Error())
 	default:
 		b.onResponse(ctx, s, t, resp)
 		b.trackTransfer(t, resp)
-		b.finish(t, statusDone, b.result(ctx, t, resp), nil, "")
+		b.finish(t, taskq.Done, b.result(ctx, t, resp), nil, "")
 	}
 	b.interviewTaskDone(ctx, t, resp, err)
 }
@@ -331,84 +338,57 @@ func (b *Bridge) SessionEnded(ctx context.Context, s *acs.Session, outstanding *
 		d.inSession = ""
 		b.trimParamsLocked()
 	}
-	var drop, spent *taskRecord
-	switch {
-	case requeue != nil && requeue.Ended:
-		// Its `timeout` is out: it must not run again, only be cleaned up.
-		drop, requeue = requeue, nil
-	case requeue != nil && requeue.State == taskInflight:
-		requeue.run = nil
-		if reason != acs.EndShutdown { // the gateway stopping is not the CPE dropping it
-			b.annot.Lock()
-			requeue.Drops++
-			b.annot.Unlock()
+	outcome := taskq.Untouched
+	if requeue != nil {
+		// The gateway stopping is not the CPE dropping the session.
+		outcome = b.tasks.Interrupted(requeue, reason != acs.EndShutdown)
+		if outcome != taskq.Abandoned {
+			requeue.run = nil
 		}
-		if requeue.Attempts >= b.opts.MaxAttempts {
-			// A request the CPE keeps dying on is not re-sent for ever (tasks.max_attempts).
-			spent, requeue = requeue, nil
-			if spent.Drops > 0 {
-				b.rememberPoisonLocked(spent)
-			}
-		} else {
-			requeue.State = taskQueued
+		if outcome == taskq.Spent && b.tasks.Progress(requeue).Drops > 0 {
+			b.rememberPoisonLocked(requeue)
 		}
 	}
-	pending := false
-	for _, q := range d.queue {
-		if q.State == taskQueued && !b.heldLocked(d, q) {
-			pending = true
-		}
-	}
+	pending := b.tasks.Any(d.rec.ID, func(q *taskRecord, p taskq.Progress) bool {
+		return p.State == taskq.Queued && !b.heldLocked(d, q)
+	})
 	// A task queued between the session's last NextTask and its end must not wait for the next
 	// periodic inform.
 	if pending && d.inSession == "" && reason != acs.EndSuperseded && reason != acs.EndShutdown {
 		b.wakeLocked(d)
 	}
 	b.mu.Unlock()
-	if requeue != nil {
+	switch outcome {
+	case taskq.Requeued:
 		b.saveTask(requeue)
-	}
-	if drop != nil {
-		b.finish(drop, statusTimeout, nil, nil, "")
-	}
-	if spent != nil {
-		b.log.Warn("CPE dropped the session while running a request; not sent again", zap.String("device", spent.Device),
-			zap.String("id", spent.ID), zap.String("method", spent.Method), zap.Int("attempts", spent.Attempts),
-			zap.Int("dropped_sessions", spent.Drops), zap.String("reason", string(reason)))
-		b.finish(spent, statusTimeout, nil, nil, b.spentReason(spent, reason))
+	case taskq.Abandoned: // its `timeout` is out: it must not run again, only be cleaned up
+		b.finish(requeue, taskq.Timeout, nil, nil, "")
+	case taskq.Spent: // a request the CPE keeps dying on is not re-sent for ever (tasks.max_attempts)
+		p := b.tasks.Progress(requeue)
+		b.log.Warn("CPE dropped the session while running a request; not sent again", zap.String("device", requeue.Device),
+			zap.String("id", requeue.ID), zap.String("method", requeue.Method), zap.Int("attempts", p.Attempts),
+			zap.Int("dropped_sessions", p.Drops), zap.String("reason", string(reason)))
+		b.finish(requeue, taskq.Timeout, nil, nil, b.spentReason(requeue, p, reason))
 	}
 	b.log.Debug("session ended", zap.String("device", s.DeviceID), zap.String("reason", string(reason)))
 }
 
-// finish removes a task and publishes its one terminal result (internal tasks publish none).
-func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fault, reason string) {
-	b.mu.Lock()
-	if d := b.devices[t.Device]; d != nil {
-		for i, q := range d.queue {
-			if q == t {
-				// A new array: the old one would keep the finished task (with a state read's
-				// every value) alive behind an empty queue, since a slice of it points into it.
-				d.queue = append(d.queue[:i:i], d.queue[i+1:]...)
-				if len(d.queue) == 0 {
-					d.queue = nil
-				}
-				break
-			}
-		}
-		if t.Origin != originProvision && t.ID != "" {
-			if len(d.finished) >= finishedMemory {
-				d.finished = d.finished[1:]
-			}
-			d.finished = append(d.finished, t.ID)
-		}
+// finish ends a task in state to (its queue decides whether the end is legal, and whether a
+// result is due: none for internal tasks and for a lapsed one, whose `timeout` is out) and
+// commits its end with its one terminal result.
+func (b *Bridge) finish(t *taskRecord, to taskq.State, result any, fault *soap.Fault, reason string) {
+	publish, err := b.tasks.Finish(t, to)
+	if err != nil { // it ended already (its device was removed meanwhile): one end only
+		b.log.Debug("task end refused", zap.String("device", t.Device), zap.String("id", t.ID), zap.Stringer("status", to), zap.Error(err))
+		return
 	}
-	b.mu.Unlock()
+	lapsed := !publish && !t.Internal()
+	status := to.String()
 	var msg mqtt.Publish
-	publish := !t.Ended && t.Origin != originProvision
 	if publish {
 		msg, publish = b.resultMessage(t, status, result, fault, reason)
 	}
-	if !t.volatile {
+	if !t.Volatile {
 		// The task's end and its result commit together (a crash between the two lost results).
 		err := b.st.commitTask(t.Device, t.Seq, nil, func(tx *bolt.Tx) error {
 			if t.Origin != originProvision && t.ID != "" {
@@ -435,7 +415,7 @@ func (b *Bridge) finish(t *taskRecord, status string, result any, fault *soap.Fa
 		b.pruneFinished()
 	}
 	switch {
-	case t.Ended:
+	case lapsed:
 		b.log.Info("timed-out request removed; its outcome is not published again", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("status", status))
 	case t.Origin == originProvision:
 		b.log.Debug("internal task finished", zap.String("device", t.Device), zap.String("purpose", t.Purpose), zap.String("status", status))
@@ -550,35 +530,17 @@ func (b *Bridge) onResponse(ctx context.Context, s *acs.Session, t *taskRecord, 
 // recoverInflight runs once at start: a task in flight when the gateway stopped is re-queued if
 // running it again is harmless, and ended with `timeout` otherwise (at most once).
 func (b *Bridge) recoverInflight() {
-	var ended, requeued []*taskRecord
-	b.mu.Lock()
-	for _, d := range b.devices {
-		for _, t := range d.queue {
-			if t.State != taskInflight {
-				continue
-			}
-			if t.Ended || t.Attempts >= b.opts.MaxAttempts {
-				// Its timeout was published, or it was sent as often as allowed: not sent again.
-				ended = append(ended, t)
-			} else if idempotent[t.Method] || t.Origin == originProvision {
-				t.State = taskQueued
-				requeued = append(requeued, t)
-			} else {
-				ended = append(ended, t)
-			}
-		}
-	}
-	b.mu.Unlock()
+	requeued, ended := b.tasks.Recover(func(t *taskRecord) bool { return idempotent[t.Method] || t.Internal() })
 	for _, t := range requeued {
 		b.saveTask(t)
 	}
 	for _, t := range ended {
 		b.log.Warn("task interrupted by a restart; not re-run", zap.String("device", t.Device), zap.String("id", t.ID), zap.String("method", t.Method))
 		why := "because " + t.Method + " is not idempotent"
-		if t.Attempts >= b.opts.MaxAttempts {
-			why = fmt.Sprintf("because it was sent %d times already (tasks.max_attempts)", t.Attempts)
+		if p := b.tasks.Progress(t); p.Attempts >= b.opts.MaxAttempts {
+			why = fmt.Sprintf("because it was sent %d times already (tasks.max_attempts)", p.Attempts)
 		}
-		b.finish(t, statusTimeout, nil, nil,
+		b.finish(t, taskq.Timeout, nil, nil,
 			"the gateway stopped while the CPE was executing "+t.Method+"; its outcome is unknown and it is not re-run, "+why)
 	}
 }
@@ -587,7 +549,7 @@ func (b *Bridge) recoverInflight() {
 func (b *Bridge) sweepTasks(now time.Time) {
 	type ending struct {
 		t      *taskRecord
-		status string
+		status taskq.State
 		reason string
 	}
 	var ends []ending
@@ -596,25 +558,16 @@ func (b *Bridge) sweepTasks(now time.Time) {
 	due := b.popDueLocked(dueTasks, now) // deadlines.go: only the devices with something due
 	for _, d := range due {
 		b.sweepWakeLocked(d, now)
-		if len(d.queue) == 0 {
-			continue
+		sw := b.tasks.Sweep(d.rec.ID, now)
+		for _, t := range sw.Overdue {
+			ends = append(ends, ending{t, taskq.Timeout, droppedTimeoutReason(t, b.tasks.Progress(t))})
 		}
-		waiting := false
-		for _, t := range d.queue {
-			switch {
-			case t.State == taskQueued && !t.Deadline.IsZero() && now.After(t.Deadline):
-				ends = append(ends, ending{t, statusTimeout, droppedTimeoutReason(t)})
-			case t.State == taskQueued && !t.Expires.IsZero() && now.After(t.Expires):
-				status, reason := b.notSentLocked(d, t)
-				ends = append(ends, ending{t, status, reason})
-			case t.State == taskInflight && !t.Ended && !t.Deadline.IsZero() && now.After(t.Deadline):
-				t.Ended = true
-				timedOut = append(timedOut, t)
-			case t.State == taskQueued:
-				waiting = true
-			}
+		for _, t := range sw.Expired {
+			status, reason := b.notSentLocked(d, t)
+			ends = append(ends, ending{t, status, reason})
 		}
-		if waiting && d.inSession == "" && !d.waking && b.rewakeDueLocked(d, now) {
+		timedOut = append(timedOut, sw.Lapsed...)
+		if sw.Waiting && d.inSession == "" && !d.waking && b.rewakeDueLocked(d, now) {
 			b.wakeLocked(d)
 		}
 	}
@@ -623,7 +576,7 @@ func (b *Bridge) sweepTasks(now time.Time) {
 		b.finish(e.t, e.status, nil, nil, e.reason)
 	}
 	for _, t := range timedOut {
-		b.endInflight(t, inflightTimeoutReason(t))
+		b.endInflight(t, inflightTimeoutReason(t, b.tasks.Progress(t)))
 	}
 	b.mu.Lock()
 	for _, d := range due {
@@ -644,22 +597,21 @@ func (b *Bridge) pruneFinished() {
 	b.log.Debug("finished request ids pruned", zap.Int("ids", n))
 }
 
-// endInflight publishes `timeout` for a task still in a session (marked Ended) and stores the mark
-// in the same commit: it stays queued until its session ends, and is never run again.
+// endInflight publishes `timeout` for a task still in a session (Lapsed) and stores the mark in
+// the same commit: it stays queued until its session ends, and is never run again.
 func (b *Bridge) endInflight(t *taskRecord, reason string) {
-	b.mu.Lock()
-	v, err := json.Marshal(t)
-	volatile := t.volatile
-	b.mu.Unlock()
-	if volatile {
+	if t.Volatile {
 		return // internal: nothing to publish, nothing stored
 	}
+	b.mu.Lock()
+	v, err := b.tasks.Marshal(t)
+	b.mu.Unlock()
 	if err == nil {
 		err = b.st.commitTask(t.Device, t.Seq, v, func(tx *bolt.Tx) error {
-			if t.Origin == originProvision {
+			if t.Internal() {
 				return nil
 			}
-			m, ok := b.resultMessage(t, statusTimeout, nil, nil, reason)
+			m, ok := b.resultMessage(t, taskq.Timeout.String(), nil, nil, reason)
 			if !ok {
 				return nil
 			}
@@ -715,11 +667,12 @@ func (b *Bridge) wakeDone(id string, err error) {
 		d.waking = false
 		final = !stopping && b.wakeResultLocked(d, err)
 		if final && d.inSession == "" {
-			for _, t := range d.queue {
-				if t.NoWait && t.State == taskQueued {
+			b.tasks.Each(id, func(t *taskRecord, p taskq.Progress) bool {
+				if t.NoWait && p.State == taskq.Queued {
 					offline = append(offline, t)
 				}
-			}
+				return true
+			})
 		}
 	}
 	b.mu.Unlock()
@@ -729,6 +682,6 @@ func (b *Bridge) wakeDone(id string, err error) {
 		b.log.Warn("connection request failed", zap.String("device", id), zap.Error(err))
 	}
 	for _, t := range offline {
-		b.finish(t, statusOffline, nil, nil, "connection request failed: "+err.Error())
+		b.finish(t, taskq.Offline, nil, nil, "connection request failed: "+err.Error())
 	}
 }

@@ -156,9 +156,7 @@ func TestReplyToOwnInputTopicRejected(t *testing.T) {
 			t.Fatalf("published on the gateway's own input %s: %s", m.Topic, m.Payload)
 		}
 	}
-	f.b.mu.Lock()
-	queued := len(f.b.devices[devID].queue)
-	f.b.mu.Unlock()
+	queued := f.b.tasks.Len(devID)
 	if queued != 0 {
 		t.Fatalf("%d requests queued", queued)
 	}

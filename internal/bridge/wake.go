@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
 	"go.uber.org/zap"
 )
@@ -145,10 +146,10 @@ func wakeErrorText(err error) string {
 
 // notSentLocked is the terminal status and reason of a request whose expires passed while it
 // waited in the queue: what really happened, never "no session" when there was one.
-func (b *Bridge) notSentLocked(d *device, t *taskRecord) (status, reason string) {
-	if t.Attempts > 0 {
-		return statusTimeout, fmt.Sprintf("sent %s; the CPE dropped the session %s while running it and opened no new session before the request's expires; "+
-			"it may or may not have been applied", times(t.Attempts), times(t.Drops))
+func (b *Bridge) notSentLocked(d *device, t *taskRecord) (status taskq.State, reason string) {
+	if p := b.tasks.Progress(t); taskq.ExpiredState(p) == taskq.Timeout {
+		return taskq.Timeout, fmt.Sprintf("sent %s; the CPE dropped the session %s while running it and opened no new session before the request's expires; "+
+			"it may or may not have been applied", times(p.Attempts), times(p.Drops))
 	}
 	within := fmt.Sprintf("not sent within its expires (%s)", t.Expires.Sub(t.Accepted).Round(time.Millisecond))
 	if t.NoWait {
@@ -156,18 +157,18 @@ func (b *Bridge) notSentLocked(d *device, t *taskRecord) (status, reason string)
 	}
 	switch {
 	case d.rec.LastInform.After(t.Accepted):
-		return statusExpired, within + fmt.Sprintf(": the device opened a session at %s, but the request was not reached in it (requests ahead of it, or cwmp.session.max_rpcs)",
+		return taskq.Expired, within + fmt.Sprintf(": the device opened a session at %s, but the request was not reached in it (requests ahead of it, or cwmp.session.max_rpcs)",
 			d.rec.LastInform.UTC().Format(time.RFC3339))
 	case !d.rec.CRNoSession.IsZero():
-		return statusExpired, within + ": " + b.noWakeLocked(d, b.opts.Now()) + "; no Inform came"
+		return taskq.Expired, within + ": " + b.noWakeLocked(d, b.opts.Now()) + "; no Inform came"
 	case !d.wake.acceptedAt.IsZero():
-		return statusExpired, within + fmt.Sprintf(": the device accepted a connection request at %s but has not opened its session", d.wake.acceptedAt.UTC().Format(time.RFC3339))
+		return taskq.Expired, within + fmt.Sprintf(": the device accepted a connection request at %s but has not opened its session", d.wake.acceptedAt.UTC().Format(time.RFC3339))
 	case d.wake.busy > 0:
-		return statusExpired, within + fmt.Sprintf(": the device opened no session; it was asked %s with back-off and at the last connection request it %s", times(d.wake.busy), d.wake.lastErr)
+		return taskq.Expired, within + fmt.Sprintf(": the device opened no session; it was asked %s with back-off and at the last connection request it %s", times(d.wake.busy), d.wake.lastErr)
 	case d.wake.lastErr != "":
-		return statusExpired, within + ": the device opened no session; at the last connection request it " + d.wake.lastErr
+		return taskq.Expired, within + ": the device opened no session; at the last connection request it " + d.wake.lastErr
 	case d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "":
-		return statusExpired, within + ": the device opened no session, and it reported no connection-request URL to wake it"
+		return taskq.Expired, within + ": the device opened no session, and it reported no connection-request URL to wake it"
 	}
-	return statusExpired, within + ": the device opened no session"
+	return taskq.Expired, within + ": the device opened no session"
 }
