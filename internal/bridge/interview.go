@@ -774,6 +774,7 @@ func (b *Bridge) heldLocked(d *device, t *taskRecord) bool {
 // device's data model was known (its first interview was running): held while the interview
 // still has no names, refused (lacks says why) when it names what the model lacks, sent as
 // planned otherwise or when no model will come (the interview failed, or interviews are off).
+// It runs in a b.tasks.Each callback: Blind is cleared under the queues' lock.
 func (b *Bridge) blindCheckLocked(d *device, t *taskRecord) (hold bool, lacks string) {
 	if !t.Blind {
 		return false, ""

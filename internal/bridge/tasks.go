@@ -155,15 +155,13 @@ func (b *Bridge) queueInternalLocked(d *device, method, purpose string, args map
 	return t
 }
 
-// saveTask commits a task's current state; the record is marshalled under the locks, since
-// sessions and the sweeper change tasks concurrently.
+// saveTask commits a task's current state; the record is marshalled under the queues' lock,
+// since sessions and the sweeper change tasks concurrently.
 func (b *Bridge) saveTask(t *taskRecord) {
 	if t.Volatile {
 		return
 	}
-	b.mu.Lock() // Blind is changed under it
 	v, err := b.tasks.Marshal(t)
-	b.mu.Unlock()
 	if errors.Is(err, taskq.ErrNotQueued) {
 		return // it ended meanwhile: its end is committed, not its progress
 	}
@@ -603,9 +601,7 @@ func (b *Bridge) endInflight(t *taskRecord, reason string) {
 	if t.Volatile {
 		return // internal: nothing to publish, nothing stored
 	}
-	b.mu.Lock()
 	v, err := b.tasks.Marshal(t)
-	b.mu.Unlock()
 	if err == nil {
 		err = b.st.commitTask(t.Device, t.Seq, v, func(tx *bolt.Tx) error {
 			if t.Internal() {

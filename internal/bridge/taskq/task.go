@@ -15,8 +15,8 @@ const (
 )
 
 // Task is one durable queued request. Its progress (state, sends, drops, deadline) is changed
-// only by its Queues, under their lock; the other fields are set before it is queued (Blind and
-// Keys are the bridge's, under the bridge's lock).
+// only by its Queues, under their lock; the other fields are set before it is queued, except
+// Blind, which its owner clears in a Queues.Each callback (under the lock, so Marshal sees it).
 type Task struct {
 	Seq      uint64          `json:"seq"`
 	Device   string          `json:"device"`
