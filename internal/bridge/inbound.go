@@ -150,7 +150,7 @@ func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
 	}
 	if err != nil {
 		resp.Status, resp.Error = api.BridgeError, err.Error()
-		b.publishJSON(b.topic("bridge", "response", op), resp, false)
+		b.to(nil).put(b.out.BridgeResponse(op, resp))
 		return
 	}
 	switch op {
@@ -175,7 +175,7 @@ func (b *Bridge) handleBridgeRequest(op string, payload []byte) {
 			resp.Data = q
 		}
 	}
-	b.publishJSON(b.topic("bridge", "response", op), resp, false)
+	b.to(nil).put(b.out.BridgeResponse(op, resp))
 }
 
 // RemoveDevice forgets a device, its queue and its retained topics. A request not yet sent ends
@@ -212,7 +212,7 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 	b.mu.Unlock()
 	// An empty retained payload clears the retained state, availability and info.
 	for _, sub := range []string{"state", "availability", "info"} {
-		msgs = append(msgs, mqtt.Publish{Topic: b.topic(id, sub), Retained: true, QoS: b.opts.QoS})
+		msgs = append(msgs, b.out.Clear(b.topic(id, sub)))
 	}
 	// The results go with the queue they end, in one commit.
 	if err := b.st.deleteDevice(id, func(tx *bolt.Tx) error { return b.pub.EnqueueTx(tx, msgs...) }); err != nil {

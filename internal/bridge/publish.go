@@ -15,12 +15,6 @@ import (
 // topic joins the base topic and parts: topic("bridge","state") = "B/bridge/state".
 func (b *Bridge) topic(parts ...string) string { return b.out.Topic(parts...) }
 
-// publishJSON marshals and hands a payload to the outbox. A failure is logged, never fatal: the
-// outbox only fails when the store does.
-func (b *Bridge) publishJSON(topic string, v any, retained bool) {
-	b.to(nil).put(b.out.Message(topic, v, retained))
-}
-
 // lockDeviceOrder holds off the device's other time-stamped publications until unlock: an
 // Inform stamps its messages when it arrives and hands them to the outbox once handled (a
 // translator call and a store write later), so without it a newer Inform of the same device

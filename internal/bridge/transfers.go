@@ -98,9 +98,9 @@ func (b *Bridge) sweepTransfers(now time.Time) {
 	for _, l := range lates {
 		b.log.Warn("no TransferComplete within tasks.transfer_timeout", zap.String("device", l.id), zap.String("command_key", l.p.CommandKey))
 		unlock := b.lockDeviceOrder(l.id)
-		b.publishJSON(b.topic(l.id, "event"), api.DeviceEvent{Event: api.EventTransferTimeout, Device: l.id, CommandKey: l.p.CommandKey,
+		b.to(nil).put(b.out.DeviceEvent(api.DeviceEvent{Event: api.EventTransferTimeout, Device: l.id, CommandKey: l.p.CommandKey,
 			Data: api.TransferTimeoutData{Method: l.p.Method, RequestID: l.p.RequestID, WaitedSeconds: now.Sub(l.p.Since).Seconds()},
-			Time: b.opts.Now().UTC()}, false)
+			Time: b.opts.Now().UTC()}))
 		unlock()
 	}
 }
