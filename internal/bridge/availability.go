@@ -23,9 +23,8 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 		}
 		if r.Online {
 			r.Online = false
-			b.online--
+			b.reg.SetOnline(id, false)
 			b.markDirtyLocked(d)
-			b.listDirty = true
 			gone = append(gone, id)
 		}
 	}

@@ -188,10 +188,7 @@ type Bridge struct {
 	// handing them to the outbox (lockDeviceOrder): taken before b.mu, never under it.
 	order [64]sync.Mutex
 
-	info *api.BridgeInfo
-	// listDirty marks B/bridge/devices for republication; online counts the devices online.
-	listDirty bool
-	online    int
+	info atomic.Pointer[api.BridgeInfo]
 	// models are the data models interviews found, by modelKey (nil: none stored);
 	// discovering names the device discovering a model key now (interview.go).
 	models      map[string]*sdk.DataModel
@@ -284,9 +281,6 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Lock()
 	for _, r := range devs {
 		b.devices[r.ID] = &device{rec: *r}
-		if r.Online {
-			b.online++
-		}
 	}
 	kept := tasks[:0:0]
 	for _, t := range tasks {
@@ -298,7 +292,6 @@ func (b *Bridge) Start(ctx context.Context) error {
 	}
 	b.tasks.Restore(kept)
 	b.armAllLocked()
-	b.listDirty = true
 	b.mu.Unlock()
 	b.pruneFinished()
 	b.recoverInflight()
@@ -452,11 +445,8 @@ func (b *Bridge) Stop() {
 // the mqtt client calls it.
 func (b *Bridge) OnConnect() {
 	b.publishBridgeState("online")
-	b.mu.Lock()
-	info := b.info
-	b.listDirty = true
-	b.mu.Unlock()
-	if info != nil {
+	b.reg.TouchCounts()
+	if info := b.info.Load(); info != nil {
 		b.to(nil).put(b.out.BridgeInfo(info))
 	}
 }
@@ -466,9 +456,7 @@ func (b *Bridge) SetInfo(info *api.BridgeInfo) {
 	if info.Translators == nil {
 		info.Translators = b.translatorList(false)
 	}
-	b.mu.Lock()
-	b.info = info
-	b.mu.Unlock()
+	b.info.Store(info)
 	b.to(nil).put(b.out.BridgeInfo(info))
 }
 

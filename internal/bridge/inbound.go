@@ -189,11 +189,7 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 		return 0, errUnknownDevice
 	}
 	delete(b.devices, id)
-	b.reg.Remove(id)
-	if d.rec.Online {
-		b.online--
-	}
-	b.listDirty = true
+	b.reg.Remove(id) // and from the counts
 	var msgs []mqtt.Publish
 	// Every task ends here; a late answer from a session still open is not published again.
 	for _, r := range b.tasks.RemoveDevice(id) {

@@ -282,7 +282,7 @@ func (b *Bridge) startInterview(into *present.Batch, id, reason string) (shared 
 	d.rec.Interview = iv
 	d.iv = &interviewRun{key: key, started: now}
 	b.markDirtyLocked(d)
-	b.listDirty = true
+	b.reg.TouchCounts()
 	b.mu.Unlock()
 
 	b.emitInterviewEvent(into, id, api.EventInterviewStarted, iv)
@@ -640,7 +640,7 @@ func (b *Bridge) endInterview(into *present.Batch, id, state, why string) {
 	cp.Keys = d.stateKeys
 	d.rec.Interview = &cp
 	rec := d.snapshotLocked()
-	b.listDirty = true
+	b.reg.TouchCounts()
 	b.mu.Unlock()
 	// The record says whether friendly get/set may trust the names: written now.
 	if _, err := b.putRecords([]*registry.Record{rec}); err != nil {

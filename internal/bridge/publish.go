@@ -164,18 +164,14 @@ func (b *Bridge) buildMessage(t *taskRecord) (soap.Message, error) {
 	return api.BuildRPC(t.Method, t.Args)
 }
 
-// publishDeviceListIfDirty republishes the retained B/bridge/devices counts. They are kept up
-// to date as devices come, go and change availability: nothing here walks the fleet.
+// publishDeviceListIfDirty republishes the retained B/bridge/devices counts. The registry keeps
+// them up to date as devices come, go and change availability: nothing here walks the fleet.
 func (b *Bridge) publishDeviceListIfDirty() {
-	b.mu.Lock()
-	if !b.listDirty {
-		b.mu.Unlock()
+	devices, online, changed := b.reg.TakeCounts()
+	if !changed {
 		return
 	}
-	b.listDirty = false
-	counts := api.DeviceCounts{Devices: len(b.devices), Online: b.online, Offline: len(b.devices) - b.online,
-		Updated: b.opts.Now().UTC()}
-	b.mu.Unlock()
+	counts := api.DeviceCounts{Devices: devices, Online: online, Offline: devices - online, Updated: b.opts.Now().UTC()}
 	b.to(nil).put(b.out.DeviceCounts(counts))
 }
 

@@ -68,9 +68,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	if b.tasks.Len(d.rec.ID) > 0 {
 		b.armTasksLocked(d) // in session: its tasks' timeouts are watched from now on
 	}
-	if !wasOnline {
-		b.online++
-	}
+	b.reg.SetOnline(s.DeviceID, true)
 	bootstrap := soap.HasEvent(inf.Events, soap.EventBootstrap)
 	boot := bootstrap || soap.HasEvent(inf.Events, soap.EventBoot)
 	// Credentials at BOOTSTRAP, and once per gateway run for a device without any (a CPE that
@@ -94,8 +92,8 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 			ivKey = k // not loaded since the gateway started
 		}
 	}
-	if isNew || wasOnline != r.Online || boot {
-		b.listDirty = true
+	if boot { // a new device or one back online changed the counts already
+		b.reg.TouchCounts()
 	}
 	var registered *registry.Record
 	if isNew { // a new device must survive a crash: written now, not behind

@@ -186,7 +186,7 @@ func (b *Bridge) rememberState(id, translator string, values map[string]any) {
 		if d.rec.Translator != translator {
 			d.rec.Translator = translator
 			b.markDirtyLocked(d)
-			b.listDirty = true
+			b.reg.TouchCounts()
 		}
 	}
 }

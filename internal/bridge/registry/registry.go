@@ -8,8 +8,9 @@
 // The bridge owns each device's Record in memory (under its device lock) and tells the
 // registry what changed; the registry, under a lock of its own, keeps the raw parameters (a
 // cache: an idle device's live only in the store), the last normalized state until it is
-// stored, and the write-behind set of devices to write, and writes records without losing a
-// value: a device's parameters are dropped from memory only once they are written. The
+// stored, the write-behind set of devices to write and the device counts (known, online), and
+// writes records without losing a value: a device's parameters are dropped from memory only
+// once they are written. The
 // bridge's lock, when held, is taken before the registry's, never after.
 package registry
 
@@ -45,6 +46,10 @@ type Registry struct {
 	lru list.List
 	// dirty are the devices to write at the next Flush.
 	dirty map[string]struct{}
+	// online counts the devices online; countsChanged: the counts (or what is shown beside
+	// them) changed since TakeCounts.
+	online        int
+	countsChanged bool
 }
 
 // entry is what the registry keeps in memory of one device.
@@ -62,6 +67,7 @@ type entry struct {
 	// yet handed to a write.
 	state      []byte
 	stateDirty bool
+	online     bool
 }
 
 // New returns the registry on st keeping the raw parameters of cacheSize idle devices in memory
@@ -76,6 +82,7 @@ func (g *Registry) Add(id string, fresh bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.devs[id] = &entry{id: id, loaded: fresh}
+	g.countsChanged = true
 }
 
 // Remove forgets a device (its stored data is deleted by DeleteTx).
@@ -86,7 +93,45 @@ func (g *Registry) Remove(id string) {
 		g.forget(e)
 		delete(g.devs, id)
 		delete(g.dirty, id)
+		if e.online {
+			g.online--
+		}
+		g.countsChanged = true
 	}
+}
+
+// SetOnline records the device's availability for the counts of B/bridge/devices.
+func (g *Registry) SetOnline(id string, online bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e := g.devs[id]
+	if e == nil || e.online == online {
+		return
+	}
+	e.online = online
+	if online {
+		g.online++
+	} else {
+		g.online--
+	}
+	g.countsChanged = true
+}
+
+// TouchCounts has the counts published again though they did not change (a reconnect to the
+// broker, a change shown beside them).
+func (g *Registry) TouchCounts() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.countsChanged = true
+}
+
+// TakeCounts returns the devices known and online when they changed or were touched since the
+// last call (changed false: nothing to publish).
+func (g *Registry) TakeCounts() (devices, online int, changed bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	changed, g.countsChanged = g.countsChanged, false
+	return len(g.devs), g.online, changed
 }
 
 // params returns e's raw parameters, reading them from the store when they are not in memory,
@@ -301,7 +346,11 @@ func (g *Registry) Load() ([]*Record, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, r := range recs {
-		g.devs[r.ID] = &entry{id: r.ID}
+		g.devs[r.ID] = &entry{id: r.ID, online: r.Online}
+		if r.Online {
+			g.online++
+		}
 	}
+	g.countsChanged = true
 	return recs, nil
 }

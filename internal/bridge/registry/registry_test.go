@@ -209,3 +209,43 @@ func TestOfflineAfter(t *testing.T) {
 		}
 	}
 }
+
+// The counts of B/bridge/devices follow registrations, availability and removals, are reported
+// once per change, and a device set online twice counts once.
+func TestCountsFollowDevicesAndAvailability(t *testing.T) {
+	g, st, _ := openTest(t, 10)
+	take := func(wantDevices, wantOnline int, wantChanged bool) {
+		t.Helper()
+		n, on, changed := g.TakeCounts()
+		if changed != wantChanged || changed && (n != wantDevices || on != wantOnline) {
+			t.Fatalf("counts %d/%d changed %v, want %d/%d changed %v", n, on, changed, wantDevices, wantOnline, wantChanged)
+		}
+	}
+	g.Add("d1", true)
+	g.Add("d2", true)
+	take(2, 0, true)
+	take(0, 0, false)
+	g.SetOnline("d1", true)
+	g.SetOnline("d1", true)
+	take(2, 1, true)
+	g.SetOnline("d1", true)
+	take(0, 0, false)
+	g.TouchCounts()
+	take(2, 1, true)
+	g.Remove("d1")
+	take(1, 0, true)
+	g.SetOnline("gone", true)
+	take(0, 0, false)
+
+	g.SetOnline("d2", true)
+	if _, err := g.Write([]*Record{{ID: "d2", Online: true}}); err != nil {
+		t.Fatal(err)
+	}
+	g2 := New(st, 10, zaptest.NewLogger(t))
+	if _, err := g2.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if n, on, changed := g2.TakeCounts(); n != 1 || on != 1 || !changed {
+		t.Fatalf("after load: %d/%d changed %v, want 1/1 to publish", n, on, changed)
+	}
+}
