@@ -2,6 +2,7 @@ package mqtt_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -35,6 +36,8 @@ func TestMain(m *testing.M) {
 		childGateway()
 	case "enqueue":
 		childEnqueue()
+	case "direct":
+		childDirect()
 	default:
 		os.Exit(m.Run())
 	}
@@ -43,15 +46,7 @@ func TestMain(m *testing.M) {
 // childGateway connects like the gateway does, announces online through the
 // outbox, prints "online" once delivered and waits to be killed.
 func childGateway() {
-	cfg := mqtt.DefaultConfig()
-	cfg.URL, cfg.BaseTopic, cfg.ClientID = os.Getenv(childURLEnv), os.Getenv(childBaseEnv), "crash-child"
-	cfg.ReconnectMin, cfg.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
-	db, err := bbolt.Open(os.Getenv(childDBEnv), 0o600, nil)
-	must(err)
-	ob, err := mqtt.OpenOutbox(db, mqtt.DefaultOutboxOptions(), zap.NewNop())
-	must(err)
-	c, err := mqtt.NewClient(cfg, zap.NewNop())
-	must(err)
+	_, c, ob := childClient("crash-child")
 	c.OnConnect(func() { must(ob.Enqueue(c.StateTopic(), []byte(onlinePayload), true, 1)) })
 	must(c.Start())
 	must(ob.Start(c))
@@ -82,6 +77,45 @@ func childEnqueue() {
 		}()
 	}
 	select {}
+}
+
+// childDirect publishes through a broker over the network from 8 goroutines, each message to a
+// device of its own (so each may go directly), and prints "ok <id>" after each EnqueueBatch
+// returns, until killed.
+func childDirect() {
+	cfg, c, ob := childClient("crash-direct")
+	must(c.Start())
+	must(ob.Start(c))
+	must(c.WaitConnected(context.Background()))
+	var mu sync.Mutex
+	for g := range 8 {
+		go func() {
+			for i := 0; ; i++ {
+				id := g*10_000_000 + i
+				topic := fmt.Sprintf("%s/D%d/event", cfg.BaseTopic, id)
+				must(ob.EnqueueBatch(mqtt.Publish{Topic: topic, Payload: []byte(strconv.Itoa(id)), QoS: 1}))
+				mu.Lock()
+				fmt.Fprintf(os.Stdout, "ok %d\n", id)
+				mu.Unlock()
+			}
+		}()
+	}
+	select {}
+}
+
+// childClient opens the outbox of the child's store and a client of the broker it was given,
+// neither started.
+func childClient(clientID string) (mqtt.Config, *mqtt.Client, *mqtt.Outbox) {
+	cfg := mqtt.DefaultConfig()
+	cfg.URL, cfg.BaseTopic, cfg.ClientID = os.Getenv(childURLEnv), os.Getenv(childBaseEnv), clientID
+	cfg.ReconnectMin, cfg.ReconnectMax = 20*time.Millisecond, 200*time.Millisecond
+	db, err := bbolt.Open(os.Getenv(childDBEnv), 0o600, nil)
+	must(err)
+	ob, err := mqtt.OpenOutbox(db, mqtt.DefaultOutboxOptions(), zap.NewNop())
+	must(err)
+	c, err := mqtt.NewClient(cfg, zap.NewNop())
+	must(err)
+	return cfg, c, ob
 }
 
 func must(err error) {
@@ -200,4 +234,82 @@ func TestOutboxKilledMidEnqueueKeepsAcknowledged(t *testing.T) {
 		t.Errorf("Stats().Queued = %d, want %d", q, len(entries))
 	}
 	t.Logf("%d acknowledged before SIGKILL, %d on disk", len(acked), len(entries))
+}
+
+// A process SIGKILLed while direct publishes to a network broker await their acknowledgements
+// (the broker stopped answering) loses nothing it acknowledged: what EnqueueBatch returned for
+// was either acknowledged by the broker or committed, and reaches the platform after a restart.
+func TestOutboxKilledAwaitingAckKeepsAcknowledged(t *testing.T) {
+	eachBroker(t, func(t *testing.T, b brokerKind) {
+		url, _, _ := b.start(t)
+		proxy := mqtttest.StartProxy(t, url)
+		base := "gw/killdirect"
+		sub := mqtttest.Subscribe(t, url, base+"/+/event")
+		path := t.TempDir() + "/direct.db"
+		cmd, lines, out := startChild(t, "direct", childURLEnv+"="+proxy.URL(), childBaseEnv+"="+base, childDBEnv+"="+path)
+		acked := make(map[string]bool)
+		const direct, late = 2000, 40
+		stalled, killed := false, false
+		for lines.Scan() {
+			id, ok := strings.CutPrefix(lines.Text(), "ok ")
+			if !ok {
+				t.Fatalf("child said %q", lines.Text())
+			}
+			acked[id] = true
+			switch {
+			case len(acked) == direct && !stalled:
+				proxy.Stall() // publishes made from now on wait for acknowledgements that never come
+				stalled = true
+			case len(acked) == direct+late && !killed:
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				killed = true
+			}
+		}
+		_ = out.Close()
+		_ = cmd.Wait()
+		if !killed {
+			t.Fatalf("child acknowledged only %d messages before dying", len(acked))
+		}
+		proxy.Block()
+
+		db := openDB(t, path)
+		entries, err := mqtt.OutboxEntries(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) >= len(acked) {
+			t.Errorf("%d entries on disk for %d acknowledged messages: none was published directly", len(entries), len(acked))
+		}
+		// Restart: the outbox delivers what was committed.
+		cfg := testConfig(t, url)
+		cfg.BaseTopic, cfg.ClientID = base, "crash-direct"
+		c := startClient(t, cfg, nil)
+		ob := openOutbox(t, db, mqtt.DefaultOutboxOptions())
+		if err := ob.Start(c); err != nil {
+			t.Fatal(err)
+		}
+		got := make(map[string]bool, len(acked))
+		missing := func() int {
+			n := 0
+			for id := range acked {
+				if !got[id] {
+					n++
+				}
+			}
+			return n
+		}
+		deadline := time.After(waitLong)
+		for missing() > 0 {
+			select {
+			case m := <-sub.C:
+				got[string(m.Payload)] = true
+			case <-deadline:
+				t.Fatalf("%d of %d messages acknowledged before SIGKILL never reached the platform (%d entries were on disk)",
+					missing(), len(acked), len(entries))
+			}
+		}
+		t.Logf("%d acknowledged before SIGKILL (%d after the broker stopped answering), %d of them on disk", len(acked), late, len(entries))
+	})
 }

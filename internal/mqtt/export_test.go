@@ -14,6 +14,10 @@ func ValidateFilter(f string) error        { return validateFilter(f) }
 // SetClock replaces the outbox clock; call before the first Enqueue.
 func (o *Outbox) SetClock(now func() time.Time) { o.now = now }
 
+// SetDirectAckWait replaces how long a direct publish waits for its acknowledgement; call
+// before Start.
+func (o *Outbox) SetDirectAckWait(d time.Duration) { o.ackWait = d }
+
 // Sweep runs an expiry pass in the writer and waits for its commit.
 func (o *Outbox) Sweep() {
 	w := make(chan struct{})
@@ -58,4 +62,22 @@ func (b *Broker) MaxMessageExpiry() int64 {
 // PublishInlineForTest publishes through the broker's inline client, as the outbox does.
 func (b *Broker) PublishInlineForTest(topic string, payload []byte, retained bool, qos byte) error {
 	return b.publishInline(topic, payload, retained, qos)
+}
+
+// SetDirectAckWaitFor makes the wait of a direct publish depend on the topic of its first
+// message (0: every acknowledgement is too late); call before Start.
+func (o *Outbox) SetDirectAckWaitFor(f func(topic string) time.Duration) { o.ackWaitFor = f }
+
+// DirectAwaiting is how many direct publishes over the network await their acknowledgements.
+func (o *Outbox) DirectAwaiting() int {
+	o.keyMu.Lock()
+	defer o.keyMu.Unlock()
+	return len(o.held)
+}
+
+// OrderKeys is how many ordering keys the outbox tracks.
+func (o *Outbox) OrderKeys() int {
+	o.keyMu.Lock()
+	defer o.keyMu.Unlock()
+	return len(o.order)
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
 	"go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
@@ -73,8 +74,9 @@ type OutboxStats struct {
 	Enqueued    uint64
 	Delivered   uint64 // acknowledged by the broker (QoS 1/2) or written (QoS 0)
 	Coalesced   uint64 // retained entries superseded by a newer one on the same topic
-	// Direct counts the messages published straight into the embedded broker, never written to
-	// disk (also counted in Enqueued and Delivered).
+	// Direct counts the messages the broker took straight away (in process, or acknowledged
+	// within 100 ms over the network), never written to disk; also counted in Enqueued and
+	// Delivered.
 	Direct uint64
 	// DroppedMessages and DroppedBytes total Dropped over all reasons.
 	DroppedMessages uint64
@@ -133,11 +135,25 @@ type Outbox struct {
 	keyMu   sync.Mutex
 	nextKey uint64               // last key handed out
 	open    map[*bbolt.Tx]uint64 // transactions that took keys and have not ended: tx → its last key
+	// held are the keys of direct publishes over the network awaiting their PUBACKs (first →
+	// last): a message that is late is committed under its key, so delivery stops below them.
+	held map[uint64]uint64
+	// order is, per ordering key (see orderKey), what a direct publish over the network must
+	// wait for; base is the client's base topic, floor the last key taken before Start.
+	order   map[string]keyState
+	pruneAt int
+	base    string
+	floor   uint64
 	// client is the connection Start delivers through; with PublishInProcess it also takes
 	// direct publishes.
 	client atomic.Pointer[Client]
 	// ackedSnap mirrors the deliverer's acked: the outbox is caught up when it reaches tail.
 	ackedSnap atomic.Uint64
+	// adoptedKeys are committed entries whose direct publish still awaits its acknowledgement.
+	adoptMu     sync.Mutex
+	adoptedKeys map[uint64]*sentDirect
+	ackWait     time.Duration                    // directAckWait; tests change it
+	ackWaitFor  func(topic string) time.Duration // tests: per topic, overrides ackWait
 
 	deliverMu   sync.Mutex
 	deliverQuit chan struct{}
@@ -193,6 +209,16 @@ type item struct {
 	topic    string
 	value    []byte
 	retained bool
+	// key, when set, is the key held for it by a direct publish that came too late; sent is
+	// that publish, which the deliverer waits for instead of publishing the message again.
+	key  uint64
+	sent *sentDirect
+}
+
+// sentDirect is a publish made on a connection, not yet acknowledged.
+type sentDirect struct {
+	tok  paho.Token
+	sess *session
 }
 
 var reqPool = sync.Pool{New: func() any { return &enqueueReq{done: make(chan error, 1)} }}
@@ -228,6 +254,11 @@ func OpenOutbox(db *bbolt.DB, opts OutboxOptions, log *zap.Logger) (*Outbox, err
 		dropped:    make(map[DropReason]DropCount),
 	}
 	o.open = make(map[*bbolt.Tx]uint64)
+	o.held = make(map[uint64]uint64)
+	o.order = make(map[string]keyState)
+	o.pruneAt = minPruneAt
+	o.adoptedKeys = make(map[uint64]*sentDirect)
+	o.ackWait = directAckWait
 	err := db.Update(func(tx *bbolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(outboxBucket); err != nil {
 			return err
@@ -284,10 +315,13 @@ func (m Publish) validate() error {
 // With the embedded broker in this process (Client.PublishInProcess), connected, and nothing
 // enqueued before still unacknowledged, the messages skip the disk: they are published into the
 // broker at once and EnqueueBatch returns once it has taken them, which is all a commit followed
-// by delivery would have promised (an entry is deleted once the broker has it). Otherwise — the
-// broker away, older messages still queued (they go first), a broker over the network — they
-// are committed as above.
-func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
+// by delivery would have promised (an entry is deleted once the broker has it). With a broker
+// over the network, connected, and nothing of the same devices (see orderKey) still queued or
+// awaiting an acknowledgement, they are published at once and EnqueueBatch returns when the
+// broker has acknowledged them (within directAckWait; what is later is committed in its place,
+// see publishAcked). Otherwise — the broker away, older messages of the same devices still
+// queued (they go first) — they are committed as above.
+func (o *Outbox) EnqueueBatch(msgs ...Publish) (err error) {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -301,17 +335,30 @@ func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
 	if total > o.opts.MaxBytes {
 		return fmt.Errorf("%w: %d bytes", ErrTooLarge, total)
 	}
-	n := o.publishDirect(msgs)
+	n, held, unacked := o.publishDirect(msgs)
 	if n == len(msgs) {
 		return nil
 	}
+	all := msgs
 	msgs = msgs[n:]
 	at := o.now()
 	r := reqPool.Get().(*enqueueReq)
 	r.items = r.items[:0]
-	for _, m := range msgs {
+	for i, m := range msgs {
 		v := encodeEntry(at, m.Topic, m.Payload, m.Retained, m.QoS)
-		r.items = append(r.items, item{topic: m.Topic, value: v, retained: m.Retained})
+		it := item{topic: m.Topic, value: v, retained: m.Retained}
+		if held != 0 {
+			it.key, it.sent = held+uint64(n+i), unacked[i]
+		}
+		r.items = append(r.items, it)
+	}
+	if held != 0 {
+		defer func(last uint64) {
+			if err != nil {
+				last = 0
+			}
+			o.endDirect(held, last, all)
+		}(held + uint64(n+len(msgs)-1))
 	}
 	o.entering.Add(1)
 	select {
@@ -322,30 +369,32 @@ func (o *Outbox) EnqueueBatch(msgs ...Publish) error {
 		reqPool.Put(r)
 		return ErrClosed
 	}
-	err := <-r.done
+	err = <-r.done
 	clear(r.items)
 	reqPool.Put(r)
 	return err
 }
 
-// publishDirect publishes msgs, in order, straight into the embedded broker when the outbox is
-// caught up (see caughtUpLocked). It returns how many the broker took (a prefix of msgs); the
-// caller commits the rest.
-//
-// A broker over the network could be treated alike (publish, wait briefly for the PUBACKs,
-// commit what is late) only if a late message kept its place: committed under a key taken before
-// the publishes, with delivery held below it meanwhile. Without that a message whose first copy
-// was lost with the connection is replayed after a newer one on the same topic.
-func (o *Outbox) publishDirect(msgs []Publish) int {
+// publishDirect publishes msgs, in order, straight to the broker when nothing enqueued before
+// them may go first (in process: the outbox is caught up, see caughtUpLocked; over the network:
+// their ordering keys are clear, see clearLocked). It returns how many the broker has taken (a prefix of msgs: into the
+// embedded broker of this process at once, over the network once acknowledged within
+// ackWait); the caller commits the rest. Over the network, held is the first of the keys taken
+// for msgs before publishing (0 in process): the rest are committed under their own keys, and
+// delivery stops below them until the caller releases them (releaseHeld), so a message late or
+// lost with the connection keeps its place before anything enqueued after it. unacked are the
+// publishes of the rest, still awaiting their acknowledgements: the deliverer adopts them rather
+// than publish those messages again.
+func (o *Outbox) publishDirect(msgs []Publish) (n int, held uint64, unacked []*sentDirect) {
 	c := o.client.Load()
 	if c == nil {
-		return 0
+		return 0, 0, nil
 	}
-	b := c.inProcess()
-	if b == nil {
-		return 0
+	if b := c.inProcess(); b != nil {
+		n = o.publishInProcess(c, b, msgs)
+	} else {
+		n, held, unacked = o.publishAcked(c, msgs)
 	}
-	n := o.publishInProcess(c, b, msgs)
 	if n > 0 {
 		o.statsMu.Lock()
 		o.enqueued += uint64(n)
@@ -353,7 +402,7 @@ func (o *Outbox) publishDirect(msgs []Publish) int {
 		o.direct += uint64(n)
 		o.statsMu.Unlock()
 	}
-	return n
+	return n, held, unacked
 }
 
 // caughtUpLocked: nothing committed waits for its acknowledgement and no transaction holds keys,
@@ -387,11 +436,12 @@ func (o *Outbox) publishInProcess(c *Client, b *Broker, msgs []Publish) int {
 
 // takeKey hands out the next key to tx, a write transaction that is about to store an entry
 // under it. Keys follow the order of the transactions: bbolt runs one writer at a time.
-func (o *Outbox) takeKey(tx *bbolt.Tx) uint64 {
+func (o *Outbox) takeKey(tx *bbolt.Tx, topic string) uint64 {
 	o.keyMu.Lock()
 	defer o.keyMu.Unlock()
 	o.nextKey++
 	o.open[tx] = o.nextKey
+	o.queuedLocked(topic, o.nextKey)
 	return o.nextKey
 }
 
@@ -450,7 +500,7 @@ func (o *Outbox) EnqueueTx(tx *bbolt.Tx, msgs ...Publish) error {
 		if int64(len(v)+8) > o.opts.MaxBytes {
 			return fmt.Errorf("%w: %d bytes", ErrTooLarge, len(v)+8)
 		}
-		seq := o.takeKey(tx)
+		seq := o.takeKey(tx, m.Topic)
 		if err := b.SetSequence(seq); err != nil {
 			return err
 		}
@@ -718,7 +768,7 @@ func (o *Outbox) put(b *bbolt.Bucket, r *item, d *txDelta) error {
 	if r.retained {
 		// A newer retained state supersedes the older one, unless that one is
 		// already on the wire.
-		if old, ok := o.retainedAt[r.topic]; ok && old > o.sentThrough.Load() {
+		if old, ok := o.retainedAt[r.topic]; ok && old > o.sentThrough.Load() && (r.key == 0 || old < r.key) {
 			k := entryKey(old)
 			if v := b.Get(k); v != nil {
 				size := int64(len(k) + len(v))
@@ -740,20 +790,32 @@ func (o *Outbox) put(b *bbolt.Bucket, r *item, d *txDelta) error {
 			return err
 		}
 	}
-	seq := o.takeKey(b.Tx())
-	if err := b.SetSequence(seq); err != nil {
-		return err
+	seq := r.key
+	if seq == 0 {
+		seq = o.takeKey(b.Tx(), r.topic)
+	} else {
+		o.keyMu.Lock()
+		o.queuedLocked(r.topic, seq)
+		o.keyMu.Unlock()
+	}
+	if seq > b.Sequence() {
+		if err := b.SetSequence(seq); err != nil {
+			return err
+		}
 	}
 	if err := b.Put(entryKey(seq), r.value); err != nil {
 		return err
 	}
+	if r.sent != nil {
+		o.adopt(seq, r.sent)
+	}
 	o.queued++
 	o.queuedBytes += size
-	if r.retained {
+	if r.retained && seq > o.retainedAt[r.topic] {
 		o.retainedAt[r.topic] = seq
 	}
 	d.enqueued++
-	d.lastKey = seq
+	d.lastKey = max(d.lastKey, seq)
 	return nil
 }
 

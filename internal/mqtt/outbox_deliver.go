@@ -39,6 +39,7 @@ func (o *Outbox) Start(c *Client) error {
 		return errors.New("outbox: delivery already started")
 	}
 	o.deliverQuit, o.deliverDone = make(chan struct{}), make(chan struct{})
+	o.startOrder(c.topics.Base)
 	o.client.Store(c)
 	go o.deliver(c, o.deliverQuit, o.deliverDone)
 	return nil
@@ -101,7 +102,10 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 	defer close(send)
 	go func() {
 		for e := range send {
-			tok := c.publish(s, e.topic, e.qos, e.retained, e.payload)
+			tok := o.adopted(e.key, s)
+			if tok == nil {
+				tok = c.publish(s, e.topic, e.qos, e.retained, e.payload)
+			}
 			select {
 			case flights <- flight{key: e.key, tok: tok}:
 			case <-stop:
@@ -121,7 +125,7 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 		// Fill the window in key order.
 		for pending < window {
 			if len(buf) == 0 {
-				tail := o.tail.Load()
+				tail := o.deliverLimit()
 				if sent >= tail {
 					break
 				}
@@ -129,6 +133,12 @@ func (o *Outbox) deliverOn(c *Client, s *session, quit <-chan struct{}) int {
 				if buf, err = o.read(sent+1, readAhead); err != nil {
 					o.log.Error("outbox read failed", zap.Error(err))
 					return published
+				}
+				for i, e := range buf {
+					if e.key > tail { // committed behind keys a direct publish still holds
+						buf = buf[:i]
+						break
+					}
 				}
 				if len(buf) == 0 {
 					sent = tail // everything up to tail was coalesced or dropped

@@ -8,13 +8,13 @@ package mqtttest
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,7 +197,8 @@ type Proxy struct {
 	target string
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
-	closed bool // Block: refuse new connections
+	closed bool        // Block: refuse new connections
+	stall  atomic.Bool // Stall: relay nothing
 }
 
 // StartProxy relays a free loopback port to brokerURL (tcp://host:port).
@@ -237,12 +238,18 @@ func (p *Proxy) Block() {
 	p.Cut()
 }
 
-// Unblock lets connections through again.
+// Unblock lets connections through again (and ends a Stall).
 func (p *Proxy) Unblock() {
 	p.mu.Lock()
 	p.closed = false
 	p.mu.Unlock()
+	p.stall.Store(false)
 }
+
+// Stall keeps the connections open but throws away whatever crosses them, both ways, until
+// Unblock: a network that eats packets, so a publish awaits its acknowledgement until the
+// connection is given up.
+func (p *Proxy) Stall() { p.stall.Store(true) }
 
 // Cut closes every open connection through the proxy.
 func (p *Proxy) Cut() {
@@ -277,7 +284,18 @@ func (p *Proxy) accept() {
 			continue
 		}
 		pipe := func(dst, src net.Conn) {
-			_, _ = io.Copy(dst, src)
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := src.Read(buf)
+				if n > 0 && !p.stall.Load() {
+					if _, werr := dst.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
 			_ = dst.Close()
 			_ = src.Close()
 		}
