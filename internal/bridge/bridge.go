@@ -239,6 +239,10 @@ type device struct {
 	reinterview bool
 	// due is the live deadline entry of each kind (deadlines.go), zero when none.
 	due [dueKinds]time.Time
+	// paramsGen counts the changes of the raw parameters in this process; informSum and
+	// stateOf let a periodic Inform that changes nothing skip their load and the normalization
+	// (unchanged.go).
+	paramsGen, informSum, stateOf uint64
 }
 
 // New builds a Bridge on the shared store file. tr may be nil (raw state only).

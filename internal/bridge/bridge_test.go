@@ -216,6 +216,13 @@ var sessionSeq int
 
 func (f *fixture) inform(events ...string) *acs.Session {
 	f.t.Helper()
+	return f.informReporting(nil, events...)
+}
+
+// informReporting is inform whose parameter list ends with changed: values the CPE reports
+// besides (or instead of) the fixture's.
+func (f *fixture) informReporting(changed []soap.ParameterValue, events ...string) *acs.Session {
+	f.t.Helper()
 	sessionSeq++
 	s := &acs.Session{ID: "s" + string(rune('a'+sessionSeq%26)) + time.Now().Format("150405.000000000"), DeviceID: devID,
 		Device:     soap.DeviceID{Manufacturer: "Huawei", OUI: "00259E", ProductClass: "HG8245", SerialNumber: "SN0001"},
@@ -225,6 +232,7 @@ func (f *fixture) inform(events ...string) *acs.Session {
 		{Name: "InternetGatewayDevice.ManagementServer.ConnectionRequestURL", Value: soap.Value{Type: "string", Raw: "http://192.0.2.10:7547/cr"}},
 		{Name: "InternetGatewayDevice.ManagementServer.PeriodicInformInterval", Value: soap.Value{Type: "unsignedInt", Raw: "300"}},
 	}}
+	inf.ParameterList = append(inf.ParameterList, changed...)
 	for _, e := range events {
 		inf.Events = append(inf.Events, soap.Event{Code: e})
 	}
@@ -1046,7 +1054,10 @@ func TestSupersedingInformKeepsDeviceEventsInTimeOrder(t *testing.T) {
 		s := &acs.Session{ID: "sess-" + code, DeviceID: devID,
 			Device:     soap.DeviceID{Manufacturer: "Huawei", OUI: "00259E", ProductClass: "HG8245", SerialNumber: "SN0001"},
 			RemoteAddr: netip.MustParseAddrPort("192.0.2.10:40000"), NS: soap.NSCWMP10}
-		inf := &soap.Inform{DeviceID: s.Device, MaxEnvelopes: 1, Events: []soap.Event{{Code: code}}}
+		// A new firmware each: an Inform that changes nothing would not call the translator.
+		inf := &soap.Inform{DeviceID: s.Device, MaxEnvelopes: 1, Events: []soap.Event{{Code: code}},
+			ParameterList: []soap.ParameterValue{{Name: "InternetGatewayDevice.DeviceInfo.SoftwareVersion",
+				Value: soap.Value{Type: "string", Raw: "V1R3 " + code}}}}
 		done := make(chan error, 1)
 		go func() { done <- f.b.Inform(context.Background(), s, inf) }()
 		return done

@@ -11,7 +11,10 @@ import (
 
 // setParamsLocked records raw values in the registry.
 func (b *Bridge) setParamsLocked(d *device, params []soap.ParameterValue) {
-	b.reg.SetParams(d.rec.ID, params)
+	if b.reg.SetParams(d.rec.ID, params) {
+		d.paramsGen++
+	}
+	d.informSum = 0 // values from elsewhere than an Inform: the next Inform's are compared again
 }
 
 // trimParamsLocked lets the registry drop the raw parameters of the idle devices beyond

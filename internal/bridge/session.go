@@ -57,7 +57,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	r.SerialNumber = s.Device.SerialNumber
 	r.RemoteAddr = s.RemoteAddr.String()
 	r.LastInform = now
-	b.setParamsLocked(d, inf.ParameterList)
+	b.informParamsLocked(d, inf.ParameterList)
 	b.applyKnownParamsLocked(d, inf.ParameterList)
 	d.inSession = s.ID
 	b.markDirtyLocked(d)

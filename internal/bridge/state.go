@@ -60,6 +60,10 @@ func (b *Bridge) snapshot(id string) (sdk.DeviceInfo, map[string]sdk.Value, bool
 // the raw inform and rpc topics are unaffected. On BOOT/BOOTSTRAP the translator's provisioning
 // RPCs are queued.
 func (b *Bridge) updateState(ctx context.Context, into *present.Batch, id string, boot bool, events []string) {
+	key, current := b.stateCurrent(id)
+	if current && !boot {
+		return // nothing changed since the state was published (unchanged.go)
+	}
 	dev, params, ok := b.snapshot(id)
 	if !ok {
 		return
@@ -84,6 +88,7 @@ func (b *Bridge) updateState(ctx context.Context, into *present.Batch, id string
 	if b.stateChanged(id, &st) {
 		b.to(into).put(b.out.State(&st))
 	}
+	b.stateMade(id, key, !st.Stale)
 	if boot && b.tr != nil {
 		b.provision(ctx, id, dev, events, params)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 )
 
@@ -54,7 +55,9 @@ func TestStaleStateAfterTranslatorFailureReadFromStore(t *testing.T) {
 	}
 
 	down.Store(true)
-	s = f.inform("2 PERIODIC")
+	// A new value: an Inform that changes nothing would not call the translator at all.
+	s = f.informReporting([]soap.ParameterValue{{Name: "InternetGatewayDevice.DeviceInfo.ProvisioningCode",
+		Value: soap.Value{Type: "string", Raw: "P2"}}}, "2 PERIODIC")
 	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
 	stale := f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/state", map[string]any{"stale": true})
 	if got, want := stateValues(t, stale), stateValues(t, good); got != want {

@@ -164,13 +164,13 @@ func (g *Registry) WithParams(id string, fn func(map[string]ParamValue)) {
 }
 
 // SetParams records raw values, marking the parameters (and the device) for the next flush only
-// when one of them changed.
-func (g *Registry) SetParams(id string, params []soap.ParameterValue) {
+// when one of them changed; it says whether one did.
+func (g *Registry) SetParams(id string, params []soap.ParameterValue) (changed bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	e := g.devs[id]
 	if e == nil {
-		return
+		return false
 	}
 	p := g.params(e)
 	if p == nil {
@@ -181,12 +181,13 @@ func (g *Registry) SetParams(id string, params []soap.ParameterValue) {
 		v := ParamValue{Value: pv.Value.Raw, Type: pv.Value.Type}
 		if old, ok := p[pv.Name]; !ok || old != v {
 			p[pv.Name] = v
-			e.paramsDirty = true
+			e.paramsDirty, changed = true, true
 		}
 	}
 	if e.paramsDirty {
 		g.dirty[id] = struct{}{}
 	}
+	return changed
 }
 
 // SetState keeps the device's last normalized state (JSON, not changed afterwards) until the
