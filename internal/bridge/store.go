@@ -83,17 +83,32 @@ func (s *store) putTask(device string, seq uint64, v []byte) error {
 	})
 }
 
-// commitTask writes a task's record v, or deletes it when v is nil, together with also's writes
-// (the outbox entry of its result) in one transaction: a crash or a failed write cannot keep the
-// task's end without its result, nor the reverse.
+// updateTask rewrites the record of a task that is still stored. A task's progress is marshalled
+// under the queues' lock and written after it: a write that comes after the task's end (a
+// session re-queueing it while the sweeper expires it) must not bring it back, or the next start
+// would run it again and publish a second result.
+func (s *store) updateTask(device string, seq uint64, v []byte) error {
+	return s.db.Batch(func(tx *bolt.Tx) error { return updateTask(tx, device, seq, v) })
+}
+
+func updateTask(tx *bolt.Tx, device string, seq uint64, v []byte) error {
+	b, k := tx.Bucket(bucketTasks), taskKey(device, seq)
+	if b.Get(k) == nil { // ended meanwhile
+		return nil
+	}
+	return b.Put(k, v)
+}
+
+// commitTask rewrites a task's record v (when still stored: updateTask), or deletes it when v is
+// nil, together with also's writes (the outbox entry of its result) in one transaction: a crash
+// or a failed write cannot keep the task's end without its result, nor the reverse.
 func (s *store) commitTask(device string, seq uint64, v []byte, also func(*bolt.Tx) error) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTasks)
 		var err error
 		if v == nil {
-			err = b.Delete(taskKey(device, seq))
+			err = tx.Bucket(bucketTasks).Delete(taskKey(device, seq))
 		} else {
-			err = b.Put(taskKey(device, seq), v)
+			err = updateTask(tx, device, seq, v)
 		}
 		if err != nil {
 			return err

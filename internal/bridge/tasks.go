@@ -108,6 +108,7 @@ func (b *Bridge) enqueue(t *taskRecord) error {
 	defer b.mu.Unlock()
 	d := b.devices[t.Device]
 	if d == nil { // removed meanwhile
+		b.tasks.Forget(t)
 		_ = b.st.deleteTask(t.Device, t.Seq)
 		return errUnknownDevice
 	}
@@ -165,8 +166,14 @@ func (b *Bridge) saveTask(t *taskRecord) {
 	if errors.Is(err, taskq.ErrNotQueued) {
 		return // it ended meanwhile: its end is committed, not its progress
 	}
+	b.storeProgress(t, v, err)
+}
+
+// storeProgress writes a task's progress marshalled by saveTask (err: its marshalling failed).
+// The task may have ended since: the store then keeps it ended (updateTask).
+func (b *Bridge) storeProgress(t *taskRecord, v []byte, err error) {
 	if err == nil {
-		err = b.st.putTask(t.Device, t.Seq, v)
+		err = b.st.updateTask(t.Device, t.Seq, v)
 	}
 	if err != nil {
 		b.log.Error("task state not persisted", zap.String("device", t.Device), zap.String("id", t.ID), zap.Error(err))

@@ -59,6 +59,9 @@ type Queues[T Item] struct {
 
 type queue[T Item] struct {
 	tasks []T // pending tasks in run order
+	// accepting were accepted and are being committed, not inserted yet: they hold their place
+	// under tasks.max_queue and their id, so two requests at once cannot both pass the checks.
+	accepting []T
 	// finished are the ids of the last requests that ended (newest last), to drop redeliveries.
 	finished []string
 }
@@ -109,20 +112,21 @@ func (q *Queues[T]) devLocked(device string) *queue[T] {
 
 // Accept admits a platform request: refused when the device's queue is full or holds the same
 // id; else numbered, Queued, and committed to the store (outside the lock: concurrent commits
-// share an fsync). It is not in the queue until Insert, so the caller can check that the device
-// still exists in between. A store error leaves nothing behind.
+// share an fsync). It is not in the queue until Insert (or Forget), so the caller can check that
+// the device still exists in between; meanwhile it holds its place and its id. A store error
+// leaves nothing behind.
 func (q *Queues[T]) Accept(it T) error {
 	t := it.task()
 	q.mu.Lock()
-	if dq := q.dev[t.Device]; dq != nil {
-		if len(dq.tasks) >= q.opts.MaxQueue {
-			q.mu.Unlock()
-			return ErrQueueFull
-		}
-		if t.ID != "" && slices.ContainsFunc(dq.tasks, func(o T) bool { return o.task().ID == t.ID && !o.task().Internal() }) {
-			q.mu.Unlock()
-			return ErrDuplicateID
-		}
+	dq := q.devLocked(t.Device)
+	if len(dq.tasks)+len(dq.accepting) >= q.opts.MaxQueue {
+		q.mu.Unlock()
+		return ErrQueueFull
+	}
+	same := func(o T) bool { return o.task().ID == t.ID && !o.task().Internal() }
+	if t.ID != "" && (slices.ContainsFunc(dq.tasks, same) || slices.ContainsFunc(dq.accepting, same)) {
+		q.mu.Unlock()
+		return ErrDuplicateID
 	}
 	if err := move(t, Queued); err != nil {
 		q.mu.Unlock()
@@ -130,18 +134,18 @@ func (q *Queues[T]) Accept(it T) error {
 	}
 	q.seq++
 	t.Seq = q.seq
+	dq.accepting = append(dq.accepting, it)
 	v, err := json.Marshal(t)
 	q.mu.Unlock()
+	if err == nil && !t.Volatile {
+		if err = q.store.SaveTask(t.Device, t.Seq, v); err != nil {
+			err = fmt.Errorf("store: %w", err)
+		}
+	}
 	if err != nil {
-		return err
+		q.Forget(it)
 	}
-	if t.Volatile {
-		return nil
-	}
-	if err := q.store.SaveTask(t.Device, t.Seq, v); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Insert puts an accepted task in its device's queue, in run order.
@@ -150,8 +154,27 @@ func (q *Queues[T]) Insert(it T) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	dq := q.devLocked(t.Device)
+	dq.accepting = slices.DeleteFunc(dq.accepting, func(o T) bool { return o == it })
 	dq.tasks = append(dq.tasks, it)
 	sortQueue(dq.tasks)
+}
+
+// Forget lets go of an accepted task that is not to be inserted (its device went away while it
+// was being committed).
+func (q *Queues[T]) Forget(it T) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if dq := q.dev[it.task().Device]; dq != nil {
+		dq.accepting = slices.DeleteFunc(dq.accepting, func(o T) bool { return o == it })
+		q.gcLocked(it.task().Device, dq)
+	}
+}
+
+// gcLocked forgets a device's queue that holds nothing.
+func (q *Queues[T]) gcLocked(device string, dq *queue[T]) {
+	if dq.tasks == nil && len(dq.accepting) == 0 && dq.finished == nil {
+		delete(q.dev, device)
+	}
 }
 
 // AddInternal queues a gateway task at once (volatile, never stored, no limit).
@@ -439,9 +462,7 @@ func (q *Queues[T]) removeLocked(it T) {
 			dq.tasks = nil
 		}
 	}
-	if dq.tasks == nil && dq.finished == nil {
-		delete(q.dev, it.task().Device)
-	}
+	q.gcLocked(it.task().Device, dq)
 }
 
 // Drop ends the device's queued tasks that pass fn without a result (Dropped): the gateway's

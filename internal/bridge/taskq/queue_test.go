@@ -659,3 +659,42 @@ func TestConcurrentUseEndsEachTaskOnce(t *testing.T) {
 		t.Fatalf("%d tasks left", q.Total())
 	}
 }
+
+// An accepted task being committed holds its id and its place: a second request with the same
+// id at that moment (the same request on two topics, or a redelivery) is not queued twice, and
+// tasks.max_queue cannot be passed by requests accepted at once. Forget (its device went away)
+// and a store failure let both go.
+func TestAcceptHoldsIDAndPlaceUntilInserted(t *testing.T) {
+	q, st := newQueues(2, 2)
+	first := task("d", "r")
+	if err := q.Accept(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Accept(task("d", "r")); !errors.Is(err, ErrDuplicateID) {
+		t.Fatalf("same id while the first is being committed: %v", err)
+	}
+	other := task("d", "s")
+	if err := q.Accept(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Accept(task("d", "t")); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("a third request while two are being committed: %v", err)
+	}
+	if q.Len("d") != 0 {
+		t.Fatal("a task not inserted yet is visible in the queue")
+	}
+	q.Insert(first)
+	q.Forget(other)
+	if got := ids(q, "d"); got != "r" {
+		t.Fatalf("queue %q, want r", got)
+	}
+	st.fail = errors.New("disk full")
+	if err := q.Accept(task("d", "u")); err == nil {
+		t.Fatal("accepted with a failing store")
+	}
+	st.fail = nil
+	accepted(t, q, task("d", "u")) // the failed one let its id and place go
+	if err := q.Accept(task("d", "v")); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("third task: %v", err)
+	}
+}
