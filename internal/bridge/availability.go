@@ -31,8 +31,8 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 	b.mu.Unlock()
 	for _, id := range gone {
 		b.log.Info("device offline", zap.String("device", id))
-		b.publishAvailability(nil, id, false, now, "no session for availability.factor × PeriodicInformInterval")
+		b.to(nil).put(b.out.Availability(id, false, now, "no session for availability.factor × PeriodicInformInterval"))
 		b.emitInfo(nil, id)
-		b.publishBridgeEvent(api.BridgeDeviceOffline, id, "no session within availability.factor × PeriodicInformInterval")
+		b.emitBridgeEvent(nil, api.BridgeDeviceOffline, id, "no session within availability.factor × PeriodicInformInterval")
 	}
 }

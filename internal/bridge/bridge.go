@@ -302,7 +302,11 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.publishBridgeState("online")
 	b.wg.Add(2)
 	go b.loop()
-	go b.republishRetained(b.knownAtStart())
+	known := make([]string, len(devs)) // loaded before any Inform could arrive
+	for i, r := range devs {
+		known[i] = r.ID
+	}
+	go b.republishRetained(known)
 	// Devices with queued work get a connection request now rather than at their next inform.
 	b.mu.Lock()
 	for id, d := range b.devices {
@@ -313,17 +317,6 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.mu.Unlock()
 	b.log.Info("bridge started", zap.Int("devices", len(devs)), zap.Int("tasks", len(tasks)))
 	return nil
-}
-
-// knownAtStart lists the devices loaded from the store, taken before any Inform can arrive.
-func (b *Bridge) knownAtStart() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ids := make([]string, 0, len(b.devices))
-	for id := range b.devices {
-		ids = append(ids, id)
-	}
-	return ids
 }
 
 // republishRetained publishes the availability, state and info of the devices known at start:
@@ -381,7 +374,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 		if !online {
 			reason = "no session for availability.factor × PeriodicInformInterval"
 		}
-		b.publishAvailability(&out, id, online, since, reason)
+		b.to(&out).put(b.out.Availability(id, online, since, reason))
 		b.updateState(b.ctx, &out, id, false, nil)
 		b.emitInfo(&out, id)
 		p := part{id: id, start: start, end: len(out.Msgs)}
@@ -405,11 +398,11 @@ func (b *Bridge) republishBatch(ids []string) int {
 		for _, m := range out.Msgs[p.start:p.end] {
 			switch {
 			case !informed:
-			case m.Topic == b.topic(p.id, "availability"):
+			case m.Topic == b.out.Topic(p.id, "availability"):
 				continue
-			case m.Topic == b.topic(p.id, "state") && !d.published.SameState(p.published):
+			case m.Topic == b.out.Topic(p.id, "state") && !d.published.SameState(p.published):
 				continue
-			case m.Topic == b.topic(p.id, "info") && !d.published.SameInfo(p.published):
+			case m.Topic == b.out.Topic(p.id, "info") && !d.published.SameInfo(p.published):
 				continue
 			}
 			kept = append(kept, m)

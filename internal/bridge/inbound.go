@@ -15,7 +15,7 @@ import (
 
 // Subscriptions are the topic filters the bridge consumes.
 func (b *Bridge) Subscriptions() []string {
-	return []string{b.topic("+", "rpc"), b.topic("+", "set"), b.topic("+", "get"), b.topic("bridge", "request", "+")}
+	return []string{b.out.Topic("+", "rpc"), b.out.Topic("+", "set"), b.out.Topic("+", "get"), b.out.Topic("bridge", "request", "+")}
 }
 
 // HandleMessage processes one inbound message. It returns nil once the message is dealt with
@@ -208,13 +208,13 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 	b.mu.Unlock()
 	// An empty retained payload clears the retained state, availability and info.
 	for _, sub := range []string{"state", "availability", "info"} {
-		msgs = append(msgs, b.out.Clear(b.topic(id, sub)))
+		msgs = append(msgs, b.out.Clear(b.out.Topic(id, sub)))
 	}
 	// The results go with the queue they end, in one commit.
 	if err := b.st.deleteDevice(id, func(tx *bolt.Tx) error { return b.pub.EnqueueTx(tx, msgs...) }); err != nil {
 		return 0, err
 	}
-	b.publishBridgeEvent(api.BridgeDeviceRemoved, id, "")
+	b.emitBridgeEvent(nil, api.BridgeDeviceRemoved, id, "")
 	return dropped, nil
 }
 

@@ -7,7 +7,7 @@ import (
 
 // The devices' raw parameters and last states are kept by the registry (package registry),
 // under its own lock, taken after b.mu when both are held. A device in session keeps its
-// parameters in memory: the registry asks the bridge (inSessionLocked) before it drops any.
+// parameters in memory: Trim asks the bridge (trimParamsLocked) before it drops any.
 
 // setParamsLocked records raw values in the registry.
 func (b *Bridge) setParamsLocked(d *device, params []soap.ParameterValue) {

@@ -12,9 +12,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// topic joins the base topic and parts: topic("bridge","state") = "B/bridge/state".
-func (b *Bridge) topic(parts ...string) string { return b.out.Topic(parts...) }
-
 // lockDeviceOrder holds off the device's other time-stamped publications until unlock: an
 // Inform stamps its messages when it arrives and hands them to the outbox once handled (a
 // translator call and a store write later), so without it a newer Inform of the same device
@@ -63,10 +60,6 @@ func (b *Bridge) publishBridgeState(state string) {
 	b.to(nil).put(b.out.BridgeState(state, b.opts.Version, b.started))
 }
 
-func (b *Bridge) publishBridgeEvent(event api.BridgeEventType, device, reason string) {
-	b.emitBridgeEvent(nil, event, device, reason)
-}
-
 func (b *Bridge) emitBridgeEvent(into *present.Batch, event api.BridgeEventType, device, reason string) {
 	b.sendBridgeEvent(into, api.BridgeEvent{Event: event, Device: device, Reason: reason, Time: b.opts.Now().UTC()})
 }
@@ -103,10 +96,6 @@ func (b *Bridge) publishCPERequestEvent(id string, m soap.Message) {
 	if ev, ok := api.DeviceEventFromRequest(id, m, b.opts.Now()); ok {
 		b.to(nil).put(b.out.DeviceEvent(ev))
 	}
-}
-
-func (b *Bridge) publishAvailability(into *present.Batch, id string, online bool, now time.Time, reason string) {
-	b.to(into).put(b.out.Availability(id, online, now, reason))
 }
 
 // publishResult sends a request's result to reply_to or B/D/rpc/result.

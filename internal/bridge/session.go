@@ -110,7 +110,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	}
 	b.publishInform(&out, s.DeviceID, inf, now)
 	if !wasOnline {
-		b.publishAvailability(&out, s.DeviceID, true, now, "")
+		b.to(&out).put(b.out.Availability(s.DeviceID, true, now, ""))
 		b.emitBridgeEvent(&out, api.BridgeDeviceOnline, s.DeviceID, "")
 	}
 	if ivFailed != "" {
