@@ -2,16 +2,15 @@ package soap
 
 import (
 	"bytes"
-	"encoding/xml"
-	"io"
 	"slices"
 	"strings"
 )
 
 // The streaming decoder reads the messages of the hot path — Inform, GetParameterValuesResponse
-// and SetParameterValuesResponse — straight from encoding/xml tokens, without building the etree
-// DOM the tree decoder needs (the DOM was most of Decode's time and allocations). It reads the
-// same tokens etree reads (RawToken, strict, pass-through charset) and fills the Envelope through
+// and SetParameterValuesResponse — straight from tokens, without building the etree DOM the tree
+// decoder needs (the DOM was most of Decode's time and allocations). It reads the tokens etree
+// reads (encoding/xml's RawToken, strict, pass-through charset; scan.go returns them without
+// allocating, or declines) and fills the Envelope through
 // the same decoder helpers, so its result is the tree decoder's; whatever it does not handle
 // exactly as the tree decoder does — another method, a SOAP Fault, an undeclared prefix, a
 // Header after the Body, a second Body or method element, markup inside a text element,
@@ -26,8 +25,8 @@ const streamDepth = 32
 type declined struct{}
 
 type stream struct {
-	dec *xml.Decoder
-	d   *decoder
+	sc scanner
+	d  *decoder
 	// open lists the open elements, innermost last; scope the xmlns declarations in scope in
 	// document order, open[i].mark being len(scope) before element i declared its own.
 	open  []openElement
@@ -35,23 +34,25 @@ type stream struct {
 }
 
 type openElement struct {
-	name xml.Name
+	name qname
 	mark int
 }
 
 // nsDecl is one xmlns declaration: prefix "" is the default namespace.
-type nsDecl struct{ prefix, uri string }
+type nsDecl struct {
+	prefix []byte
+	uri    string
+}
 
 // decodeStream decodes body (UTF-8) with the streaming decoder. ok is false when it declined;
 // warnings are those already raised about the body (charset), kept first.
 func decodeStream(body []byte, warnings []string) (env *Envelope, ok bool, err error) {
 	s := &stream{
-		dec:   xml.NewDecoder(bytes.NewReader(body)),
+		sc:    scanner{in: body},
 		d:     &decoder{env: &Envelope{Warnings: slices.Clone(warnings)}},
 		open:  make([]openElement, 0, 8),
 		scope: make([]nsDecl, 0, 8),
 	}
-	s.dec.CharsetReader = passThrough // as etree: toUTF8 has transcoded already
 	defer func() {
 		if r := recover(); r != nil {
 			if _, is := r.(declined); !is {
@@ -68,39 +69,41 @@ func decodeStream(body []byte, warnings []string) (env *Envelope, ok bool, err e
 	return s.d.env, true, nil
 }
 
-func passThrough(_ string, r io.Reader) (io.Reader, error) { return r, nil }
-
 func decline() { panic(declined{}) }
 
-// next returns the next token, keeping the open elements and namespace scope. CharData is only
-// valid until the following call.
-func (s *stream) next() xml.Token {
-	t, err := s.dec.RawToken()
-	if err != nil {
-		decline() // io.EOF inside the root too: the tree decoder words the error
+// next returns the next token, keeping the open elements and namespace scope. The token is
+// only valid until the following call.
+func (s *stream) next() *token {
+	t, ok := s.sc.next()
+	if !ok {
+		decline() // the end inside the root: the tree decoder words the error
 	}
-	switch t := t.(type) {
-	case xml.StartElement:
+	switch t.kind {
+	case tokStart:
 		s.push(t)
-	case xml.EndElement:
+	case tokEnd:
 		n := len(s.open)
-		if n == 0 || s.open[n-1].name != t.Name {
+		if n == 0 || !t.name.equal(s.open[n-1].name) {
 			decline()
 		}
 		s.scope = s.scope[:s.open[n-1].mark]
 		s.open = s.open[:n-1]
-	case xml.ProcInst, xml.Directive:
+	case tokDecl:
 		if len(s.open) > 0 {
-			decline() // etree's Text stops at them; not worth mirroring
+			decline() // etree's Text stops at it; not worth mirroring
 		}
 	}
 	return t
 }
 
-func hasDuplicateAttr(attrs []xml.Attr) bool {
+func (n qname) equal(o qname) bool {
+	return string(n.space) == string(o.space) && string(n.local) == string(o.local)
+}
+
+func hasDuplicateAttr(attrs []rawAttr) bool {
 	for i := 1; i < len(attrs); i++ {
 		for j := range i {
-			if attrs[i].Name == attrs[j].Name {
+			if attrs[i].name.equal(attrs[j].name) {
 				return true
 			}
 		}
@@ -110,24 +113,25 @@ func hasDuplicateAttr(attrs []xml.Attr) bool {
 
 // lookup resolves prefix in the current scope like lookupPrefix: the innermost element declaring
 // it wins (an element declares a prefix once: duplicates were declined).
-func (s *stream) lookup(prefix string) (string, bool) {
+func (s *stream) lookup(prefix []byte) (string, bool) {
 	for i := len(s.scope) - 1; i >= 0; i-- {
-		if s.scope[i].prefix == prefix {
+		if string(s.scope[i].prefix) == string(prefix) {
 			return s.scope[i].uri, true
 		}
 	}
 	return "", false
 }
 
-// child returns the next child element of the innermost open element, false at its end.
-// Character data and comments between children are skipped, as ChildElementsSeq does.
-func (s *stream) child() (xml.StartElement, bool) {
+// child returns the name of the next child element of the innermost open element and its
+// attributes (valid until the next token is read), false at its end. Character data between
+// children is skipped, as ChildElementsSeq does.
+func (s *stream) child() (qname, []rawAttr, bool) {
 	for {
-		switch t := s.next().(type) {
-		case xml.StartElement:
-			return t, true
-		case xml.EndElement:
-			return xml.StartElement{}, false
+		switch t := s.next(); t.kind {
+		case tokStart:
+			return t.name, t.attrs, true
+		case tokEnd:
+			return qname{}, nil, false
 		}
 	}
 }
@@ -140,27 +144,17 @@ func (s *stream) skip() {
 }
 
 // text reads the innermost open element to its end and returns its character data, as etree's
-// Text: comments skipped, CDATA and references included. An element inside is declined.
+// Text (the scanner declines comments and CDATA, so it is one token at most). An element inside
+// is declined.
 func (s *stream) text() string {
 	var out string
-	var buf []byte
 	for {
-		switch t := s.next().(type) {
-		case xml.CharData:
-			switch {
-			case buf != nil:
-				buf = append(buf, t...)
-			case out == "":
-				out = string(t)
-			default:
-				buf = append([]byte(out), t...)
-			}
-		case xml.StartElement:
+		switch t := s.next(); t.kind {
+		case tokText:
+			out += string(t.text)
+		case tokStart:
 			decline()
-		case xml.EndElement:
-			if buf != nil {
-				return string(buf)
-			}
+		case tokEnd:
 			return out
 		}
 	}
@@ -170,70 +164,68 @@ func (s *stream) text() string {
 func (s *stream) document() {
 	root := false
 	for {
-		t, err := s.dec.RawToken()
-		if err == io.EOF && root {
+		t, ok := s.sc.next()
+		if !ok && root {
 			return
 		}
-		if err != nil {
+		if !ok {
 			decline()
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
+		switch t.kind {
+		case tokStart:
 			if root {
 				decline() // more than one root element
 			}
 			root = true
 			s.push(t)
-			s.envelope(t)
-		case xml.EndElement:
+			s.envelope(t.name)
+		case tokEnd:
 			decline()
-		case xml.CharData:
-			if !isBlank(t) {
+		case tokText:
+			if !isBlank(t.text) {
 				decline()
 			}
-		case xml.Directive:
-			decline()
 		}
 	}
 }
 
 // push opens element t: its declarations come into scope.
-func (s *stream) push(t xml.StartElement) {
-	if len(s.open) >= streamDepth || hasDuplicateAttr(t.Attr) {
+func (s *stream) push(t *token) {
+	if len(s.open) >= streamDepth || hasDuplicateAttr(t.attrs) {
 		decline() // etree merges duplicate attributes; leave that to it
 	}
 	mark := len(s.scope)
-	for _, a := range t.Attr {
+	for _, a := range t.attrs {
 		switch {
-		case a.Name.Space == "xmlns":
-			s.scope = append(s.scope, nsDecl{a.Name.Local, a.Value})
-		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			s.scope = append(s.scope, nsDecl{"", a.Value})
+		case string(a.name.space) == "xmlns":
+			s.scope = append(s.scope, nsDecl{a.name.local, string(a.value)})
+		case len(a.name.space) == 0 && string(a.name.local) == "xmlns":
+			s.scope = append(s.scope, nsDecl{nil, string(a.value)})
 		}
 	}
-	s.open = append(s.open, openElement{t.Name, mark})
+	s.open = append(s.open, openElement{t.name, mark})
 }
 
 // envelope reads the Envelope like decoder.envelope, declining what the tree decoder would
 // warn about or fail on there.
-func (s *stream) envelope(root xml.StartElement) {
-	if ns, _ := s.lookup(root.Name.Space); root.Name.Local != "Envelope" || !isSOAPEnv(ns) {
+func (s *stream) envelope(root qname) {
+	if ns, _ := s.lookup(root.space); string(root.local) != "Envelope" || !isSOAPEnv(ns) {
 		decline()
 	}
 	body := false
-	for c, ok := s.child(); ok; c, ok = s.child() {
-		ns, declared := s.lookup(c.Name.Space)
+	for c, _, ok := s.child(); ok; c, _, ok = s.child() {
+		ns, declared := s.lookup(c.space)
 		switch {
 		case !isSOAPEnv(ns):
-			if c.Name.Space != "" && !declared {
+			if len(c.space) > 0 && !declared {
 				decline() // the tree decoder takes it as the envelope's, with a warning
 			}
 			s.skip()
-		case body && (c.Name.Local == "Header" || c.Name.Local == "Body"):
+		case body && (string(c.local) == "Header" || string(c.local) == "Body"):
 			decline() // the tree decoder reads every Header before the (last) Body
-		case c.Name.Local == "Header":
+		case string(c.local) == "Header":
 			s.header()
-		case c.Name.Local == "Body":
+		case string(c.local) == "Body":
 			body = true
 			s.body()
 		default:
@@ -246,8 +238,8 @@ func (s *stream) envelope(root xml.StartElement) {
 }
 
 func (s *stream) header() {
-	for c, ok := s.child(); ok; c, ok = s.child() {
-		ns, _ := s.lookup(c.Name.Space)
+	for c, _, ok := s.child(); ok; c, _, ok = s.child() {
+		ns, _ := s.lookup(c.space)
 		if !IsCWMPNamespace(ns) {
 			s.skip()
 			continue
@@ -255,9 +247,9 @@ func (s *stream) header() {
 		if s.d.env.NS == "" {
 			s.d.env.NS = ns
 		}
-		switch c.Name.Local {
+		switch name := string(c.local); name {
 		case "ID", "HoldRequests", "SessionTimeout", "SupportedCWMPVersions", "UseCWMPVersion":
-			s.d.headerField(c.Name.Local, s.text())
+			s.d.headerField(name, s.text())
 		default:
 			s.skip()
 		}
@@ -267,27 +259,27 @@ func (s *stream) header() {
 // body reads the single method element of the Body; a second one is declined (the tree decoder
 // fails the message).
 func (s *stream) body() {
-	m, ok := s.child()
+	m, _, ok := s.child()
 	if !ok {
 		decline()
 	}
 	s.method(m)
-	if _, ok := s.child(); ok {
+	if _, _, ok := s.child(); ok {
 		decline()
 	}
 }
 
 // method decodes the hot-path methods in a CWMP namespace and declines the rest.
-func (s *stream) method(e xml.StartElement) {
-	ns, _ := s.lookup(e.Name.Space)
+func (s *stream) method(e qname) {
+	ns, _ := s.lookup(e.space)
 	if !IsCWMPNamespace(ns) {
 		decline()
 	}
 	d := s.d
-	d.method = e.Name.Local
+	d.method = string(e.local)
 	var n int
-	var only string
-	switch e.Name.Local {
+	var only []byte
+	switch d.method {
 	case "Inform":
 		m := new(Inform)
 		n, only = s.inform(m)
@@ -304,17 +296,17 @@ func (s *stream) method(e xml.StartElement) {
 		decline()
 	}
 	d.env.NS = ns
-	if n == 1 && strings.HasSuffix(only, "Response") {
+	if n == 1 && bytes.HasSuffix(only, []byte("Response")) {
 		decline() // maybe a wrapped response (Envelope.AsResponse)
 	}
 }
 
 // fields reads the children of the open element: read reads each one named tag, the others are
 // skipped. It returns the number of children and, when there is one, its name.
-func (s *stream) fields(tag string, read func()) (n int, only string) {
-	for c, ok := s.child(); ok; c, ok = s.child() {
-		n, only = n+1, c.Name.Local
-		if c.Name.Local == tag {
+func (s *stream) fields(tag string, read func()) (n int, only []byte) {
+	for c, _, ok := s.child(); ok; c, _, ok = s.child() {
+		n, only = n+1, c.local
+		if string(c.local) == tag {
 			read()
 		} else {
 			s.skip()
@@ -325,19 +317,19 @@ func (s *stream) fields(tag string, read func()) (n int, only string) {
 
 // inform is Inform.decode on tokens; it returns the number of children and, when there is one,
 // its name.
-func (s *stream) inform(m *Inform) (n int, only string) {
+func (s *stream) inform(m *Inform) (n int, only []byte) {
 	d := s.d
 	var haveDevice, haveEvent, haveMax, haveTime, haveRetry, haveParams bool
-	for c, ok := s.child(); ok; c, ok = s.child() {
-		n, only = n+1, c.Name.Local
-		switch c.Name.Local {
+	for c, _, ok := s.child(); ok; c, _, ok = s.child() {
+		n, only = n+1, c.local
+		switch string(c.local) {
 		case "DeviceId":
 			haveDevice = true
 			s.deviceID(&m.DeviceID)
 		case "Event":
 			haveEvent = true
 			for ok := true; ok; {
-				if _, ok = s.child(); ok {
+				if _, _, ok = s.child(); ok {
 					m.Events = append(m.Events, s.event())
 				}
 			}
@@ -365,8 +357,8 @@ func (s *stream) inform(m *Inform) (n int, only string) {
 }
 
 func (s *stream) deviceID(id *DeviceID) {
-	for c, ok := s.child(); ok; c, ok = s.child() {
-		switch c.Name.Local {
+	for c, _, ok := s.child(); ok; c, _, ok = s.child() {
+		switch string(c.local) {
 		case "Manufacturer":
 			id.Manufacturer = strings.TrimSpace(s.text())
 		case "OUI":
@@ -383,8 +375,8 @@ func (s *stream) deviceID(id *DeviceID) {
 
 func (s *stream) event() Event {
 	var ev Event
-	for c, ok := s.child(); ok; c, ok = s.child() {
-		switch c.Name.Local {
+	for c, _, ok := s.child(); ok; c, _, ok = s.child() {
+		switch string(c.local) {
 		case "EventCode":
 			ev.Code = strings.TrimSpace(s.text())
 		case "CommandKey":
@@ -401,18 +393,18 @@ func (s *stream) event() Event {
 // and typed, with its warnings, at the struct's end.
 func (s *stream) parameterValues() []ParameterValue {
 	var out []ParameterValue
-	for _, ok := s.child(); ok; _, ok = s.child() {
+	for _, _, ok := s.child(); ok; _, _, ok = s.child() {
 		var p ParameterValue
 		var raw string
 		var t xsiRef
 		haveValue := false
-		for c, ok := s.child(); ok; c, ok = s.child() {
-			switch c.Name.Local {
+		for c, attrs, ok := s.child(); ok; c, attrs, ok = s.child() {
+			switch string(c.local) {
 			case "Name":
 				p.Name = strings.TrimSpace(s.text())
 			case "Value":
 				haveValue = true
-				t = s.xsiType(c)
+				t = s.xsiType(attrs)
 				raw = s.text()
 			default:
 				s.skip()
@@ -430,19 +422,19 @@ func (s *stream) parameterValues() []ParameterValue {
 }
 
 // xsiType is xsiType and resolveQName of the tree decoder, in the scope of the open element e.
-func (s *stream) xsiType(e xml.StartElement) xsiRef {
+func (s *stream) xsiType(attrs []rawAttr) xsiRef {
 	var t xsiRef
-	for _, a := range e.Attr {
-		if a.Name.Local != "type" || a.Name.Space == "" || a.Name.Space == "xmlns" {
+	for _, a := range attrs {
+		if string(a.name.local) != "type" || len(a.name.space) == 0 || string(a.name.space) == "xmlns" {
 			continue
 		}
-		ns, ok := s.lookup(a.Name.Space)
+		ns, ok := s.lookup(a.name.space)
 		if isXSI(ns) {
-			t.qname, t.found = a.Value, true
+			t.qname, t.found = string(a.value), true
 			break
 		}
-		if !ok && a.Name.Space == "xsi" {
-			t.qname, t.found, t.undeclared = a.Value, true, true
+		if !ok && string(a.name.space) == "xsi" {
+			t.qname, t.found, t.undeclared = string(a.value), true, true
 			break
 		}
 	}
@@ -454,7 +446,7 @@ func (s *stream) xsiType(e xml.StartElement) xsiRef {
 		t.ns, t.local, t.declared = prefix, local, true
 		return t
 	}
-	t.ns, t.declared = s.lookup(prefix)
+	t.ns, t.declared = s.lookup([]byte(prefix))
 	t.local = local
 	return t
 }
