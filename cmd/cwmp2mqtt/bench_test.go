@@ -55,6 +55,7 @@ type benchRig struct {
 	cpe  *sim.CPE
 	rec  *sim.Recorder
 	base string // cwmp2mqtt/<device id>
+	acs  string // the gateway's ACS, host:port
 }
 
 // startBenchGateway starts a gateway with its defaults on loopback ports and a store in a
@@ -115,7 +116,8 @@ func newBenchRig(b *testing.B) *benchRig {
 		b.Fatal(err)
 	}
 	r.rec = sim.NewRecorder()
-	r.cpe, err = sim.NewCPE(sim.Config{ACSURL: "http://" + g.acs.Addr().String() + "/", Model: model, Serial: "BENCH1",
+	r.acs = g.acs.Addr().String()
+	r.cpe, err = sim.NewCPE(sim.Config{ACSURL: "http://" + r.acs + "/", Model: model, Serial: "BENCH1",
 		PeriodicInterval: time.Hour, Hooks: r.rec.Hooks()})
 	if err != nil {
 		b.Fatal(err)
