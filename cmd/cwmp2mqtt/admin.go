@@ -12,8 +12,8 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	bolt "go.etcd.io/bbolt"
 )
 

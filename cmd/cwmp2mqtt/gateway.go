@@ -30,17 +30,17 @@ type gateway struct {
 	cfg *Config
 	log *zap.Logger
 
-	db      *bolt.DB
-	broker  *mqtt.Broker
-	client  *mqtt.Client
-	outbox  *mqtt.Outbox
-	bridge  *bridge.Bridge
+	db     *bolt.DB
+	broker *mqtt.Broker
+	client *mqtt.Client
+	outbox *mqtt.Outbox
+	bridge *bridge.Bridge
 	// pluginEvents carries the translator host's events to the bridge (pluginevents.go).
 	pluginEvents *pluginEvents
-	acs     *acs.Server
-	plugins *translators
-	metrics *admin.Metrics // nil with the admin listener off
-	admin   *admin.Server
+	acs          *acs.Server
+	plugins      *translators
+	metrics      *admin.Metrics // nil with the admin listener off
+	admin        *admin.Server
 	// infoSnap is the B/bridge/info payload, also shown on the status page.
 	infoSnap *api.BridgeInfo
 

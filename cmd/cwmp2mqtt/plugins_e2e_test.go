@@ -618,7 +618,7 @@ func TestPluginsStartupFailureReachesBridgeEvent(t *testing.T) {
 	pf := newPlatform(t, url, "cwmp2mqtt/#") // subscribed before the gateway starts
 	startGateway(t, map[string]string{
 		"CWMP2MQTT_MQTT_URL": url,
-		"CWMP2MQTT_CONFIG":   acmeConfig(t, ownCopy(t, tp), "bad_option") /* testtranslator.BadOption */,
+		"CWMP2MQTT_CONFIG":   acmeConfig(t, ownCopy(t, tp), "bad_option"), /* testtranslator.BadOption */
 	})
 	ev := pf.await("cwmp2mqtt/bridge/event", map[string]any{"event": "plugin_failed", "plugin": "acme"}, wait)
 	if !strings.Contains(fmt.Sprint(ev["reason"]), "option n: not a number") {

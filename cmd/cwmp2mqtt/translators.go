@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/standard"
 	"go.uber.org/zap"
 )

@@ -6,9 +6,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	pb "github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/translatorv1"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 )
 
 // pluginBackend reaches a translator plugin through the process its supervisor keeps running.

@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 // Config of the plugin host (config section `plugins`). Zero values take the defaults below.

@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
 )
 
 // testPlugin is the path of the testtranslator plugin binary built by TestMain.

@@ -8,8 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 // Translator is the handle bridge calls a translator through, in-process or plugin alike. Every

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
 )
 
 var (

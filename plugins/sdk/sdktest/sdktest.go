@@ -38,9 +38,9 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/host"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/wire"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 )
 
 // Config tells Run how to exercise the translator.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/sdktest"
 )
 

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk/internal/testtranslator"
 )
 
 func main() {
