@@ -70,6 +70,7 @@ var layers = []struct{ prefix, layer string }{
 	{"cmd/", "cmd"},
 	{"internal/admin", "admin"},
 	{"internal/bridge/taskq", "taskq"},
+	{"internal/bridge/interview", "interview"},
 	{"internal/bridge", "bridge"},
 	{"internal/cwmp/", "cwmp"},
 	{"internal/mqtt", "mqtt"},
@@ -87,8 +88,9 @@ var layers = []struct{ prefix, layer string }{
 var mayImport = map[string][]string{
 	"cmd":        {"admin", "bridge", "cwmp", "mqtt", "cpesim", "host", "translator", "sdk"},
 	"admin":      {"bridge", "cwmp", "mqtt", "host", "sdk"},
-	"bridge":     {"taskq", "cwmp", "mqtt", "sdk"},
-	"taskq":      {}, // below bridge: the queues know no session, broker or store
+	"bridge":     {"taskq", "interview", "cwmp", "mqtt", "sdk"},
+	"taskq":      {},      // below bridge: the queues know no session, broker or store
+	"interview":  {"sdk"}, // below bridge: the walk knows no session, queue or broker
 	"cwmp":       {},
 	"mqtt":       {},
 	"cpesim":     {"cwmp"},

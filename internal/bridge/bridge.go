@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/interview"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
-	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
@@ -155,7 +155,7 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	o.Interview.setDefaults()
+	o.Interview.SetDefaults()
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
@@ -189,10 +189,8 @@ type Bridge struct {
 	order [64]sync.Mutex
 
 	info atomic.Pointer[api.BridgeInfo]
-	// models are the data models interviews found, by modelKey (nil: none stored);
-	// discovering names the device discovering a model key now (interview.go).
-	models      map[string]*sdk.DataModel
-	discovering map[string]string
+	// models are the data models interviews found, and who discovers each now (interview.go).
+	models *interview.Models
 	// deadlines are the timers (deadlines.go).
 	deadlines [dueKinds]deadlineHeap
 
@@ -259,11 +257,15 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 	if err != nil {
 		return nil, err
 	}
+	models, err := interview.OpenModels(db)
+	if err != nil {
+		return nil, err
+	}
 	b := &Bridge{
 		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr, out: present.New(opts.BaseTopic, opts.QoS),
 		tasks:   taskq.New[*taskRecord](taskStore{st, opts.Now}, taskq.Options{MaxQueue: opts.MaxQueue, MaxAttempts: opts.MaxAttempts}),
 		avail:   registry.Availability{Factor: opts.AvailabilityFactor, Floor: opts.AvailabilityFloor, DefaultInterval: opts.DefaultInterval},
-		devices: map[string]*device{}, models: map[string]*sdk.DataModel{},
+		devices: map[string]*device{}, models: models,
 	}
 	b.reg = registry.New(rst, opts.ParamsCache, b.log)
 	return b, nil

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/interview"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/taskq"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
-	bolt "go.etcd.io/bbolt"
 	"go.uber.org/zap"
 )
 
@@ -32,129 +32,35 @@ const (
 	purposeInterviewRead  = "interview_read"  // GetParameterValues of the exposed keys the device has
 )
 
-// InterviewOptions bound an interview (interview.* in cwmp2mqtt.yaml). Zero values take the
+// InterviewOptions bound an interview (interview.* in cwmp2mqtt.yaml); zero values take the
 // defaults.
-type InterviewOptions struct {
-	Disabled bool // interview.enabled: false
-	// MaxNames: a data model with more names is not kept (the interview fails).
-	MaxNames int
-	// MaxRPCs bounds the RPCs of one interview (the walk sends one GetParameterNames per object).
-	MaxRPCs int
-	// MaxTime bounds one interview, across sessions.
-	MaxTime time.Duration
-}
-
-// Defaults of InterviewOptions (configs/cwmp2mqtt.yaml).
-const (
-	DefaultInterviewMaxNames = 20000
-	DefaultInterviewMaxRPCs  = 1000
-	DefaultInterviewMaxTime  = 10 * time.Minute
-)
+type InterviewOptions = interview.Options
 
 // DefaultInterviewOptions is the `interview.*` section with nothing set.
-func DefaultInterviewOptions() InterviewOptions {
-	return InterviewOptions{MaxNames: DefaultInterviewMaxNames, MaxRPCs: DefaultInterviewMaxRPCs, MaxTime: DefaultInterviewMaxTime}
-}
+func DefaultInterviewOptions() InterviewOptions { return interview.DefaultOptions() }
 
-func (o *InterviewOptions) setDefaults() {
-	if o.MaxNames == 0 {
-		o.MaxNames = DefaultInterviewMaxNames
-	}
-	if o.MaxRPCs == 0 {
-		o.MaxRPCs = DefaultInterviewMaxRPCs
-	}
-	if o.MaxTime == 0 {
-		o.MaxTime = DefaultInterviewMaxTime
-	}
-}
-
-// errInterviewTime ends an interview that outlived interview.max_time; errInterviewGivenUp one
-// found at an Inform without a task left.
-var (
-	errInterviewTime    = errors.New("the interview took longer than interview.max_time")
-	errInterviewGivenUp = errors.New("the interview's last request was given up: the CPE dropped the session on it tasks.max_attempts times (or on the same request before, so it was not sent again)")
-)
-
-// interviewRun is an interview in progress (memory only: after a restart the record's
-// "running" state starts it again at the next Inform).
+// interviewRun is an interview in progress: the walk (package interview) and, while queued or
+// in flight, its whole-tree GetParameterNames: a session that ends on it (an answer too large
+// for the CPE) switches to the walk.
 type interviewRun struct {
-	key     string // model key
-	started time.Time
-	rpcs    int
-	// discovery: names found so far, objects still to walk, and whether the walk started.
-	names   map[string]struct{}
-	walk    []string
-	walking bool
-	// wholeTree is the whole-tree GetParameterNames while queued or in flight: a session that
-	// ends on it (an answer too large for the CPE) switches to the walk.
+	*interview.Run
 	wholeTree *taskRecord
-	model     *sdk.DataModel
-	// waitFor is the model key another device is discovering: this one waits for its names
-	// instead of asking the same questions (a site of one model met at once asks them once).
-	waitFor string
-	// readQueued: the state read is queued (between the names and it, the interview has no task).
-	readQueued bool
 }
 
-// modelKey names the data model devices share (session.go builds the same key for a record's
-// interviewed firmware).
+// modelKey names the data model devices share.
 func modelKey(r *registry.Record) string {
-	return r.OUI + "\x00" + r.ProductClass + "\x00" + r.SoftwareVersion
-}
-
-// storedModel is the value of bucket "models".
-type storedModel struct {
-	Names      []string  `json:"names"`
-	Discovered time.Time `json:"discovered"`
-	Device     string    `json:"device"` // the device it was discovered on
-}
-
-func (s *store) getModel(key string) (*storedModel, error) {
-	var m *storedModel
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketModels).Get([]byte(key))
-		if v == nil {
-			return nil
-		}
-		m = &storedModel{}
-		return json.Unmarshal(v, m)
-	})
-	return m, err
-}
-
-func (s *store) putModel(key string, m *storedModel) error {
-	v, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketModels).Put([]byte(key), v)
-	})
+	return interview.Key(r.OUI, r.ProductClass, r.SoftwareVersion)
 }
 
 // dataModel returns the shared data model of a key, from memory or the store; nil when none.
 func (b *Bridge) dataModel(key string) *sdk.DataModel {
-	b.mu.Lock()
-	m, ok := b.models[key]
-	b.mu.Unlock()
-	if ok {
-		return m
-	}
-	sm, err := b.st.getModel(key)
+	m, err := b.models.Get(key)
 	if err != nil {
-		b.log.Error("stored data model unreadable", zap.String("model", printableKey(key)), zap.Error(err))
+		b.log.Error("stored data model unreadable", zap.String("model", interview.Printable(key)), zap.Error(err))
 		return nil
 	}
-	if sm != nil {
-		m = sdk.NewDataModel(sm.Names)
-	}
-	b.mu.Lock()
-	b.models[key] = m // nil too: the store is not asked again for an unknown model
-	b.mu.Unlock()
 	return m
 }
-
-func printableKey(key string) string { return strings.ReplaceAll(key, "\x00", "/") }
 
 // deviceModel is the data model of a device whose interview found it; nil while unknown.
 func (b *Bridge) deviceModel(id string) *sdk.DataModel {
@@ -227,25 +133,25 @@ func (b *Bridge) checkInterviewLocked(d *device, now time.Time) (failed string) 
 	if iv == nil {
 		return ""
 	}
-	if now.Sub(iv.started) > b.opts.Interview.MaxTime {
-		return errInterviewTime.Error()
+	if iv.Expired(now) {
+		return interview.ErrTime.Error()
 	}
-	if iv.waitFor != "" {
-		if !b.discoveringLocked(iv.waitFor) { // the device discovering it went away
+	if iv.WaitFor != "" {
+		if !b.discoveringLocked(iv.WaitFor) { // the device discovering it went away
 			b.discoverLocked(d)
 		}
 		return ""
 	}
-	if (iv.model == nil || iv.readQueued) && !b.tasks.Any(d.rec.ID, func(t *taskRecord, _ taskq.Progress) bool { return isInterviewTask(t) }) {
+	if (iv.Model == nil || iv.ReadQueued) && !b.tasks.Any(d.rec.ID, func(t *taskRecord, _ taskq.Progress) bool { return isInterviewTask(t) }) {
 		// Its last task was given up (the CPE dropped the session on it tasks.max_attempts
 		// times): the interview cannot go on.
-		return errInterviewGivenUp.Error()
+		return interview.ErrGivenUp.Error()
 	}
 	if t := iv.wholeTree; t != nil && sentBefore(b.tasks.Progress(t)) {
 		b.log.Warn("the CPE broke the session on the whole-tree GetParameterNames; walking its tree", zap.String("device", d.rec.ID))
 		b.dropTaskLocked(d, t)
 		iv.wholeTree = nil
-		b.startWalkLocked(d)
+		b.startWalkLocked(d, d.iv.Walk())
 	}
 	return ""
 }
@@ -280,7 +186,7 @@ func (b *Bridge) startInterview(into *present.Batch, id, reason string) (shared 
 	key := modelKey(&d.rec)
 	iv := &api.Interview{State: api.InterviewRunning, Reason: reason, Firmware: d.rec.SoftwareVersion, Started: now.UTC()}
 	d.rec.Interview = iv
-	d.iv = &interviewRun{key: key, started: now}
+	d.iv = &interviewRun{Run: interview.NewRun(key, d.rec.Root, now, b.opts.Interview)}
 	b.markDirtyLocked(d)
 	b.reg.TouchCounts()
 	b.mu.Unlock()
@@ -297,14 +203,14 @@ func (b *Bridge) startInterview(into *present.Batch, id, reason string) (shared 
 	}
 	if model == nil {
 		if b.discoveringLocked(key) {
-			d.iv.waitFor = key
+			d.iv.WaitFor = key
 		} else {
 			b.discoverLocked(d)
 		}
 		b.mu.Unlock()
 		return false
 	}
-	d.iv.model = model
+	d.iv.Model = model
 	cp := *d.rec.Interview
 	cp.Shared, cp.Names = true, model.Len()
 	d.rec.Interview = &cp
@@ -314,29 +220,29 @@ func (b *Bridge) startInterview(into *present.Batch, id, reason string) (shared 
 
 // discoverLocked makes the device the one that discovers its model's names.
 func (b *Bridge) discoverLocked(d *device) {
-	if b.discovering == nil {
-		b.discovering = map[string]string{}
-	}
-	b.discovering[d.iv.key] = d.rec.ID
-	d.iv.waitFor = ""
-	d.iv.names = map[string]struct{}{}
-	d.iv.wholeTree = b.queueInternalLocked(d, "GetParameterNames", purposeInterviewNames,
-		map[string]any{"path": d.rec.Root, "next_level": false})
+	b.models.Claim(d.iv.Key, d.rec.ID)
+	d.iv.wholeTree = b.askNamesLocked(d, d.iv.Discover())
+}
+
+// askNamesLocked queues one GetParameterNames of the interview.
+func (b *Bridge) askNamesLocked(d *device, q interview.Question) *taskRecord {
+	return b.queueInternalLocked(d, "GetParameterNames", purposeInterviewNames,
+		map[string]any{"path": q.Path, "next_level": q.NextLevel})
 }
 
 // discoveringLocked reports whether a device is discovering the model key now.
 func (b *Bridge) discoveringLocked(key string) bool {
-	o := b.devices[b.discovering[key]]
-	return o != nil && o.iv != nil && o.iv.key == key && o.iv.model == nil && o.iv.waitFor == ""
+	o := b.devices[b.models.Discoverer(key)]
+	return o != nil && o.iv != nil && o.iv.Discovering(key)
 }
 
 // discoveryEndedLocked hands the outcome of a model's discovery to the devices waiting for it:
 // the names (they go on to their read, returned to be queued without the lock), or, when it
 // failed, the first of them discovers in turn (woken for it) and the others wait again.
 func (b *Bridge) discoveryEndedLocked(key string, model *sdk.DataModel) (read []string) {
-	delete(b.discovering, key)
+	b.models.Release(key)
 	for id, d := range b.devices {
-		if d.iv == nil || d.iv.waitFor != key {
+		if d.iv == nil || d.iv.WaitFor != key {
 			continue
 		}
 		if model == nil && !b.discoveringLocked(key) {
@@ -349,7 +255,7 @@ func (b *Bridge) discoveryEndedLocked(key string, model *sdk.DataModel) (read []
 		if model == nil {
 			continue
 		}
-		d.iv.waitFor, d.iv.model = "", model
+		d.iv.WaitFor, d.iv.Model = "", model
 		cp := *d.rec.Interview
 		cp.Shared, cp.Names = true, model.Len()
 		d.rec.Interview = &cp
@@ -358,17 +264,13 @@ func (b *Bridge) discoveryEndedLocked(key string, model *sdk.DataModel) (read []
 	return read
 }
 
-// startWalkLocked asks for the root's first level; each object found is asked in turn.
-func (b *Bridge) startWalkLocked(d *device) {
-	iv := d.iv
-	iv.walking = true
-	iv.names = map[string]struct{}{}
-	iv.walk = nil
+// startWalkLocked records that the device's names are walked and asks the walk's first
+// question (the root's first level; each object found is asked in turn).
+func (b *Bridge) startWalkLocked(d *device, first interview.Question) {
 	cp := *d.rec.Interview
 	cp.Walked = true
 	d.rec.Interview = &cp
-	b.queueInternalLocked(d, "GetParameterNames", purposeInterviewNames,
-		map[string]any{"path": d.rec.Root, "next_level": true})
+	b.askNamesLocked(d, first)
 }
 
 // countInterviewRPC counts the interview's RPCs (each answer, fault or not, is one).
@@ -378,7 +280,7 @@ func (b *Bridge) countInterviewRPC(t *taskRecord) {
 	}
 	b.mu.Lock()
 	if d := b.devices[t.Device]; d != nil && d.iv != nil {
-		d.iv.rpcs++
+		d.iv.RPCs++
 	}
 	b.mu.Unlock()
 }
@@ -400,15 +302,16 @@ func (b *Bridge) interviewTaskDone(ctx context.Context, t *taskRecord, resp soap
 // namesAnswered takes one GetParameterNames answer: the whole tree (done, or walk when refused
 // or the CPE answered one level only), or one level of the walk.
 func (b *Bridge) namesAnswered(ctx context.Context, t *taskRecord, resp soap.Message, err error) {
-	var path string
-	var nextLevel bool
+	var q interview.Question
 	if msg, e := b.buildMessage(t); e == nil {
 		if g, ok := msg.(*soap.GetParameterNames); ok {
-			path, nextLevel = g.ParameterPath, g.NextLevel
+			q = interview.Question{Path: g.ParameterPath, NextLevel: g.NextLevel}
 		}
 	}
-	list, _ := resp.(*soap.GetParameterNamesResponse)
-	var fail string
+	reply := interview.Reply{Err: err}
+	if list, ok := resp.(*soap.GetParameterNamesResponse); ok && list != nil {
+		reply.Names, reply.Listed = parameterNames(list.ParameterList), true
+	}
 	b.mu.Lock()
 	d := b.devices[t.Device]
 	if d == nil || d.iv == nil {
@@ -419,71 +322,34 @@ func (b *Bridge) namesAnswered(ctx context.Context, t *taskRecord, resp soap.Mes
 	if iv.wholeTree == t {
 		iv.wholeTree = nil
 	}
-	if b.opts.Now().Sub(iv.started) > b.opts.Interview.MaxTime {
+	step := iv.Answer(q, reply, b.opts.Now())
+	switch {
+	case step.Walk:
+		b.log.Info("whole-tree GetParameterNames not usable; walking the tree", zap.String("device", t.Device), zap.String("why", step.WalkWhy))
+		b.startWalkLocked(d, *step.Ask)
 		b.mu.Unlock()
-		b.failInterview(t.Device, errInterviewTime.Error())
 		return
+	case step.Skipped != nil:
+		b.log.Warn("GetParameterNames of a subtree failed; skipped", zap.String("device", t.Device), zap.String("path", q.Path), zap.Error(step.Skipped))
 	}
 	switch {
-	case !nextLevel && (err != nil || list == nil || oneLevel(path, list.ParameterList)):
-		why := "it answered one level only"
-		if err != nil {
-			why = err.Error()
-		}
-		b.log.Info("whole-tree GetParameterNames not usable; walking the tree", zap.String("device", t.Device), zap.String("why", why))
-		b.startWalkLocked(d)
+	case step.Failed != "":
 		b.mu.Unlock()
+		b.failInterview(t.Device, step.Failed)
 		return
-	case err != nil && path == d.rec.Root:
-		fail = "GetParameterNames of the root failed: " + err.Error()
-	case err != nil:
-		// One subtree the CPE will not list: the rest of the model is still worth having.
-		b.log.Warn("GetParameterNames of a subtree failed; skipped", zap.String("device", t.Device), zap.String("path", path), zap.Error(err))
-	case list != nil:
-		for _, p := range list.ParameterList {
-			if strings.HasPrefix(p.Name, d.rec.Root) {
-				iv.names[p.Name] = struct{}{}
-			}
-		}
-		if nextLevel {
-			iv.walk = append(iv.walk, toWalk(path, list.ParameterList)...)
-		}
-	}
-	switch {
-	case fail != "":
-	case len(iv.names) > b.opts.Interview.MaxNames:
-		fail = fmt.Sprintf("the data model has more than interview.max_names (%d) names", b.opts.Interview.MaxNames)
-	case iv.walking && len(iv.walk) > 0:
-		if iv.rpcs >= b.opts.Interview.MaxRPCs {
-			fail = fmt.Sprintf("the walk needs more than interview.max_rpcs (%d) RPCs", b.opts.Interview.MaxRPCs)
-			break
-		}
-		next := iv.walk[0]
-		iv.walk = iv.walk[1:]
-		b.queueInternalLocked(d, "GetParameterNames", purposeInterviewNames, map[string]any{"path": next, "next_level": true})
+	case !step.Done:
+		b.askNamesLocked(d, *step.Ask)
 		b.mu.Unlock()
 		return
 	}
-	if fail != "" {
-		b.mu.Unlock()
-		b.failInterview(t.Device, fail)
-		return
-	}
-	names := make([]string, 0, len(iv.names))
-	for n := range iv.names {
-		names = append(names, n)
-	}
-	iv.names = nil
-	model := sdk.NewDataModel(names)
-	iv.model = model
-	key := iv.key
-	b.models[key] = model
+	model, key := step.Model, iv.Key
+	b.models.Found(key, model)
 	cp := *d.rec.Interview
 	cp.Names = model.Len()
 	d.rec.Interview = &cp
 	waiting := b.discoveryEndedLocked(key, model)
 	b.mu.Unlock()
-	if err := b.st.putModel(key, &storedModel{Names: model.Names(), Discovered: b.opts.Now().UTC(), Device: t.Device}); err != nil {
+	if err := b.models.Store(key, model, t.Device, b.opts.Now().UTC()); err != nil {
 		b.log.Error("data model not stored", zap.String("device", t.Device), zap.Error(err))
 	}
 	b.queueInterviewRead(ctx, t.Device)
@@ -492,42 +358,22 @@ func (b *Bridge) namesAnswered(ctx context.Context, t *taskRecord, resp soap.Mes
 	}
 }
 
-// oneLevel reports an answer to a whole-tree GetParameterNames that holds no name more than one
-// level below path while it lists objects: the CPE ignored NextLevel=false.
-func oneLevel(path string, list []soap.ParameterInfo) bool {
-	objects := false
-	for _, p := range list {
-		rest, ok := strings.CutPrefix(p.Name, path)
-		if !ok {
-			continue
-		}
-		rest = strings.TrimSuffix(rest, ".")
-		if strings.Contains(rest, ".") {
-			return false
-		}
-		objects = objects || strings.HasSuffix(p.Name, ".") && rest != ""
+func parameterNames(list []soap.ParameterInfo) []string {
+	names := make([]string, len(list))
+	for i, p := range list {
+		names[i] = p.Name
 	}
-	return objects
+	return names
 }
 
-// toWalk lists the objects of a NextLevel=true answer still to ask: the objects one level below
-// path. An answer that goes deeper than one level comes from a CPE that ignores NextLevel and
-// answers the whole subtree: nothing below path needs another question.
+// oneLevel and toWalk read a GetParameterNames answer as the walk does (interview.OneLevel,
+// interview.ToWalk).
+func oneLevel(path string, list []soap.ParameterInfo) bool {
+	return interview.OneLevel(path, parameterNames(list))
+}
+
 func toWalk(path string, list []soap.ParameterInfo) []string {
-	var out []string
-	for _, p := range list {
-		rest, ok := strings.CutPrefix(p.Name, path)
-		if !ok || rest == "" {
-			continue
-		}
-		if strings.Contains(strings.TrimSuffix(rest, "."), ".") {
-			return nil
-		}
-		if strings.HasSuffix(rest, ".") {
-			out = append(out, p.Name)
-		}
-	}
-	return out
+	return interview.ToWalk(path, parameterNames(list))
 }
 
 // queueInterviewRead queues the read of every exposed key the device has; with nothing to
@@ -550,7 +396,7 @@ func (b *Bridge) queueInterviewRead(ctx context.Context, id string) {
 		return
 	}
 	b.queueInternalLocked(d, "GetParameterValues", purposeInterviewRead, map[string]any{"names": names})
-	d.iv.readQueued = true
+	d.iv.ReadQueued = true
 	if d.inSession == "" {
 		b.wakeLocked(d)
 	}
@@ -581,8 +427,8 @@ func (b *Bridge) stateReadNames(ctx context.Context, id string) ([]string, error
 func (b *Bridge) interviewModel(id string) *sdk.DataModel {
 	b.mu.Lock()
 	d := b.devices[id]
-	if d != nil && d.iv != nil && d.iv.model != nil {
-		m := d.iv.model
+	if d != nil && d.iv != nil && d.iv.Model != nil {
+		m := d.iv.Model
 		b.mu.Unlock()
 		return m
 	}
@@ -628,15 +474,15 @@ func (b *Bridge) endInterview(into *present.Batch, id, state, why string) {
 	}
 	iv := d.iv
 	d.iv = nil
-	if b.discovering[iv.key] == id {
-		b.discoveryEndedLocked(iv.key, nil) // failed before it found the names
+	if b.models.Discoverer(iv.Key) == id {
+		b.discoveryEndedLocked(iv.Key, nil) // failed before it found the names
 	}
 	// Its tasks still queued are dropped: the interview is over.
 	b.tasks.Drop(id, isInterviewTask)
 	cp := *d.rec.Interview
 	fin := now.UTC()
 	cp.State, cp.Error, cp.Finished = state, why, &fin
-	cp.RPCs, cp.DurationMs = iv.rpcs, now.Sub(iv.started).Milliseconds()
+	cp.RPCs, cp.DurationMs = iv.RPCs, now.Sub(iv.Started).Milliseconds()
 	cp.Keys = d.stateKeys
 	d.rec.Interview = &cp
 	rec := d.snapshotLocked()
@@ -754,12 +600,12 @@ func lackingInPlan(model *sdk.DataModel, rpcs []sdk.RPC) string {
 // done interview's if loaded; nil when unknown.
 func (b *Bridge) modelLocked(d *device) *sdk.DataModel {
 	if d.iv != nil {
-		return d.iv.model
+		return d.iv.Model
 	}
 	if iv := d.rec.Interview; iv != nil && iv.State == api.InterviewDone {
 		r := d.rec
 		r.SoftwareVersion = iv.Firmware
-		return b.models[modelKey(&r)]
+		return b.models.Loaded(modelKey(&r))
 	}
 	return nil
 }

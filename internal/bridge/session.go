@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/interview"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/present"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/registry"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
@@ -88,7 +89,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 		ivReason = b.interviewReasonLocked(d, bootstrap, boot)
 	}
 	if iv := r.Interview; ivReason == "" && iv != nil && iv.State == api.InterviewDone {
-		if k := r.OUI + "\x00" + r.ProductClass + "\x00" + iv.Firmware; b.models[k] == nil {
+		if k := interview.Key(r.OUI, r.ProductClass, iv.Firmware); b.models.Loaded(k) == nil {
 			ivKey = k // not loaded since the gateway started
 		}
 	}

@@ -12,10 +12,10 @@ import (
 )
 
 // Bucket names in the shared store file. The registry (package registry: devices, params,
-// state) and the outbox (package mqtt) keep their own buckets.
+// state), the interview (package interview: models) and the outbox (package mqtt) keep their
+// own buckets.
 var (
-	bucketTasks  = []byte("tasks")  // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
-	bucketModels = []byte("models") // OUI 0x00 ProductClass 0x00 SoftwareVersion → storedModel JSON (interview.go)
+	bucketTasks = []byte("tasks") // device id + 0x00 + seq (8 bytes, big endian) → taskRecord JSON
 	// bucketFinished remembers finished request ids: device id + 0x00 + request id → finish time
 	// (unix seconds, 8 bytes big endian), kept finishedKeep to drop QoS 1 redeliveries.
 	bucketFinished = []byte("finished")
@@ -34,7 +34,7 @@ type store struct {
 
 func openStore(db *bolt.DB) (*store, error) {
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketTasks, bucketModels, bucketFinished} {
+		for _, b := range [][]byte{bucketTasks, bucketFinished} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}
