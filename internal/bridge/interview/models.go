@@ -85,8 +85,13 @@ func (m *Models) Get(key string) (*sdk.DataModel, error) {
 		model = sdk.NewDataModel(s.Names)
 	}
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	// A sibling's discovery may have found the model while this read ran: a "none" read before
+	// it must not hide it (siblings would discover again until the next restart).
+	if found := m.known[key]; found != nil {
+		return found, nil
+	}
 	m.known[key] = model
-	m.mu.Unlock()
 	return model, nil
 }
 
