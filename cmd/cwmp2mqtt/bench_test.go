@@ -284,7 +284,8 @@ const registryDevices = 1000
 // gateway maps: its touched pages count in RSS too).
 //
 // Variants by environment: CWMP2MQTT_BENCH_DEVICES (fleet size), CWMP2MQTT_BENCH_MODEL (tr098,
-// the default, or tr181), CWMP2MQTT_STORE_PARAMS_CACHE (the gateway setting),
+// the default, tr181, or a CSV file such as testdata/small-tr181.csv, 82 parameters),
+// CWMP2MQTT_STORE_PARAMS_CACHE (the gateway setting),
 // CWMP2MQTT_BENCH_BROKER=mosquitto (a Mosquitto process instead of the embedded broker, so the
 // retained messages are not in the gateway's heap) and CWMP2MQTT_BENCH_HEAPPROFILE (a file for
 // the heap profile taken at the measurement; with -test.memprofilerate 4096 for small objects).
@@ -301,12 +302,19 @@ func BenchmarkRegistryMemory(b *testing.B) {
 	case "", "tr098":
 	case "tr181":
 		load = datamodel.LoadTR181
-	default:
-		b.Fatalf("CWMP2MQTT_BENCH_MODEL=%q: want tr098 or tr181", m)
+	default: // a CSV file, as cpesim -model takes
+		load = func() (*datamodel.Model, error) {
+			f, err := os.Open(m)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			return datamodel.LoadCSV(f)
+		}
 	}
 	model, err := load()
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("CWMP2MQTT_BENCH_MODEL: %v", err)
 	}
 	// Registrations unbounded: the fleet boots as fast as the machine allows.
 	extra := map[string]string{"CWMP2MQTT_CWMP_REGISTRATION_RATE": "0"}
