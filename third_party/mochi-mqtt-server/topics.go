@@ -363,8 +363,7 @@ func NewTopicsIndex() *TopicsIndex {
 	return &TopicsIndex{
 		Retained: packets.NewPackets(),
 		root: &particle{
-			particles:     newParticles(),
-			subscriptions: NewSubscriptions(),
+			particles: newParticles(),
 		},
 	}
 }
@@ -754,14 +753,15 @@ func IsValidFilter(filter string, forPublish bool) bool {
 
 // particle is a child node on the tree.
 type particle struct {
-	key                 string               // the key of the particle
-	parent              *particle            // a pointer to the parent of the particle
-	particles           particles            // a map of child particles
-	subscriptions       *Subscriptions       // a map of subscriptions made by clients to this ending address
-	shared              *SharedSubscriptions // a map of shared subscriptions keyed on group name
-	inlineSubscriptions *InlineSubscriptions // a map of inline subscriptions for this particle
-	retainPath          string               // path of a retained message
-	sync.Mutex                               // mutex for when making changes to the particle
+	key       string    // the key of the particle
+	parent    *particle // a pointer to the parent of the particle
+	particles particles // a map of child particles
+	// cwmp2mqtt patch: the three below are values, not pointers to allocations of their own.
+	subscriptions       Subscriptions       // a map of subscriptions made by clients to this ending address
+	shared              SharedSubscriptions // a map of shared subscriptions keyed on group name
+	inlineSubscriptions InlineSubscriptions // a map of inline subscriptions for this particle
+	retainPath          string              // path of a retained message
+	sync.Mutex                              // mutex for when making changes to the particle
 }
 
 // retainedPath reads retainPath under the particle's lock (cwmp2mqtt patch for
@@ -775,12 +775,9 @@ func (p *particle) retainedPath() string {
 // newParticle returns a pointer to a new instance of particle.
 func newParticle(key string, parent *particle) *particle {
 	return &particle{
-		key:                 key,
-		parent:              parent,
-		particles:           newParticles(),
-		subscriptions:       NewSubscriptions(),
-		shared:              NewSharedSubscriptions(),
-		inlineSubscriptions: NewInlineSubscriptions(),
+		key:       key,
+		parent:    parent,
+		particles: newParticles(),
 	}
 }
 
