@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -389,6 +391,17 @@ func (c *Client) shutdown(s *session) {
 	c.log.Info("disconnected", zap.String("url", RedactURL(c.cfg.URL)))
 }
 
+// dialQuickAck opens a plain TCP connection to the broker as paho would, acknowledging what it
+// receives at once (see quickAckConn).
+func (c *Client) dialQuickAck(uri *url.URL, _ paho.ClientOptions) (net.Conn, error) {
+	d := net.Dialer{Timeout: c.cfg.ConnectTimeout}
+	conn, err := d.Dial("tcp", uri.Host)
+	if err != nil {
+		return nil, err
+	}
+	return quickAck(conn), nil
+}
+
 // connect makes one connection attempt with a fresh paho client.
 func (c *Client) connect() (*session, error) {
 	s := &session{lost: make(chan struct{}), abort: make(chan struct{}), ended: make(chan struct{})}
@@ -416,6 +429,10 @@ func (c *Client) connect() (*session, error) {
 		})
 	if c.tls != nil {
 		o.SetTLSConfig(c.tls)
+	}
+	if u, err := url.Parse(c.cfg.URL); err == nil && (u.Scheme == "tcp" || u.Scheme == "mqtt") &&
+		os.Getenv("all_proxy") == "" && os.Getenv("ALL_PROXY") == "" { // else paho dials (a proxy, TLS, websockets)
+		o.SetCustomOpenConnectionFn(c.dialQuickAck)
 	}
 	s.pc = paho.NewClient(o)
 	tok := s.pc.Connect()
