@@ -357,7 +357,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, env *soap.
 		ss.pub.ClientCert = r.TLS.PeerCertificates[0]
 	}
 	ss.ctx, ss.cancel = context.WithCancel(s.baseCtx)
-	ss.log = s.log.With(zap.String("device", ss.pub.DeviceID), zap.String("session", ss.pub.ID))
+	ss.log = s.log.WithLazy(zap.String("device", ss.pub.DeviceID), zap.String("session", ss.pub.ID))
 	ss.turn <- struct{}{}
 	defer ss.release()
 
