@@ -41,8 +41,11 @@ func (h *brokerFlow) Provides(b byte) bool { return b == mochi.OnPublish }
 
 // OnPublish runs on the publisher's connection before its PUBACK.
 func (h *brokerFlow) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
-	if pk.FixedHeader.Qos == 0 || bytes.Equal(cl.Properties.Username, h.gwUser) {
-		return pk, nil // the gateway's own publishes never wait: it would wait for itself
+	if pk.FixedHeader.Qos == 0 || cl.Net.Inline || bytes.Equal(cl.Properties.Username, h.gwUser) {
+		// The gateway's own publishes (its inline client in process, or its network client)
+		// never wait: it would wait for itself. The inline client has no user name: without
+		// this check each Inform's messages paid a subscriber lookup (3 % of a session's CPU).
+		return pk, nil
 	}
 	deadline := time.Now().Add(flowMaxWait)
 	for wait := time.Millisecond; h.gatewayBusy(pk.TopicName); wait = min(2*wait, 50*time.Millisecond) {
