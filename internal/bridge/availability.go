@@ -17,8 +17,8 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 			b.armLocked(d, dueAvailability, now.Add(time.Second)) // the session ends soon: look again
 			continue
 		}
-		if r.Online && now.Sub(r.LastInform) <= b.avail.OfflineAfter(r) {
-			b.armLocked(d, dueAvailability, r.LastInform.Add(b.avail.OfflineAfter(r)).Add(time.Nanosecond))
+		if until := r.LastInform.Add(b.avail.OfflineAfter(r)); r.Online && !now.After(until) {
+			b.armLocked(d, dueAvailability, until.Add(time.Nanosecond))
 			continue
 		}
 		if r.Online {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
@@ -54,11 +55,7 @@ func stateKeyLocked(d *device) uint64 {
 		h.WriteString(s)
 		h.WriteByte(0)
 	}
-	var gen [8]byte
-	for i := range gen {
-		gen[i] = byte(d.paramsGen >> (8 * i))
-	}
-	h.Write(gen[:])
+	h.Write(binary.LittleEndian.AppendUint64(nil, d.paramsGen))
 	return h.Sum64() | 1
 }
 
