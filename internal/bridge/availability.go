@@ -7,6 +7,10 @@ import (
 	"go.uber.org/zap"
 )
 
+// offlineReason is the reason of a B/D/availability "offline" for a device that went quiet
+// (docs/mqtt-api.md shows it).
+const offlineReason = "no session for availability.factor × PeriodicInformInterval"
+
 // sweepAvailability marks devices offline whose last session is too old.
 func (b *Bridge) sweepAvailability(now time.Time) {
 	var gone []string
@@ -31,7 +35,7 @@ func (b *Bridge) sweepAvailability(now time.Time) {
 	b.mu.Unlock()
 	for _, id := range gone {
 		b.log.Info("device offline", zap.String("device", id))
-		b.to(nil).put(b.out.Availability(id, false, now, "no session for availability.factor × PeriodicInformInterval"))
+		b.to(nil).put(b.out.Availability(id, false, now, offlineReason))
 		b.emitInfo(nil, id)
 		b.emitBridgeEvent(nil, api.BridgeDeviceOffline, id, "no session within availability.factor × PeriodicInformInterval")
 	}

@@ -374,7 +374,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 		start := len(out.Msgs)
 		reason := ""
 		if !online {
-			reason = "no session for availability.factor × PeriodicInformInterval"
+			reason = offlineReason
 		}
 		b.to(&out).put(b.out.Availability(id, online, since, reason))
 		b.updateState(b.ctx, &out, id, false, nil)
