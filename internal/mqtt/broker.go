@@ -32,20 +32,26 @@ type BrokerOptions struct {
 	// Anonymous is the role of clients without a user name; "" refuses them. With no account at
 	// all (no Users, no GatewayUser) everyone may connect and do anything: a plain broker.
 	Anonymous Role
+	// RetainedFile, when set, is the bbolt file that keeps the retained messages instead of the
+	// heap (retained_file.go); kept across a clean restart. Empty: in memory, lost at exit.
+	RetainedFile string
 }
 
 // DefaultBrokerListen is the embedded broker's default address: loopback only, so a broker
 // without users is not open to the network (the gateway's mqtt.embedded.listen default).
 const DefaultBrokerListen = "localhost:1883"
 
-// Broker is the embedded mochi-mqtt broker. It persists nothing: sessions and
-// retained messages live in memory; the durable copy of what the gateway
-// publishes is the outbox.
+// Broker is the embedded mochi-mqtt broker. Sessions and in-flight messages live in memory (the
+// durable copy of what the gateway publishes is the outbox). Retained messages live in memory
+// too, or, with BrokerOptions.RetainedFile, in a file of their own: out of the heap, and kept
+// across a clean restart (RetainedKept), so that the gateway need not publish them again; after
+// a crash the file is discarded and they are.
 type Broker struct {
-	srv  *mochi.Server
-	addr net.Addr
-	log  *zap.Logger
-	tls  bool
+	srv      *mochi.Server
+	addr     net.Addr
+	log      *zap.Logger
+	tls      bool
+	retained *retainedFile // nil: retained messages in memory
 
 	// mu orders in-process publishes before Close: a publish that returns nil was taken by a
 	// running broker, never by one already closing.
@@ -78,13 +84,34 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 	// message's own expiry applies (MQTT 5), and the broker keeps no expiry index for the rest.
 	// Queued QoS messages stay bounded per client by MaximumInflight.
 	caps.MaximumMessageExpiryInterval = 0
-	srv := mochi.New(&mochi.Options{
+	mo := &mochi.Options{
 		Logger: slog.New(newSlogHandler(log)),
 		// The gateway publishes in process (Client.PublishInProcess): no TCP, no encoding twice.
 		// The inline client bypasses the topic ACL: only the gateway itself holds it.
 		InlineClient: true,
 		Capabilities: caps,
-	})
+	}
+	var retained *retainedFile
+	if opts.RetainedFile != "" {
+		var err error
+		if retained, err = openRetainedFile(opts.RetainedFile, log); err != nil {
+			return nil, err
+		}
+		mo.RetainedStore = retained
+	}
+	b, err := startBroker(mo, opts, log)
+	if err != nil {
+		if retained != nil {
+			_ = retained.close()
+		}
+		return nil, err
+	}
+	b.retained = retained
+	return b, nil
+}
+
+func startBroker(mo *mochi.Options, opts BrokerOptions, log *zap.Logger) (*Broker, error) {
+	srv := mochi.New(mo)
 	hook := &brokerAuth{users: opts.Users, gwUser: opts.GatewayUser, gwPass: opts.GatewayPassword, anonymous: opts.Anonymous,
 		open: len(opts.Users) == 0 && opts.GatewayUser == ""}
 	if opts.BaseTopic != "" {
@@ -179,12 +206,35 @@ func (b *Broker) publishInline(topic string, payload []byte, retained bool, qos 
 	return b.srv.Publish(topic, payload, retained, qos)
 }
 
-// Close disconnects every client and stops listening.
+// RetainedKept reports whether the broker started with the retained messages of a clean
+// shutdown (BrokerOptions.RetainedFile), and the tag that shutdown wrote (SetRetainedTag).
+func (b *Broker) RetainedKept() (tag string, kept bool) {
+	if b.retained == nil || !b.retained.restored {
+		return "", false
+	}
+	return b.retained.prevTag, true
+}
+
+// SetRetainedTag sets what a clean Close writes beside the retained messages: what they were
+// made with (the gateway's version, its translators), for the next start to compare.
+func (b *Broker) SetRetainedTag(tag string) {
+	if b.retained != nil {
+		b.retained.setTag(tag)
+	}
+}
+
+// Close disconnects every client and stops listening, then writes the retained messages to
+// their file, if any, and marks it clean.
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
 	err := b.srv.Close()
+	if b.retained != nil {
+		if rerr := b.retained.close(); err == nil {
+			err = rerr
+		}
+	}
 	b.log.Info("embedded broker stopped")
 	return err
 }

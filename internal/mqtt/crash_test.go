@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 		childEnqueue()
 	case "direct":
 		childDirect()
+	case "retained":
+		childRetained()
 	default:
 		os.Exit(m.Run())
 	}

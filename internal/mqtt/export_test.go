@@ -81,3 +81,14 @@ func (o *Outbox) OrderKeys() int {
 	defer o.keyMu.Unlock()
 	return len(o.order)
 }
+
+// FlushRetained writes the retained messages pending for the broker's file now (as its timer
+// would).
+func (b *Broker) FlushRetained() { b.retained.flush() }
+
+// RetainedPending is how many retained messages wait for the broker's file.
+func (b *Broker) RetainedPending() int {
+	b.retained.mu.Lock()
+	defer b.retained.mu.Unlock()
+	return len(b.retained.pending)
+}

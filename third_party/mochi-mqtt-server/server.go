@@ -129,6 +129,10 @@ type Options struct {
 	// Enable Inline client to allow direct subscribing and publishing from the parent codebase,
 	// with negligible performance difference (disabled by default to prevent confusion in statistics).
 	InlineClient bool `yaml:"inline_client" json:"inline_client"`
+
+	// RetainedStore, when set, keeps the retained messages instead of the topic tree (cwmp2mqtt
+	// patch, see RetainedStore); nil: in memory.
+	RetainedStore RetainedStore `yaml:"-" json:"-"`
 }
 
 // Server is an MQTT broker server. It should be created with server.New()
@@ -199,6 +203,7 @@ func New(opts *Options) *Server {
 			Log: opts.Logger,
 		},
 	}
+	s.Topics.store = opts.RetainedStore // cwmp2mqtt patch
 
 	if s.Options.InlineClient {
 		s.inlineClient = s.NewClient(nil, LocalListener, InlineClientId, true)
@@ -365,6 +370,8 @@ func (s *Server) Serve() error {
 			return err
 		}
 	}
+
+	s.indexStoredRetained() // cwmp2mqtt patch: an external store's messages from an earlier run
 
 	go s.eventLoop()                            // spin up event loop for issuing $SYS values and closing server.
 	s.Listeners.ServeAll(s.EstablishConnection) // start listening on all listeners.
@@ -982,7 +989,7 @@ func (s *Server) retainMessage(cl *Client, pk packets.Packet) {
 	r := s.Topics.RetainMessage(out)
 	s.indexRetained(out)
 	s.hooks.OnRetainMessage(cl, pk, r)
-	atomic.StoreInt64(&s.Info.Retained, int64(s.Topics.Retained.Len()))
+	atomic.StoreInt64(&s.Info.Retained, int64(s.Topics.RetainedLen()))
 }
 
 // publishToSubscribers publishes a publish packet to all subscribers with matching topic filters.
@@ -1725,7 +1732,7 @@ func (s *Server) clearExpiredClients(dt int64) {
 // of every retained message (which cost a broker with 100,000s of retained messages a core).
 func (s *Server) clearExpiredRetainedMessages(now int64) {
 	for _, filter := range s.retainedExpiry.due(now) {
-		pk, ok := s.Topics.Retained.Get(filter)
+		pk, ok := s.Topics.RetainedGet(filter)
 		if !ok {
 			continue
 		}
@@ -1737,7 +1744,7 @@ func (s *Server) clearExpiredRetainedMessages(now int64) {
 			now-pk.Created > s.Options.Capabilities.MaximumMessageExpiryInterval
 
 		if expired || enforced {
-			s.Topics.Retained.Delete(filter)
+			s.Topics.DeleteRetained(filter) // cwmp2mqtt patch: wherever it is kept, and trimmed
 			s.hooks.OnRetainedExpired(filter)
 		} else { // replaced meanwhile by a message that expires later
 			s.indexRetained(pk)

@@ -356,6 +356,9 @@ func (s *Subscribers) MergeSharedSelected() {
 type TopicsIndex struct {
 	Retained *packets.Packets
 	root     *particle // a leaf containing a message and more leaves.
+	// store, when set, keeps the retained messages outside the tree (cwmp2mqtt patch, see
+	// RetainedStore): their topics make no levels in the tree, and Retained holds only '$' topics.
+	store RetainedStore
 }
 
 // NewTopicsIndex returns a pointer to a new instance of Index.
@@ -456,6 +459,17 @@ func (x *TopicsIndex) Unsubscribe(filter, client string) bool {
 // 1 if a retained message was added, and -1 if the retained message was removed.
 // 0 is returned if sequential empty payloads are received.
 func (x *TopicsIndex) RetainMessage(pk packets.Packet) int64 {
+	if x.store != nil && !inTree(pk.TopicName) { // cwmp2mqtt patch: an external store
+		if len(pk.Payload) > 0 {
+			x.store.Put(pk)
+			return 1
+		}
+		if x.store.Delete(pk.TopicName) { // [MQTT-3.3.1-6] [MQTT-3.3.1-7]
+			return -1
+		}
+		return 0
+	}
+
 	x.root.Lock()
 	defer x.root.Unlock()
 
@@ -528,6 +542,15 @@ func (x *TopicsIndex) trim(n *particle) {
 
 // Messages returns a slice of any retained messages which match a filter.
 func (x *TopicsIndex) Messages(filter string) []packets.Packet {
+	if x.store != nil && !inTree(filter) { // cwmp2mqtt patch: an external store
+		if !strings.ContainsAny(filter, "+#") {
+			if pk, ok := x.store.Get(filter); ok {
+				return []packets.Packet{pk}
+			}
+			return []packets.Packet{}
+		}
+		return x.storeMessages(filter)
+	}
 	return x.scanMessages(filter, 0, nil, []packets.Packet{})
 }
 

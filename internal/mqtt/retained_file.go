@@ -1,0 +1,440 @@
+package mqtt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"go.etcd.io/bbolt"
+	"go.uber.org/zap"
+)
+
+// retainedFile keeps the embedded broker's retained messages in a bbolt file of their own
+// instead of the heap (mochi's RetainedStore): with three retained topics per device, the
+// payloads and the broker's bookkeeping were most of the gateway's heap per idle device
+// (docs/performance.md). Writes go to a small map first (topic → newest packet, consulted by
+// every read) and reach the file in one transaction every retainedFlushEvery and on close,
+// without an fsync: the file only counts after a clean shutdown, which writes a mark (and
+// syncs). A file without the mark, or unreadable, is discarded at open: the bridge then
+// republishes every device's retained topics, as it does for a broker that kept nothing.
+type retainedFile struct {
+	db   *bbolt.DB
+	path string
+	log  *zap.Logger
+
+	mu       sync.Mutex
+	pending  map[string]*packets.Packet // written since the last flush; nil: deleted
+	flushing map[string]*packets.Packet // being committed by flush; read after pending
+	count    atomic.Int64               // messages in the file as of the last flush
+
+	flushMu sync.Mutex // one flush at a time
+	failed  bool       // a flush failed: the file is not marked clean at close (under flushMu)
+	stop    chan struct{}
+	done    chan struct{}
+
+	restored bool   // the file was closed cleanly, its messages kept
+	prevTag  string // the tag the last clean close wrote
+	tag      atomic.Pointer[string]
+}
+
+var (
+	retainedBucket     = []byte("retained")
+	retainedMetaBucket = []byte("meta")
+	retainedCleanKey   = []byte("clean") // the tag; present only between a clean close and the next open
+	retainedCountKey   = []byte("count")
+)
+
+// retainedFlushEvery is how long a retained message may wait in memory before it is written:
+// a device's messages published within it cost one write, and a transaction carries them all.
+const retainedFlushEvery = 200 * time.Millisecond
+
+// retainedFormat is the first byte of every value (encodeRetained).
+const retainedFormat = 1
+
+// openRetainedFile opens the file at path, or creates it. A file that was not closed cleanly or
+// cannot be read is removed and created anew, with a log line that says why.
+func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
+	f := &retainedFile{path: path, log: log, pending: map[string]*packets.Packet{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	_, statErr := os.Stat(path)
+	existed := statErr == nil
+	db, err := openRetainedDB(path)
+	if err != nil && existed && !errors.Is(err, bbolt.ErrTimeout) {
+		log.Warn("retained-message file unreadable; discarded: every device's retained topics are published again",
+			zap.String("file", path), zap.Error(err))
+		if rmErr := os.Remove(path); rmErr != nil {
+			return nil, fmt.Errorf("retained-message file %s: %w", path, rmErr)
+		}
+		existed = false
+		db, err = openRetainedDB(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("retained-message file %s: %w", path, err)
+	}
+	f.db = db
+	if existed {
+		var why string
+		err := db.View(func(tx *bbolt.Tx) error {
+			meta, data := tx.Bucket(retainedMetaBucket), tx.Bucket(retainedBucket)
+			switch {
+			case meta == nil || data == nil:
+				why = "not a retained-message file of this gateway"
+			case meta.Get(retainedCleanKey) == nil:
+				why = "the gateway stopped without a clean shutdown: the file may miss the last messages"
+			default:
+				f.prevTag = string(meta.Get(retainedCleanKey))
+				if c := meta.Get(retainedCountKey); len(c) == 8 {
+					f.count.Store(int64(binary.BigEndian.Uint64(c)))
+				}
+			}
+			return nil
+		})
+		if err == nil && why != "" {
+			err = errors.New(why)
+		}
+		if err != nil {
+			log.Warn("retained-message file discarded: every device's retained topics are published again",
+				zap.String("file", path), zap.String("reason", err.Error()))
+			_ = db.Close()
+			if err := os.Remove(path); err != nil {
+				return nil, fmt.Errorf("retained-message file %s: %w", path, err)
+			}
+			if f.db, err = openRetainedDB(path); err != nil {
+				return nil, fmt.Errorf("retained-message file %s: %w", path, err)
+			}
+			f.count.Store(0)
+			f.prevTag = ""
+		} else {
+			f.restored = true
+		}
+	}
+	// From here on the file is being written: it no longer counts until the next clean close.
+	err = f.db.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(retainedMetaBucket)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(retainedBucket); err != nil {
+			return err
+		}
+		return meta.Delete(retainedCleanKey)
+	})
+	if err == nil {
+		err = f.db.Sync()
+	}
+	if err != nil {
+		_ = f.db.Close()
+		return nil, fmt.Errorf("retained-message file %s: %w", path, err)
+	}
+	if f.restored {
+		log.Info("retained messages kept from the last clean shutdown", zap.String("file", path), zap.Int64("messages", f.count.Load()))
+	}
+	go f.flushLoop()
+	return f, nil
+}
+
+func openRetainedDB(path string) (*bbolt.DB, error) {
+	// No fsync per commit: a crash discards the file anyway (no clean mark); the freelist is
+	// rebuilt at open instead of written by every commit.
+	return bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, NoSync: true,
+		NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
+}
+
+func (f *retainedFile) flushLoop() {
+	defer close(f.done)
+	t := time.NewTicker(retainedFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-t.C:
+			f.flush()
+		}
+	}
+}
+
+// flush writes what is pending in one transaction. On failure the messages stay pending (a
+// newer write of a topic wins) and the file will not be marked clean.
+func (f *retainedFile) flush() {
+	f.flushMu.Lock()
+	defer f.flushMu.Unlock()
+	f.mu.Lock()
+	if len(f.pending) == 0 {
+		f.mu.Unlock()
+		return
+	}
+	batch := f.pending
+	f.flushing, f.pending = batch, make(map[string]*packets.Packet, len(batch))
+	f.mu.Unlock()
+
+	var delta int64
+	var buf bytes.Buffer
+	err := f.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(retainedBucket)
+		delta = 0
+		for topic, pk := range batch {
+			k := []byte(topic)
+			had := b.Get(k) != nil
+			if pk == nil {
+				if had {
+					delta--
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if !had {
+				delta++
+			}
+			buf.Reset()
+			if err := encodeRetained(&buf, pk); err != nil {
+				f.log.Warn("retained message not stored", zap.String("topic", topic), zap.Error(err))
+				continue
+			}
+			if err := b.Put(k, bytes.Clone(buf.Bytes())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flushing = nil
+	if err != nil {
+		f.failed = true
+		f.log.Error("retained messages not written to their file; kept in memory", zap.String("file", f.path),
+			zap.Int("messages", len(batch)), zap.Error(err))
+		for topic, pk := range batch {
+			if _, newer := f.pending[topic]; !newer {
+				f.pending[topic] = pk
+			}
+		}
+		return
+	}
+	f.count.Add(delta)
+}
+
+// Put implements mochi's RetainedStore.
+func (f *retainedFile) Put(pk packets.Packet) {
+	f.mu.Lock()
+	f.pending[pk.TopicName] = &pk
+	f.mu.Unlock()
+}
+
+// Delete implements mochi's RetainedStore.
+func (f *retainedFile) Delete(topic string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pk, known := f.memoryLocked(topic)
+	had := pk != nil
+	if !known {
+		_, had = f.fromFile(topic, false)
+	}
+	f.pending[topic] = nil
+	return had
+}
+
+// memoryLocked is the newest write of topic not yet in the file: known false when there is
+// none, pk nil when it was a deletion.
+func (f *retainedFile) memoryLocked(topic string) (pk *packets.Packet, known bool) {
+	if pk, ok := f.pending[topic]; ok {
+		return pk, true
+	}
+	pk, ok := f.flushing[topic]
+	return pk, ok
+}
+
+// fromFile reads topic's message from the file (the payload copied when withPayload).
+func (f *retainedFile) fromFile(topic string, withPayload bool) (pk packets.Packet, ok bool) {
+	err := f.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(retainedBucket).Get([]byte(topic))
+		if v == nil {
+			return nil
+		}
+		var err error
+		if pk, err = decodeRetained(topic, v); err != nil {
+			return err
+		}
+		if withPayload {
+			pk.Payload = bytes.Clone(pk.Payload)
+		} else {
+			pk.Payload = nil
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		f.log.Warn("retained message unreadable in its file; ignored", zap.String("topic", topic), zap.Error(err))
+		return packets.Packet{}, false
+	}
+	return pk, ok
+}
+
+// Get implements mochi's RetainedStore.
+func (f *retainedFile) Get(topic string) (packets.Packet, bool) {
+	f.mu.Lock()
+	pk, known := f.memoryLocked(topic)
+	f.mu.Unlock()
+	if known {
+		if pk == nil {
+			return packets.Packet{}, false
+		}
+		return *pk, true
+	}
+	return f.fromFile(topic, true)
+}
+
+// Match implements mochi's RetainedStore: the writes not yet in the file, then a cursor over
+// the file from the filter's literal prefix, each key matched against the filter.
+func (f *retainedFile) Match(filter string, fn func(packets.Packet) bool) {
+	mem := map[string]*packets.Packet{}
+	f.mu.Lock()
+	for _, m := range []map[string]*packets.Packet{f.pending, f.flushing} {
+		for topic, pk := range m {
+			if _, newer := mem[topic]; !newer && mochi.MatchTopic(filter, topic) {
+				mem[topic] = pk
+			}
+		}
+	}
+	f.mu.Unlock()
+	for _, pk := range mem {
+		if pk != nil && !fn(*pk) {
+			return
+		}
+	}
+	prefix := filter
+	if i := strings.IndexAny(filter, "+#"); i >= 0 {
+		prefix = filter[:i]
+	}
+	err := f.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(retainedBucket).Cursor()
+		for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+			topic := string(k)
+			if _, inMem := mem[topic]; inMem || !mochi.MatchTopic(filter, topic) {
+				continue
+			}
+			pk, err := decodeRetained(topic, v)
+			if err != nil {
+				f.log.Warn("retained message unreadable in its file; ignored", zap.String("topic", topic), zap.Error(err))
+				continue
+			}
+			if !fn(pk) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		f.log.Warn("retained messages not read from their file", zap.String("filter", filter), zap.Error(err))
+	}
+}
+
+// Len implements mochi's RetainedStore: the messages in the file as of the last flush (at
+// most retainedFlushEvery behind).
+func (f *retainedFile) Len() int { return int(f.count.Load()) }
+
+// setTag sets what the clean close writes with its mark (see Broker.SetRetainedTag).
+func (f *retainedFile) setTag(tag string) { f.tag.Store(&tag) }
+
+// close writes what is pending, marks the file clean unless a write failed, syncs and closes.
+func (f *retainedFile) close() error {
+	close(f.stop)
+	<-f.done
+	f.flush()
+	f.flushMu.Lock()
+	failed := f.failed
+	f.flushMu.Unlock()
+	var err error
+	if failed {
+		err = errors.New("a write failed earlier: not marked clean")
+	} else {
+		tag := ""
+		if t := f.tag.Load(); t != nil {
+			tag = *t
+		}
+		err = f.db.Update(func(tx *bbolt.Tx) error {
+			meta := tx.Bucket(retainedMetaBucket)
+			if err := meta.Put(retainedCountKey, binary.BigEndian.AppendUint64(nil, uint64(f.count.Load()))); err != nil {
+				return err
+			}
+			return meta.Put(retainedCleanKey, []byte(tag))
+		})
+		if err == nil {
+			err = f.db.Sync()
+		}
+	}
+	if cerr := f.db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		f.log.Error("retained-message file not closed cleanly: the next start publishes every device's retained topics again",
+			zap.String("file", f.path), zap.Error(err))
+		return err
+	}
+	f.log.Info("retained messages written to their file", zap.String("file", f.path), zap.Int64("messages", f.count.Load()))
+	return nil
+}
+
+// encodeRetained writes a retained PUBLISH as the file keeps it (the topic is the key):
+// format, QoS, protocol version, created and expiry (varints), origin, the MQTT 5 properties
+// in their wire form (version 5 only), then the payload.
+func encodeRetained(buf *bytes.Buffer, pk *packets.Packet) error {
+	buf.WriteByte(retainedFormat)
+	buf.WriteByte(pk.FixedHeader.Qos)
+	buf.WriteByte(pk.ProtocolVersion)
+	buf.Write(binary.AppendVarint(nil, pk.Created))
+	buf.Write(binary.AppendVarint(nil, pk.Expiry))
+	buf.Write(binary.AppendUvarint(nil, uint64(len(pk.Origin))))
+	buf.WriteString(pk.Origin)
+	if pk.ProtocolVersion == 5 {
+		pk.Properties.Encode(packets.Publish, packets.Mods{AllowResponseInfo: true}, buf, 0)
+	}
+	buf.Write(pk.Payload)
+	return nil
+}
+
+// decodeRetained reads a value of encodeRetained; the payload aliases v.
+func decodeRetained(topic string, v []byte) (packets.Packet, error) {
+	bad := func(what string) (packets.Packet, error) {
+		return packets.Packet{}, fmt.Errorf("retained message %q: bad %s", topic, what)
+	}
+	if len(v) < 3 || v[0] != retainedFormat {
+		return bad("format")
+	}
+	pk := packets.Packet{TopicName: topic, ProtocolVersion: v[2],
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true, Qos: v[1]}}
+	rest := v[3:]
+	var n int
+	if pk.Created, n = binary.Varint(rest); n <= 0 {
+		return bad("created")
+	}
+	rest = rest[n:]
+	if pk.Expiry, n = binary.Varint(rest); n <= 0 {
+		return bad("expiry")
+	}
+	rest = rest[n:]
+	ol, n := binary.Uvarint(rest)
+	if n <= 0 || uint64(len(rest)-n) < ol {
+		return bad("origin")
+	}
+	pk.Origin, rest = string(rest[n:n+int(ol)]), rest[n+int(ol):]
+	if pk.ProtocolVersion == 5 {
+		n, err := pk.Properties.Decode(packets.Publish, bytes.NewBuffer(rest))
+		if err != nil || n > len(rest) {
+			return bad("properties")
+		}
+		rest = rest[n:]
+	}
+	pk.Payload = rest
+	return pk, nil
+}

@@ -1,0 +1,244 @@
+package mqtt_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
+)
+
+// startFileBroker starts the embedded broker with its retained messages in file, logging to an
+// observer as well as the test.
+func startFileBroker(t *testing.T, file string) (*mqtt.Broker, *observer.ObservedLogs) {
+	t.Helper()
+	core, logs := observer.New(zapcore.InfoLevel)
+	log := zap.New(zapcore.NewTee(logger(t).Core(), core))
+	b, err := mqtt.StartBroker(mqtt.BrokerOptions{Listen: "127.0.0.1:0", RetainedFile: file}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, logs
+}
+
+// retainedSeen subscribes filter on a new connection and returns "topic=payload" of every
+// retained message the broker sends for it, sorted; it waits until no more arrive.
+func retainedSeen(t *testing.T, url, filter string) []string {
+	t.Helper()
+	s := mqtttest.Subscribe(t, url, filter)
+	var got []string
+	for {
+		select {
+		case m := <-s.C:
+			if !m.Retained {
+				t.Errorf("%s: a message that is not retained on subscribe: %s", filter, m.Topic)
+			}
+			got = append(got, m.Topic+"="+string(m.Payload))
+		case <-time.After(300 * time.Millisecond): // SUBACK is in: retained messages follow it at once
+			sort.Strings(got)
+			return got
+		}
+	}
+}
+
+func wantSeen(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("%s:\n got  %v\n want %v", what, got, want)
+	}
+}
+
+// Retained semantics hold with the messages in a file, whether a message is already written or
+// still waits for the next flush: a wildcard subscription gets every match, an empty payload
+// deletes, a replacement keeps the newest; as well through the gateway's in-process publish as
+// through a network client.
+func TestFileRetainedMessagesKeepMQTTSemanticsBeforeAndAfterTheirFlush(t *testing.T) {
+	b, _ := startFileBroker(t, filepath.Join(t.TempDir(), "retained.db"))
+	t.Cleanup(func() { _ = b.Close() })
+	pub := mqtttest.Subscribe(t, b.URL(), "unused/#")
+	pub.Publish("gw/d1/state", []byte("s1"), true)
+	pub.Publish("gw/d1/info", []byte("i1"), true)
+	pub.Publish("gw/d2/state", []byte("s2"), true)
+	if err := b.PublishInlineForTest("gw/d3/state", []byte("s3"), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	pub.Publish("other/x", []byte("x"), true)
+	b.FlushRetained()
+	if n := b.RetainedPending(); n != 0 {
+		t.Fatalf("%d messages still pending after a flush", n)
+	}
+	// Now change written messages while the changes are pending.
+	pub.Publish("gw/d1/state", []byte("s1b"), true) // replaces a written one
+	pub.Publish("gw/d2/state", nil, true)           // deletes a written one
+	pub.Publish("gw/d4/state", []byte("s4"), true)  // new, pending
+	pub.Publish("gw/d4/state", []byte("s4b"), true) // replaces a pending one
+	if err := b.PublishInlineForTest("gw/d5/state", []byte("s5"), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PublishInlineForTest("gw/d5/state", nil, true, 1); err != nil { // deletes a pending one
+		t.Fatal(err)
+	}
+	if b.RetainedPending() == 0 {
+		t.Fatal("nothing pending: the test would not cover reads that merge pending writes")
+	}
+	want := []string{"gw/d1/state=s1b", "gw/d3/state=s3", "gw/d4/state=s4b"}
+	for round, flush := range []bool{false, true} {
+		if flush {
+			b.FlushRetained()
+		}
+		wantSeen(t, fmt.Sprintf("round %d: gw/+/state", round), retainedSeen(t, b.URL(), "gw/+/state"), want...)
+		wantSeen(t, fmt.Sprintf("round %d: gw/#", round), retainedSeen(t, b.URL(), "gw/#"),
+			append(want, "gw/d1/info=i1")...)
+		wantSeen(t, fmt.Sprintf("round %d: #", round), retainedSeen(t, b.URL(), "#"),
+			append(want, "gw/d1/info=i1", "other/x=x")...)
+		wantSeen(t, fmt.Sprintf("round %d: gw/d4/state", round), retainedSeen(t, b.URL(), "gw/d4/state"), "gw/d4/state=s4b")
+		wantSeen(t, fmt.Sprintf("round %d: gw/d2/state", round), retainedSeen(t, b.URL(), "gw/d2/state"))
+		wantSeen(t, fmt.Sprintf("round %d: gw/d1/+", round), retainedSeen(t, b.URL(), "gw/d1/+"), "gw/d1/info=i1", "gw/d1/state=s1b")
+	}
+}
+
+// The retained messages survive a clean restart of the broker: a new subscriber gets them from
+// the file, nobody publishing them again, and the broker says it kept them (with the tag the
+// gateway set), so that the gateway can skip its republication.
+func TestFileRetainedMessagesSurviveACleanRestart(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	b, _ := startFileBroker(t, file)
+	if _, kept := b.RetainedKept(); kept {
+		t.Fatal("a new file reported as kept")
+	}
+	for i := range 50 {
+		if err := b.PublishInlineForTest(fmt.Sprintf("gw/d%d/state", i), []byte(strconv.Itoa(i)), true, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.PublishInlineForTest("gw/d7/state", nil, true, 1); err != nil {
+		t.Fatal(err)
+	}
+	b.SetRetainedTag("v1 translators")
+	if err := b.Close(); err != nil { // its last writes still pending: Close writes them
+		t.Fatal(err)
+	}
+
+	b, logs := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	if tag, kept := b.RetainedKept(); !kept || tag != "v1 translators" {
+		t.Fatalf("RetainedKept() = %q, %v; want the tag of the clean shutdown, true", tag, kept)
+	}
+	if logs.FilterMessage("retained messages kept from the last clean shutdown").Len() != 1 {
+		t.Error("no log line says the retained messages were kept")
+	}
+	got := retainedSeen(t, b.URL(), "gw/+/state")
+	if len(got) != 49 {
+		t.Fatalf("after the restart a subscriber got %d retained states, want 49: %v", len(got), got)
+	}
+	for _, m := range got {
+		if m == "gw/d7/state=7" {
+			t.Fatal("a retained message deleted before the restart came back")
+		}
+	}
+	// The next start, after this one, is not clean unless this one closes cleanly too.
+	if _, kept := b.RetainedKept(); !kept {
+		t.Fatal("RetainedKept changed while running")
+	}
+}
+
+// A broker killed with SIGKILL while it writes retained messages leaves a file without its
+// clean-shutdown mark: the next start discards it (the gateway then publishes every device's
+// retained topics again) and says why; nothing half-written is served.
+func TestFileRetainedMessagesDiscardedAfterKill(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	child, lines, _ := startChild(t, "retained", childDBEnv+"="+file)
+	seen := 0
+	for lines.Scan() && seen < 2000 { // well past several flushes
+		if strings.HasPrefix(lines.Text(), "ok ") {
+			seen++
+		}
+	}
+	if seen < 2000 {
+		t.Fatalf("child stopped after %d publishes", seen)
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+	if st, err := os.Stat(file); err != nil || st.Size() == 0 {
+		t.Fatalf("the child wrote no file: %v", err)
+	}
+
+	b, logs := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	if _, kept := b.RetainedKept(); kept {
+		t.Fatal("a file left by a killed broker reported as kept")
+	}
+	if l := logs.FilterMessage("retained-message file discarded: every device's retained topics are published again").All(); len(l) != 1 ||
+		!strings.Contains(l[0].ContextMap()["reason"].(string), "without a clean shutdown") {
+		t.Fatalf("discard log lines: %v", l)
+	}
+	wantSeen(t, "retained after the discard", retainedSeen(t, b.URL(), "#"))
+	if err := b.PublishInlineForTest("gw/new/state", []byte("n"), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	wantSeen(t, "a new message after the discard", retainedSeen(t, b.URL(), "#"), "gw/new/state=n")
+}
+
+// childRetained runs a broker on a retained-message file and publishes retained messages to
+// 100 topics in a loop, printing "ok <n>" after each, until killed.
+func childRetained() {
+	b, err := mqtt.StartBroker(mqtt.BrokerOptions{Listen: "127.0.0.1:0", RetainedFile: os.Getenv(childDBEnv)}, zap.NewNop())
+	must(err)
+	for i := 0; ; i++ {
+		must(b.PublishInlineForTest(fmt.Sprintf("gw/d%d/state", i%100), []byte(strings.Repeat("x", 1000)+strconv.Itoa(i)), true, 1))
+		fmt.Printf("ok %d\n", i)
+	}
+}
+
+// A file that is not a bbolt file (a disk error, a wrong path) is discarded with a log line
+// naming it, and the broker starts empty.
+func TestCorruptRetainedFileIsDiscarded(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	if err := os.WriteFile(file, []byte(strings.Repeat("not a bbolt file ", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, logs := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	l := logs.FilterMessage("retained-message file unreadable; discarded: every device's retained topics are published again").All()
+	if len(l) != 1 || l[0].ContextMap()["file"] != file || l[0].Level != zapcore.WarnLevel {
+		t.Fatalf("log lines about the corrupt file: %v", l)
+	}
+	if _, kept := b.RetainedKept(); kept {
+		t.Fatal("a corrupt file reported as kept")
+	}
+	if err := b.PublishInlineForTest("gw/d/state", []byte("s"), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	wantSeen(t, "the broker serves retained messages after the discard", retainedSeen(t, b.URL(), "gw/#"), "gw/d/state=s")
+}
+
+// A second broker on a file in use fails with an error naming the file; it does not discard
+// the first one's messages.
+func TestRetainedFileInUseIsNotDiscarded(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	b, _ := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	if err := b.PublishInlineForTest("gw/d/state", []byte("s"), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	b.FlushRetained()
+	_, err := mqtt.StartBroker(mqtt.BrokerOptions{Listen: "127.0.0.1:0", RetainedFile: file}, logger(t))
+	if err == nil || !strings.Contains(err.Error(), file) {
+		t.Fatalf("second broker on the same file: %v; want an error naming the file", err)
+	}
+	wantSeen(t, "the first broker's messages", retainedSeen(t, b.URL(), "gw/#"), "gw/d/state=s")
+}
