@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -12,8 +11,8 @@ import (
 // their own buckets).
 var (
 	bucketDevices = []byte("devices") // device id → Record JSON
-	bucketParams  = []byte("params")  // device id → its raw parameters, JSON
-	bucketState   = []byte("state")   // device id → its last normalized state, JSON
+	bucketParams  = []byte("params")  // device id → its raw parameters, compact (params.go)
+	bucketState   = []byte("state")   // device id → its last normalized state, JSON compressed (compact.go)
 )
 
 // Store is the registry's view of the bbolt file.
@@ -76,15 +75,12 @@ func putRecords(tx *bolt.Tx, recs []*Record) error {
 			return fmt.Errorf("device %.64s: %w", r.ID, err)
 		}
 		if r.Params != nil {
-			if v, err = json.Marshal(r.Params); err != nil {
-				return fmt.Errorf("device %s: %w", r.ID, err)
-			}
-			if err := pb.Put([]byte(r.ID), v); err != nil {
+			if err := pb.Put([]byte(r.ID), encodeParams(r.Params)); err != nil {
 				return fmt.Errorf("device %.64s: %w", r.ID, err)
 			}
 		}
 		if r.State != nil {
-			if err := sb.Put([]byte(r.ID), r.State); err != nil {
+			if err := sb.Put([]byte(r.ID), encodeState(r.State)); err != nil {
 				return fmt.Errorf("device %.64s: %w", r.ID, err)
 			}
 		}
@@ -107,7 +103,8 @@ func DeleteTx(tx *bolt.Tx, id string) error {
 func (s *Store) Params(id string) (p map[string]ParamValue, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketParams).Get([]byte(id)); v != nil {
-			if err := json.Unmarshal(v, &p); err != nil {
+			var err error
+			if p, err = decodeParams(v); err != nil {
 				return fmt.Errorf("store: parameters of %q: %w", id, err)
 			}
 		}
@@ -119,7 +116,12 @@ func (s *Store) Params(id string) (p map[string]ParamValue, err error) {
 // State reads a device's last normalized state, JSON (nil when none is stored).
 func (s *Store) State(id string) (v []byte, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(id)))
+		if s := tx.Bucket(bucketState).Get([]byte(id)); s != nil {
+			var err error
+			if v, err = decodeState(s); err != nil {
+				return fmt.Errorf("store: state of %q: %w", id, err)
+			}
+		}
 		return nil
 	})
 	return v, err
