@@ -202,8 +202,11 @@ type Bridge struct {
 	finishes atomic.Uint64
 
 	started time.Time
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// translatorsSum identifies the translators loaded at start (names and versions): a state
+	// normalized by others is made again (unchanged.go).
+	translatorsSum uint64
+	ctx            context.Context
+	cancel         context.CancelFunc
 	// wg tracks every goroutine of the bridge, connection requests included; stopping (under mu)
 	// refuses new ones once Stop began, so Stop's Wait cannot race an Add.
 	wg       sync.WaitGroup
@@ -237,10 +240,6 @@ type device struct {
 	reinterview bool
 	// due is the live deadline entry of each kind (deadlines.go), zero when none.
 	due [dueKinds]time.Time
-	// paramsGen counts the changes of the raw parameters in this process; informSum and
-	// stateOf let a periodic Inform that changes nothing skip their load and the normalization
-	// (unchanged.go).
-	paramsGen, informSum, stateOf uint64
 }
 
 // New builds a Bridge on the shared store file. tr may be nil (raw state only).
@@ -276,6 +275,7 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 func (b *Bridge) Start(ctx context.Context) error {
 	b.ctx, b.cancel = context.WithCancel(ctx)
 	b.started = b.opts.Now()
+	b.translatorsSum = translatorsSum(b.tr)
 	devs, err := b.reg.Load()
 	if err != nil {
 		return err
@@ -377,7 +377,7 @@ func (b *Bridge) republishBatch(ids []string) int {
 			reason = offlineReason
 		}
 		b.to(&out).put(b.out.Availability(id, online, since, reason))
-		b.updateState(b.ctx, &out, id, false, nil)
+		b.republishState(&out, id)
 		b.emitInfo(&out, id)
 		p := part{id: id, start: start, end: len(out.Msgs)}
 		b.mu.Lock()

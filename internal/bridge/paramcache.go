@@ -11,10 +11,16 @@ import (
 
 // setParamsLocked records raw values in the registry.
 func (b *Bridge) setParamsLocked(d *device, params []soap.ParameterValue) {
-	if b.reg.SetParams(d.rec.ID, params) {
-		d.paramsGen++
+	changed, replaced := b.reg.SetParams(d.rec.ID, params)
+	if changed {
+		d.rec.ParamsGen++
 	}
-	d.informSum = 0 // values from elsewhere than an Inform: the next Inform's are compared again
+	// A value that replaced another one may be one the last Inform reported: the next Inform's
+	// are compared again. Values only added (a registration's full read after its BOOT Inform)
+	// leave the last Inform's as they were, so its next periodic Inform takes the fast path.
+	if replaced {
+		d.rec.InformSum = 0
+	}
 }
 
 // trimParamsLocked lets the registry drop the raw parameters of the idle devices beyond

@@ -60,8 +60,19 @@ func (b *Bridge) snapshot(id string) (sdk.DeviceInfo, map[string]sdk.Value, bool
 // the raw inform and rpc topics are unaffected. On BOOT/BOOTSTRAP the translator's provisioning
 // RPCs are queued.
 func (b *Bridge) updateState(ctx context.Context, into *present.Batch, id string, boot bool, events []string) {
+	b.makeState(ctx, into, id, boot, boot, events)
+}
+
+// republishState publishes the device's state at start even when the store says it is current
+// (the retained message went with the embedded broker's restart): normalized again.
+func (b *Bridge) republishState(into *present.Batch, id string) {
+	b.makeState(b.ctx, into, id, true, false, nil)
+}
+
+// makeState is updateState; force: normalized even when current.
+func (b *Bridge) makeState(ctx context.Context, into *present.Batch, id string, force, boot bool, events []string) {
 	key, current := b.stateCurrent(id)
-	if current && !boot {
+	if current && !force {
 		return // nothing changed since the state was published (unchanged.go)
 	}
 	dev, params, ok := b.snapshot(id)

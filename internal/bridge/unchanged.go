@@ -1,9 +1,6 @@
 package bridge
 
 import (
-	"encoding/binary"
-	"hash/maphash"
-
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 )
 
@@ -13,50 +10,77 @@ import (
 // state already published. Both took about half the gateway's CPU per periodic session
 // (docs/performance.md). A translator's Normalize is a function of the device's identity and
 // raw parameters (docs/plugins.md), so the state is recomputed only when one of them changed.
-
-// sumSeed keys the sums below; they live in memory only, so a per-process seed is fine.
-var sumSeed = maphash.MakeSeed()
+// The sums are kept in the device's record (InformSum, StateOf, with ParamsGen), so the first
+// Inform after a restart takes the same path; they are FNV-64a, the same in every process.
 
 // informParamsLocked records an Inform's parameters, unless they are the very list the last
-// Inform applied and no other write of the raw parameters came in between (setParamsLocked
-// clears informSum): then every value is already recorded and nothing is read from the store.
+// Inform applied and no value of it was replaced since (setParamsLocked clears InformSum):
+// then every value is already recorded and nothing is read from the store.
 func (b *Bridge) informParamsLocked(d *device, params []soap.ParameterValue) {
 	sum := paramListSum(params)
-	if sum != 0 && sum == d.informSum {
+	if sum == d.rec.InformSum {
 		return
 	}
 	b.setParamsLocked(d, params)
-	d.informSum = sum
+	d.rec.InformSum = sum
+}
+
+// FNV-64a (hash/fnv), written out so that hashing strings allocates nothing.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnvString adds s and a 0 separator to the FNV-64a sum h.
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h * fnvPrime // ^= 0
 }
 
 // paramListSum identifies a parameter list: its names, values and types, in order.
 func paramListSum(params []soap.ParameterValue) uint64 {
-	var h maphash.Hash
-	h.SetSeed(sumSeed)
+	h := uint64(fnvOffset)
 	for _, p := range params {
-		h.WriteString(p.Name)
-		h.WriteByte(0)
-		h.WriteString(p.Value.Raw)
-		h.WriteByte(0)
-		h.WriteString(p.Value.Type)
-		h.WriteByte(0)
+		h = fnvString(h, p.Name)
+		h = fnvString(h, p.Value.Raw)
+		h = fnvString(h, p.Value.Type)
 	}
-	return h.Sum64() | 1 // never 0, which means "none"
+	return h | 1 // never 0, which means "none"
 }
 
-// stateKeyLocked identifies what a normalization of the device would start from: its identity
-// as translators see it and the generation of its raw parameters.
-func stateKeyLocked(d *device) uint64 {
-	var h maphash.Hash
-	h.SetSeed(sumSeed)
+// translatorsSum identifies the translators tr offers (their names and versions), which a
+// state key includes: a state normalized by another translator, or another version of it,
+// before a restart is not current after it.
+func translatorsSum(tr Translators) uint64 {
+	h := uint64(fnvOffset)
+	if tr == nil {
+		return h
+	}
+	for _, t := range tr.List() {
+		h = fnvString(fnvString(fnvString(h, t.Name), t.Version), t.ModelVersion)
+	}
+	return h
+}
+
+// stateKeyLocked identifies what a normalization of the device would start from: the
+// translators, the device's identity as they see it and the generation of its raw parameters.
+func (b *Bridge) stateKeyLocked(d *device) uint64 {
+	h := b.translatorsSum
 	dev := d.rec.DeviceInfo()
 	for _, s := range [...]string{dev.ID, dev.Manufacturer, dev.OUI, dev.ProductClass, dev.SerialNumber,
 		dev.SoftwareVersion, dev.HardwareVersion, dev.Root} {
-		h.WriteString(s)
-		h.WriteByte(0)
+		h = fnvString(h, s)
 	}
-	h.Write(binary.LittleEndian.AppendUint64(nil, d.paramsGen))
-	return h.Sum64() | 1
+	for g := d.rec.ParamsGen; ; g >>= 8 {
+		h = (h ^ (g & 0xff)) * fnvPrime
+		if g < 0x100 {
+			break
+		}
+	}
+	return h | 1
 }
 
 // stateCurrent returns the device's state key and whether the state last published was
@@ -68,13 +92,13 @@ func (b *Bridge) stateCurrent(id string) (key uint64, current bool) {
 	if d == nil {
 		return 0, false
 	}
-	key = stateKeyLocked(d)
-	return key, d.stateOf == key
+	key = b.stateKeyLocked(d)
+	return key, d.rec.StateOf == key
 }
 
 // stateMade records that the device's state was normalized from key (taken before the
 // parameters were: a change in between only makes the next Inform normalize again), or, when
-// it is stale, that the next Inform must try again.
+// it is stale, that the next Inform must try again. A change goes to the store with the record.
 func (b *Bridge) stateMade(id string, key uint64, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -82,6 +106,9 @@ func (b *Bridge) stateMade(id string, key uint64, ok bool) {
 		if !ok {
 			key = 0
 		}
-		d.stateOf = key
+		if d.rec.StateOf != key {
+			d.rec.StateOf = key
+			b.markDirtyLocked(d)
+		}
 	}
 }

@@ -42,6 +42,15 @@ type Record struct {
 	// nil (Registry.SetState); StateSum identifies it (FNV-64a), so an unchanged state is not written again.
 	State    []byte `json:"-"`
 	StateSum uint64 `json:"state_sum,omitempty"`
+	// ParamsGen counts the changes of the raw parameters; InformSum identifies the parameter
+	// list of the last Inform while every value of it is the one recorded (0: none), StateOf what
+	// the last state published was normalized from (0: none, or stale). They let a periodic
+	// Inform that changes nothing skip the load of the raw parameters and the normalization,
+	// also after a restart (package bridge, unchanged.go). Write keeps them consistent with the
+	// parameters it stores beside them.
+	ParamsGen uint64 `json:"params_gen,omitempty"`
+	InformSum uint64 `json:"inform_sum,omitempty"`
+	StateOf   uint64 `json:"state_of,omitempty"`
 	// Translator is the name of the translator chosen for the device.
 	Translator string `json:"translator,omitempty"`
 	// Transfers are transfers the CPE accepted with Status 1, awaiting their TransferComplete.

@@ -68,6 +68,10 @@ type entry struct {
 	state      []byte
 	stateDirty bool
 	online     bool
+	// gen counts the changes of params, as Record.ParamsGen does (the bridge's copy, under
+	// its lock): a record taken before the latest change is written without the sums that
+	// describe older parameters (Write).
+	gen uint64
 }
 
 // New returns the registry on st keeping the raw parameters of cacheSize idle devices in memory
@@ -164,30 +168,37 @@ func (g *Registry) WithParams(id string, fn func(map[string]ParamValue)) {
 }
 
 // SetParams records raw values, marking the parameters (and the device) for the next flush only
-// when one of them changed; it says whether one did.
-func (g *Registry) SetParams(id string, params []soap.ParameterValue) (changed bool) {
+// when one of them changed; it says whether one did, and whether one replaced a different value
+// already known (replaced is false when every change is a parameter not known before, and true
+// when the known values could not be read from the store).
+func (g *Registry) SetParams(id string, params []soap.ParameterValue) (changed, replaced bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	e := g.devs[id]
 	if e == nil {
-		return false
+		return false, false
 	}
 	p := g.params(e)
 	if p == nil {
 		p = make(map[string]ParamValue, len(params))
 		e.params = p
+		replaced = true // none known, or unreadable: whatever was known is gone
 	}
 	for _, pv := range params {
 		v := ParamValue{Value: pv.Value.Raw, Type: pv.Value.Type}
 		if old, ok := p[pv.Name]; !ok || old != v {
 			p[pv.Name] = v
 			e.paramsDirty, changed = true, true
+			replaced = replaced || ok
 		}
+	}
+	if changed {
+		e.gen++
 	}
 	if e.paramsDirty {
 		g.dirty[id] = struct{}{}
 	}
-	return changed
+	return changed, replaced
 }
 
 // SetState keeps the device's last normalized state (JSON, not changed afterwards) until the
@@ -254,6 +265,12 @@ func (g *Registry) Write(recs []*Record) (failed []string, err error) {
 		r.Params, r.State = nil, nil
 		if e == nil {
 			continue
+		}
+		if r.ParamsGen != e.gen || !e.paramsDirty && e.writing > 0 {
+			// The record was taken before the parameters last changed, or goes to the store
+			// before them (an earlier write still carries them): what its sums say may not hold
+			// of the parameters stored, so after a restart the next Inform compares again.
+			r.ParamsGen, r.InformSum, r.StateOf = e.gen, 0, 0
 		}
 		if e.stateDirty {
 			r.State, e.stateDirty = e.state, false // never changed in place: shared, not copied
@@ -347,7 +364,7 @@ func (g *Registry) Load() ([]*Record, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, r := range recs {
-		g.devs[r.ID] = &entry{id: r.ID, online: r.Online}
+		g.devs[r.ID] = &entry{id: r.ID, online: r.Online, gen: r.ParamsGen}
 		if r.Online {
 			g.online++
 		}

@@ -249,3 +249,39 @@ func TestCountsFollowDevicesAndAvailability(t *testing.T) {
 		t.Fatalf("after load: %d/%d changed %v, want 1/1 to publish", n, on, changed)
 	}
 }
+
+// A record's sums (InformSum, StateOf) describe the parameters of its ParamsGen: a record taken
+// before its parameters changed again is stored without them, so the parameters stored beside
+// it are compared again after a restart; one taken after the last change keeps them, also in a
+// registry loaded from the store.
+func TestRecordTakenBeforeItsParametersChangedIsStoredWithoutItsSums(t *testing.T) {
+	g, st, _ := openTest(t, 0)
+	g.Add("d1", true)
+	g.SetParams("d1", []soap.ParameterValue{pv(upTime, "42")})
+	taken := &Record{ID: "d1", ParamsGen: 1, InformSum: 5, StateOf: 7}
+	g.SetParams("d1", []soap.ParameterValue{pv(upTime, "43")}) // after the record was taken
+	stored := func(r *Record) Record {
+		t.Helper()
+		if _, err := g.Write([]*Record{r}); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := st.Load()
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("load: %v %v", recs, err)
+		}
+		return *recs[0]
+	}
+	if r := stored(taken); r.InformSum != 0 || r.StateOf != 0 || r.ParamsGen != 2 {
+		t.Fatalf("a record taken before the last change stored as %+v", r)
+	}
+	if r := stored(&Record{ID: "d1", ParamsGen: 2, InformSum: 5, StateOf: 7}); r.InformSum != 5 || r.StateOf != 7 {
+		t.Fatalf("a current record stored as %+v", r)
+	}
+	g = New(st, 0, zaptest.NewLogger(t))
+	if _, err := g.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if r := stored(&Record{ID: "d1", ParamsGen: 2, InformSum: 5, StateOf: 7}); r.InformSum != 5 || r.StateOf != 7 {
+		t.Fatalf("a current record stored after a reload as %+v", r)
+	}
+}
