@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"encoding/binary"
+
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 )
 
@@ -74,11 +76,8 @@ func (b *Bridge) stateKeyLocked(d *device) uint64 {
 		dev.SoftwareVersion, dev.HardwareVersion, dev.Root} {
 		h = fnvString(h, s)
 	}
-	for g := d.rec.ParamsGen; ; g >>= 8 {
-		h = (h ^ (g & 0xff)) * fnvPrime
-		if g < 0x100 {
-			break
-		}
+	for _, c := range binary.LittleEndian.AppendUint64(make([]byte, 0, 8), d.rec.ParamsGen) {
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return h | 1
 }
