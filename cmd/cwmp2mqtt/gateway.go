@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
@@ -92,7 +95,8 @@ func (g *gateway) Start(ctx context.Context) error {
 				zap.String("listen", cfg.MQTT.EmbeddedListen))
 		}
 		bo := mqtt.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen, BaseTopic: cfg.MQTT.BaseTopic, Users: e.Users,
-			GatewayUser: gatewayBrokerUser, GatewayPassword: rand.Text(), Anonymous: e.Anonymous}
+			GatewayUser: gatewayBrokerUser, GatewayPassword: rand.Text(), Anonymous: e.Anonymous,
+			RetainedFile: brokerRetainedFile(cfg.StorePath)}
 		if e.CertFile != "" {
 			cert, err := tls.LoadX509KeyPair(e.CertFile, e.KeyFile)
 			if err != nil {
@@ -175,9 +179,11 @@ func (g *gateway) Start(ctx context.Context) error {
 		observer = g.metrics
 	}
 
-	var retainedKept func(context.Context) bool // the embedded broker keeps nothing across a restart
+	var retainedKept func(context.Context) bool
 	if g.broker == nil {
 		retainedKept = g.client.FirstSessionPresent
+	} else {
+		retainedKept = g.embeddedRetainedKept(cfg)
 	}
 	g.bridge, err = bridge.New(g.db, g.outbox, waker, tr, bridge.Options{
 		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
@@ -292,6 +298,42 @@ func (g *gateway) Stop() {
 	if g.db != nil {
 		_ = g.db.Close()
 	}
+}
+
+// brokerRetainedFile is where the embedded broker keeps its retained messages: beside the store
+// (cwmp2mqtt.db → cwmp2mqtt.broker-retained.db).
+func brokerRetainedFile(storePath string) string {
+	return strings.TrimSuffix(storePath, filepath.Ext(storePath)) + ".broker-retained.db"
+}
+
+// embeddedRetainedKept tells the bridge whether the embedded broker came back with the retained
+// messages of the last clean shutdown, made by the same gateway version, base topic and
+// translators (their versions, state and configuration: they make every state): then the
+// start-up republication of every device's retained topics is skipped. A device's first Inform
+// normalizes and publishes it again, as with an external broker that kept them.
+func (g *gateway) embeddedRetainedKept(cfg *Config) func(context.Context) bool {
+	tag := retainedTag(cfg, g.plugins.List())
+	g.broker.SetRetainedTag(tag)
+	prev, kept := g.broker.RetainedKept()
+	if kept && prev != tag {
+		g.log.Info("retained messages of the last run were made by another gateway version, base topic or translator set: every device's are published again",
+			zap.String("last", prev), zap.String("now", tag))
+	}
+	kept = kept && prev == tag
+	return func(context.Context) bool { return kept }
+}
+
+// retainedTag names what the retained messages are made with (see embeddedRetainedKept).
+func retainedTag(cfg *Config, list []api.TranslatorInfo) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version=%s base_topic=%s", version, cfg.MQTT.BaseTopic)
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	for _, t := range list {
+		fmt.Fprintf(&b, " translator=%s/%s/%s/%s", t.Name, t.Version, t.ModelVersion, t.State)
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%v", cfg.Translators)) // their options may hold secrets
+	fmt.Fprintf(&b, " config=%x", sum[:8])
+	return b.String()
 }
 
 // info is the retained B/bridge/info payload: addresses, broker and a configuration summary,

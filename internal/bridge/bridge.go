@@ -75,8 +75,9 @@ type Options struct {
 	// registry); 0: DefaultParamsCache, negative: none.
 	ParamsCache int
 	// RetainedKept, when set, is asked once after start (it may wait for the broker): true when
-	// the broker kept the retained messages across the gateway's restart, which are then not
-	// published again. Nil: always republish (the embedded broker keeps nothing).
+	// the broker kept the retained messages across the gateway's restart (an external broker
+	// that kept the session; the embedded broker after a clean shutdown, made by the same
+	// version and translators), which are then not published again. Nil: always republish.
 	RetainedKept func(context.Context) bool
 	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.
 	Health func(*api.Health)
@@ -321,9 +322,9 @@ func (b *Bridge) Start(ctx context.Context) error {
 	return nil
 }
 
-// republishRetained publishes the availability, state and info of the devices known at start:
-// the embedded broker keeps no retained messages across a restart, and a platform must find the
-// current picture there (with an external broker it is a harmless refresh). It works in batches
+// republishRetained publishes the availability, state and info of the devices known at start,
+// normalized by the translators of this run: a broker that lost its retained messages (the
+// embedded broker after a crash) must show a platform the current picture again. It works in batches
 // of republishBatch devices, one outbox commit each, and after each batch pauses as long as the
 // batch took, so live sessions keep at least half of the CPU however large the fleet. A device
 // that informed since start published its own, newer messages: it is skipped, and its messages
@@ -331,7 +332,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 func (b *Bridge) republishRetained(ids []string) {
 	defer b.wg.Done()
 	if b.opts.RetainedKept != nil && len(ids) > 0 && b.opts.RetainedKept(b.ctx) {
-		b.log.Info("broker kept the session and its retained messages; devices' retained topics not republished", zap.Int("devices", len(ids)))
+		b.log.Info("broker kept the retained messages; devices' retained topics not republished", zap.Int("devices", len(ids)))
 		return
 	}
 	began, done := time.Now(), 0

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -173,16 +174,21 @@ func (f *retainedFile) flush() {
 		return
 	}
 	batch := f.pending
-	f.flushing, f.pending = batch, make(map[string]*packets.Packet, len(batch))
+	f.flushing, f.pending = batch, map[string]*packets.Packet{} // not sized: maps never shrink
 	f.mu.Unlock()
+	topics := make([]string, 0, len(batch))
+	for topic := range batch {
+		topics = append(topics, topic)
+	}
+	slices.Sort(topics) // bbolt writes keys in order faster
 
 	var delta int64
 	var buf bytes.Buffer
 	err := f.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(retainedBucket)
 		delta = 0
-		for topic, pk := range batch {
-			k := []byte(topic)
+		for _, topic := range topics {
+			pk, k := batch[topic], []byte(topic)
 			had := b.Get(k) != nil
 			if pk == nil {
 				if had {
