@@ -226,8 +226,8 @@ type device struct {
 	dirty     bool
 	waking    bool
 	lastWake  time.Time
-	// wake is the outcome of the last connection requests (wake.go).
-	wake wakeState
+	// wake is the outcome of the last connection requests (wake.go), nil when there is none.
+	wake *wakeState
 	// intervalAsked, credsAsked: the internal read of PeriodicInformInterval, the credential
 	// provisioning, were queued in this process.
 	intervalAsked, credsAsked bool
@@ -239,8 +239,8 @@ type device struct {
 	// iv is the interview running in this process; reinterview asks for one at the next session.
 	iv          *interviewRun
 	reinterview bool
-	// due is the live deadline entry of each kind (deadlines.go), zero when none.
-	due [dueKinds]time.Time
+	// due is the time of the live deadline entry of each kind (deadlines.go: dueAt), 0 when none.
+	due [dueKinds]int64
 }
 
 // New builds a Bridge on the shared store file. tr may be nil (raw state only).

@@ -29,15 +29,25 @@ const (
 // progress is looked at (the sweep's old tick was 250 ms for every device).
 const taskPoll = 250 * time.Millisecond
 
+// deadlineEntry is 16 bytes, one or two per known device: the time as Unix nanoseconds (the
+// wall clock, as the deadlines are computed from it) and the device itself.
 type deadlineEntry struct {
-	at time.Time
-	id string
+	at int64
+	d  *device
+}
+
+// dueAt is at as a deadline entry's time; never 0, which means no entry.
+func dueAt(at time.Time) int64 {
+	if n := at.UnixNano(); n != 0 {
+		return n
+	}
+	return 1
 }
 
 type deadlineHeap []deadlineEntry
 
 func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at < h[j].at }
 func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadlineEntry)) }
 func (h *deadlineHeap) Pop() any {
@@ -50,11 +60,12 @@ func (h *deadlineHeap) Pop() any {
 // armLocked makes sure the device is looked at by at (b.mu held): a new entry when it has none
 // of this kind or its entry is later.
 func (b *Bridge) armLocked(d *device, k deadlineKind, at time.Time) {
-	if cur := d.due[k]; !cur.IsZero() && !at.Before(cur) {
+	n := dueAt(at)
+	if cur := d.due[k]; cur != 0 && n >= cur {
 		return
 	}
-	d.due[k] = at
-	heap.Push(&b.deadlines[k], deadlineEntry{at: at, id: d.rec.ID})
+	d.due[k] = n
+	heap.Push(&b.deadlines[k], deadlineEntry{at: n, d: d})
 }
 
 // popDueLocked takes the devices whose entry of kind k is due by now (b.mu held); each is
@@ -62,13 +73,13 @@ func (b *Bridge) armLocked(d *device, k deadlineKind, at time.Time) {
 func (b *Bridge) popDueLocked(k deadlineKind, now time.Time) []*device {
 	h := &b.deadlines[k]
 	var out []*device
-	for h.Len() > 0 && !(*h)[0].at.After(now) {
+	for n := now.UnixNano(); h.Len() > 0 && (*h)[0].at <= n; {
 		e := heap.Pop(h).(deadlineEntry)
-		d := b.devices[e.id]
-		if d == nil || !d.due[k].Equal(e.at) { // removed, or superseded by an earlier entry
+		d := e.d
+		if b.devices[d.rec.ID] != d || d.due[k] != e.at { // removed, or superseded by an earlier entry
 			continue
 		}
-		d.due[k] = time.Time{}
+		d.due[k] = 0
 		out = append(out, d)
 	}
 	return out
@@ -101,14 +112,14 @@ func (b *Bridge) nextTaskCheckLocked(d *device, now time.Time) time.Time {
 	if !due.IsZero() {
 		at(due)
 	}
-	if !d.wake.acceptedAt.IsZero() {
-		at(d.wake.acceptedAt.Add(b.opts.SessionWait))
+	if w := d.wakeOf(); !w.acceptedAt.IsZero() {
+		at(w.acceptedAt.Add(b.opts.SessionWait))
 	}
 	if d.inSession != "" && b.tasks.Len(d.rec.ID) > 0 || d.waking {
 		at(now.Add(taskPoll))
 	}
 	if waiting {
-		if !d.wake.retryAt.IsZero() {
+		if !d.wakeOf().retryAt.IsZero() {
 			at(now.Add(taskPoll))
 		} else {
 			at(d.lastWake.Add(b.opts.RewakeEvery))

@@ -352,7 +352,7 @@ func TestConnReqBusyHonoursRetryAfter(t *testing.T) {
 		f.b.mu.Lock()
 		defer f.b.mu.Unlock()
 		d := f.b.devices[devID]
-		return d != nil && !d.wake.retryAt.IsZero()
+		return d != nil && !d.wakeOf().retryAt.IsZero()
 	})
 	clock.advance(20 * time.Second)
 	select {

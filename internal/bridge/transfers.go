@@ -63,7 +63,7 @@ func (b *Bridge) transferCompleted(id, commandKey string) {
 	}
 	for i, p := range d.rec.Transfers {
 		if p.CommandKey == commandKey {
-			d.rec.Transfers = append(d.rec.Transfers[:i:i], d.rec.Transfers[i+1:]...)
+			d.rec.Transfers = noneIfEmpty(append(d.rec.Transfers[:i:i], d.rec.Transfers[i+1:]...))
 			b.markDirtyLocked(d)
 			return
 		}
@@ -89,7 +89,7 @@ func (b *Bridge) sweepTransfers(now time.Time) {
 			}
 			kept = append(kept, p)
 		}
-		d.rec.Transfers = kept
+		d.rec.Transfers = noneIfEmpty(kept)
 		if at := b.nextTransferCheckLocked(d); !at.IsZero() {
 			b.armLocked(d, dueTransfers, at)
 		}
@@ -103,4 +103,13 @@ func (b *Bridge) sweepTransfers(now time.Time) {
 			Time: b.opts.Now().UTC()}))
 		unlock()
 	}
+}
+
+// noneIfEmpty is nil for an emptied list: an empty slice still holds its array, and a device
+// whose transfers all ended keeps no transfer state.
+func noneIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

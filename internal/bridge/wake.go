@@ -19,12 +19,33 @@ import (
 //   - any other failure is retried every Options.RewakeEvery while requests wait.
 
 // wakeState is what the bridge knows of a device's recent connection requests (in memory;
-// the CRNoSession mark is in the device record).
+// the CRNoSession mark is in the device record). Most devices never get a CR, and a session
+// ends the history: a device holds one (device.wake) only from a CR's outcome to its next
+// Inform. wakeOf reads it, wakeFor makes it to write.
 type wakeState struct {
 	acceptedAt time.Time // a CR answered 2xx whose session has not come yet; zero when none
 	retryAt    time.Time // back-off after busy/timeout: no CR before it
 	busy       int       // consecutive busy or timed-out CRs
 	lastErr    string    // the last failed CR, for the requests' reasons
+}
+
+// noWake is the state of a device without CR history: read through wakeOf, never written.
+var noWake wakeState
+
+// wakeOf is the device's CR history to read (noWake when it has none).
+func (d *device) wakeOf() *wakeState {
+	if d.wake == nil {
+		return &noWake
+	}
+	return d.wake
+}
+
+// wakeFor is the device's CR history to change, made when it has none.
+func (d *device) wakeFor() *wakeState {
+	if d.wake == nil {
+		d.wake = &wakeState{}
+	}
+	return d.wake
 }
 
 // maxWakeBackoff caps the wait between CRs to a busy CPE without Retry-After.
@@ -33,7 +54,7 @@ const maxWakeBackoff = time.Minute
 // wakeInformedLocked forgets the CR history once the device opened a session: whatever it did
 // before, it came.
 func (d *device) wakeInformedLocked() {
-	d.wake = wakeState{}
+	d.wake = nil
 	if !d.rec.CRNoSession.IsZero() {
 		d.rec.CRNoSession = time.Time{}
 		d.dirty = true
@@ -47,9 +68,9 @@ func (b *Bridge) noWakeLocked(d *device, now time.Time) string {
 		return fmt.Sprintf("the device answered a connection request at %s but opened no session within cwmp.connreq.session_wait (%s): "+
 			"no connection request is sent to it before its next Inform, and the request waits for it%s",
 			d.rec.CRNoSession.UTC().Format(time.RFC3339), b.opts.SessionWait, b.nextInformLocked(d))
-	case !d.wake.acceptedAt.IsZero():
+	case !d.wakeOf().acceptedAt.IsZero():
 		return "" // one was accepted just now: its session is on the way, wakeLocked sends none
-	case now.Before(d.wake.retryAt):
+	case now.Before(d.wakeOf().retryAt):
 		return fmt.Sprintf("at the last connection request the device %s; the next one is sent at %s",
 			d.wake.lastErr, d.wake.retryAt.UTC().Format(time.RFC3339))
 	}
@@ -67,7 +88,7 @@ func (b *Bridge) nextInformLocked(d *device) string {
 
 // mayWakeLocked: no CR is awaiting its session, none led to no session, no back-off runs.
 func (b *Bridge) mayWakeLocked(d *device) bool {
-	return d.wake.acceptedAt.IsZero() && b.noWakeLocked(d, b.opts.Now()) == ""
+	return d.wakeOf().acceptedAt.IsZero() && b.noWakeLocked(d, b.opts.Now()) == ""
 }
 
 // rewakeDueLocked reports whether the sweeper may send a CR now to a device with waiting
@@ -77,7 +98,7 @@ func (b *Bridge) rewakeDueLocked(d *device, now time.Time) bool {
 	if !b.mayWakeLocked(d) {
 		return false
 	}
-	if !d.wake.retryAt.IsZero() {
+	if !d.wakeOf().retryAt.IsZero() {
 		return true
 	}
 	return now.Sub(d.lastWake) >= b.opts.RewakeEvery
@@ -87,36 +108,43 @@ func (b *Bridge) rewakeDueLocked(d *device, now time.Time) bool {
 // cannot wait (`offline`), as opposed to success or a busy/timed-out CPE that is asked again.
 func (b *Bridge) wakeResultLocked(d *device, err error) (final bool) {
 	now := b.opts.Now()
+	w := d.wakeFor()
 	if err == nil {
-		d.wake.busy, d.wake.retryAt, d.wake.lastErr = 0, time.Time{}, ""
+		w.busy, w.retryAt, w.lastErr = 0, time.Time{}, ""
 		if d.inSession == "" && !d.rec.LastInform.After(d.lastWake) {
-			d.wake.acceptedAt = now
+			w.acceptedAt = now
+		}
+		if *w == (wakeState{}) {
+			d.wake = nil
 		}
 		return false
 	}
-	d.wake.lastErr = wakeErrorText(err)
+	w.lastErr = wakeErrorText(err)
 	if !retryableWake(err) {
-		d.wake.busy, d.wake.retryAt = 0, time.Time{}
+		w.busy, w.retryAt = 0, time.Time{}
 		return true
 	}
-	d.wake.busy++
+	w.busy++
 	wait := retryAfter(err)
 	if wait <= 0 {
-		wait = min(time.Second<<min(d.wake.busy-1, 10), maxWakeBackoff)
+		wait = min(time.Second<<min(w.busy-1, 10), maxWakeBackoff)
 	}
-	d.wake.retryAt = now.Add(wait)
+	w.retryAt = now.Add(wait)
 	b.log.Info("connection request to be retried", zap.String("device", d.rec.ID), zap.Error(err),
-		zap.Int("attempt", d.wake.busy), zap.Duration("retry_in", wait))
+		zap.Int("attempt", w.busy), zap.Duration("retry_in", wait))
 	return false
 }
 
 // sweepWakeLocked marks a device whose accepted CR led to no session within SessionWait.
 func (b *Bridge) sweepWakeLocked(d *device, now time.Time) {
-	if d.wake.acceptedAt.IsZero() || d.inSession != "" || now.Sub(d.wake.acceptedAt) < b.opts.SessionWait {
+	if d.wakeOf().acceptedAt.IsZero() || d.inSession != "" || now.Sub(d.wake.acceptedAt) < b.opts.SessionWait {
 		return
 	}
 	d.rec.CRNoSession = d.wake.acceptedAt
 	d.wake.acceptedAt = time.Time{}
+	if *d.wake == (wakeState{}) {
+		d.wake = nil
+	}
 	b.markDirtyLocked(d)
 	b.log.Warn("device accepted the connection request but opened no session; no further connection request before its next Inform",
 		zap.String("device", d.rec.ID), zap.Duration("session_wait", b.opts.SessionWait))
@@ -161,11 +189,11 @@ func (b *Bridge) notSentLocked(d *device, t *taskRecord) (status taskq.State, re
 			d.rec.LastInform.UTC().Format(time.RFC3339))
 	case !d.rec.CRNoSession.IsZero():
 		return taskq.Expired, within + ": " + b.noWakeLocked(d, b.opts.Now()) + "; no Inform came"
-	case !d.wake.acceptedAt.IsZero():
+	case !d.wakeOf().acceptedAt.IsZero():
 		return taskq.Expired, within + fmt.Sprintf(": the device accepted a connection request at %s but has not opened its session", d.wake.acceptedAt.UTC().Format(time.RFC3339))
-	case d.wake.busy > 0:
+	case d.wakeOf().busy > 0:
 		return taskq.Expired, within + fmt.Sprintf(": the device opened no session; it was asked %s with back-off and at the last connection request it %s", times(d.wake.busy), d.wake.lastErr)
-	case d.wake.lastErr != "":
+	case d.wakeOf().lastErr != "":
 		return taskq.Expired, within + ": the device opened no session; at the last connection request it " + d.wake.lastErr
 	case d.rec.ConnReqURL == "" && d.rec.ConnReqUDP == "":
 		return taskq.Expired, within + ": the device opened no session, and it reported no connection-request URL to wake it"
