@@ -65,8 +65,10 @@ type Config struct {
 		Listen, Username, Password string
 		Pprof, AllowAnonymous      bool
 	}
-	StorePath       string
-	ParamsCache     int
+	StorePath   string
+	ParamsCache int
+	// MemoryLimit is runtime.memory_limit: bytes, 0 for none, memoryLimitAuto (memlimit.go).
+	MemoryLimit     int64
 	OutboxMaxBytes  int64
 	OutboxMaxAge    time.Duration
 	AvailFactor     float64
@@ -501,6 +503,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 			r.errs = append(r.errs, err.Error())
 		}
 	}
+	c.MemoryLimit = r.memoryLimit("runtime.memory_limit")
 	c.LogLevel = r.oneOf("log.level", "debug", "info", "warn", "error")
 	c.LogFormat = r.oneOf("log.format", "console", "json")
 	if len(r.errs) > 0 {

@@ -91,6 +91,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 2
 	}
 	defer log.Sync() //nolint:errcheck
+	applyMemoryLimit(cfg.MemoryLimit, getenv, func() (int64, bool) { return cgroupMemoryLimit("/proc/self/cgroup", cgroupRoot) }, log.Named("runtime"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

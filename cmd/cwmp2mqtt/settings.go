@@ -121,6 +121,7 @@ var settings = []setting{
 	{"admin.password", "", "Basic auth password of the admin listener"},
 	{"admin.password_file", "", "file holding the admin password"},
 	{"admin.allow_anonymous", false, "serve the admin listener off loopback without credentials"},
+	{"runtime.memory_limit", "auto", "soft memory limit of the Go runtime: a size (512MiB, 2GiB), off, or auto (90 % of the container's cgroup memory limit, GOMEMLIMIT when set, else none)"},
 	{"log.level", "info", "debug, info, warn or error"},
 	{"log.format", "console", "console or json"},
 }
