@@ -3,6 +3,7 @@ package present_test
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,70 @@ func TestTopicAndClear(t *testing.T) {
 	c := p.Clear(p.Topic(dev, "state"))
 	if c.Topic != "site/a/"+dev+"/state" || !c.Retained || len(c.Payload) != 0 || c.QoS != 1 {
 		t.Errorf("Clear = %+v", c)
+	}
+}
+
+// Every field of a B/D/info entry but last_inform is a change (InfoChanged hashes the fields
+// one by one, not the JSON: a field added to api.DeviceSummary or api.Interview and forgotten
+// there fails here).
+func TestEveryInfoFieldButLastInformIsAChange(t *testing.T) {
+	finished := at.Add(time.Minute)
+	base := api.DeviceSummary{ID: dev, Manufacturer: "Huawei", OUI: "00259E", ProductClass: "HG8245H",
+		SerialNumber: "48575443A1B2C3D4", Model: "HG8245H", Firmware: "V3R017", Hardware: "A", Translator: "standard",
+		Online: true, LastInform: at, IP: "192.0.2.7", Quirks: []string{"one_name_per_gpv"},
+		Interview: &api.Interview{State: "done", Reason: "first_contact", Firmware: "V3R017", Names: 10, Keys: 5,
+			RPCs: 2, DurationMs: 300, Started: at, Finished: &finished}}
+	changed := func(what string, edit func(s *api.DeviceSummary)) {
+		t.Helper()
+		var pub present.Published
+		pub.InfoChanged(base)
+		s := base
+		iv := *base.Interview
+		s.Interview = &iv
+		s.Quirks = append([]string(nil), base.Quirks...)
+		edit(&s)
+		if got, want := pub.InfoChanged(s), what != "LastInform"; got != want {
+			t.Errorf("a new %s: changed %v, want %v", what, got, want)
+		}
+	}
+	st := reflect.TypeOf(api.DeviceSummary{})
+	for i := range st.NumField() {
+		f := st.Field(i)
+		if f.Name == "Interview" {
+			changed("Interview (none)", func(s *api.DeviceSummary) { s.Interview = nil })
+			it := reflect.TypeOf(api.Interview{})
+			for j := range it.NumField() {
+				changed("Interview."+it.Field(j).Name, func(s *api.DeviceSummary) { mutate(t, reflect.ValueOf(s.Interview).Elem().Field(j)) })
+			}
+			changed("Interview.Finished (none)", func(s *api.DeviceSummary) { s.Interview.Finished = nil })
+			continue
+		}
+		changed(f.Name, func(s *api.DeviceSummary) { mutate(t, reflect.ValueOf(s).Elem().Field(i)) })
+	}
+	changed("Quirks (one more)", func(s *api.DeviceSummary) { s.Quirks = append(s.Quirks, "x") })
+	changed("Quirks (none)", func(s *api.DeviceSummary) { s.Quirks = nil })
+}
+
+// mutate changes v to another value of its type.
+func mutate(t *testing.T, v reflect.Value) {
+	t.Helper()
+	switch x := v.Addr().Interface().(type) {
+	case *time.Time:
+		*x = x.Add(time.Second)
+	case **time.Time:
+		later := (*x).Add(time.Second)
+		*x = &later
+	case *string:
+		*x += "x"
+	case *bool:
+		*x = !*x
+	case *int:
+		*x++
+	case *int64:
+		*x++
+	case *[]string:
+		(*x)[0] += "x"
+	default:
+		t.Fatalf("no change known for a field of type %s", v.Type())
 	}
 }

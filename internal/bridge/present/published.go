@@ -3,7 +3,6 @@ package present
 import (
 	"encoding/json"
 	"hash/fnv"
-	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 )
@@ -50,17 +49,77 @@ func (p *Published) StateChanged(s StateSeen) bool {
 // A new last_inform alone is no change (B/D/inform and availability carry it): the entry is
 // compared without it, so a periodic Inform does not republish B/D/info.
 func (p *Published) InfoChanged(s api.DeviceSummary) bool {
-	s.LastInform = time.Time{}
-	key, err := json.Marshal(s)
-	if err != nil {
-		return false
-	}
-	sum := sum64(key)
+	sum := infoSum(&s)
 	if sum == p.info {
 		return false
 	}
 	p.info = sum
 	return true
+}
+
+// infoSum identifies a B/D/info entry but its last_inform: FNV-64a of its fields, strings after
+// their length (the JSON's hash cost an encoding per Inform, under the bridge's lock). Every
+// field must be here: TestEveryInfoFieldButLastInformIsAChange checks that each one counts.
+func infoSum(s *api.DeviceSummary) uint64 {
+	h := fnvHash(fnvOffset)
+	for _, v := range [...]string{s.ID, s.Manufacturer, s.OUI, s.ProductClass, s.SerialNumber, s.Model,
+		s.Firmware, s.Hardware, s.Translator, s.IP} {
+		h.str(v)
+	}
+	h.flag(s.Online)
+	h.num(uint64(len(s.Quirks)))
+	for _, q := range s.Quirks {
+		h.str(q)
+	}
+	iv := s.Interview
+	h.flag(iv != nil)
+	if iv != nil {
+		for _, v := range [...]string{iv.State, iv.Reason, iv.Firmware, iv.Error} {
+			h.str(v)
+		}
+		h.flag(iv.Shared)
+		h.flag(iv.Walked)
+		for _, n := range [...]int64{int64(iv.Names), int64(iv.Keys), int64(iv.RPCs), iv.DurationMs, iv.Started.UnixNano()} {
+			h.num(uint64(n))
+		}
+		h.flag(iv.Finished != nil)
+		if iv.Finished != nil {
+			h.num(uint64(iv.Finished.UnixNano()))
+		}
+	}
+	return uint64(h)
+}
+
+// fnvHash is an FNV-64a sum being written, without the allocation of hash/fnv's.
+type fnvHash uint64
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func (h *fnvHash) byte(c byte) { *h = (*h ^ fnvHash(c)) * fnvPrime }
+
+func (h *fnvHash) str(s string) {
+	h.num(uint64(len(s)))
+	for i := 0; i < len(s); i++ {
+		h.byte(s[i])
+	}
+}
+
+func (h *fnvHash) num(n uint64) {
+	for range 8 {
+		h.byte(byte(n))
+		n >>= 8
+	}
+}
+
+func (h *fnvHash) flag(b bool) {
+	if b {
+		h.byte(1)
+	} else {
+		h.byte(0)
+	}
 }
 
 // SameState reports whether p and q record the same published state values.
