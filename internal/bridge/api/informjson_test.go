@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 )
 
 // checkAppendJSON fails unless m.AppendJSON writes what json.Marshal writes (or fails as it does).
-func checkAppendJSON(t *testing.T, m api.Inform) {
+func checkAppendJSON[M interface {
+	AppendJSON([]byte) ([]byte, error)
+}](t *testing.T, m M) {
 	t.Helper()
 	want, wantErr := json.Marshal(m)
 	got, err := m.AppendJSON([]byte("prefix"))
@@ -93,5 +96,36 @@ func FuzzInformAppendJSON(f *testing.F) {
 		inf.ParameterList = append(inf.ParameterList, soap.ParameterValue{Name: value, Value: soap.Value{Type: name, Raw: typ}},
 			soap.ParameterValue{Name: name, Value: soap.Value{Type: "int", Raw: value}})
 		checkInformJSON(t, code, inf, received)
+	})
+}
+
+// B/D/event's payload is the same bytes with the hand-written encoder as with json.Marshal: an
+// Inform's events, odd strings, events with data, a time RFC 3339 cannot hold.
+func TestDeviceEventAppendJSONIsMarshal(t *testing.T) {
+	odd := thomsonInform()
+	odd.Events = append(odd.Events, soap.Event{Code: "M <Reboot>", CommandKey: "key&\"'\x01\u2028\xff"}, soap.Event{Code: "1 BOOT"},
+		soap.Event{Code: "7 TRANSFER COMPLETE"}, soap.Event{Code: ""})
+	evs := api.DeviceEventsFromInform(thomsonID+"<&>", odd, received.In(time.FixedZone("CEST", 7200)))
+	if len(evs) < 3 {
+		t.Fatalf("only %d events", len(evs))
+	}
+	for _, e := range evs {
+		checkAppendJSON(t, e)
+	}
+	checkAppendJSON(t, api.DeviceEvent{})
+	checkAppendJSON(t, api.DeviceEvent{Event: api.EventTransferComplete, Device: "d", Data: api.TransferData{Success: true}, Time: received})
+	checkAppendJSON(t, api.DeviceEvent{Event: "x", Device: "d", Data: math.NaN(), Time: received}) // json.Marshal's error
+	checkAppendJSON(t, api.DeviceEvent{Event: "x", Device: "d", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	checkAppendJSON(t, api.DeviceEvent{Event: "x", Device: "d", Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("odd", 25*3600))})
+}
+
+func FuzzDeviceEventAppendJSON(f *testing.F) {
+	f.Add("2 PERIODIC", "key", "dev")
+	f.Add("M <X>", "\x00\u2028", "a&b")
+	f.Fuzz(func(t *testing.T, code, key, device string) {
+		inf := &soap.Inform{Events: []soap.Event{{Code: code, CommandKey: key}}}
+		for _, e := range api.DeviceEventsFromInform(device, inf, received) {
+			checkAppendJSON(t, e)
+		}
 	})
 }

@@ -113,9 +113,15 @@ func (p Presenter) Inform(id string, inf *soap.Inform, received time.Time) (out 
 	return out, err
 }
 
-// DeviceEvent is one B/D/event of the event's device.
+// DeviceEvent is one B/D/event of the event's device (encoded without reflection: every Inform
+// has one at least).
 func (p Presenter) DeviceEvent(ev api.DeviceEvent) (mqtt.Publish, error) {
-	return p.Message(p.Topic(ev.Device, "event"), ev, false)
+	topic := p.Topic(ev.Device, "event")
+	payload, err := ev.AppendJSON(nil)
+	if err != nil {
+		return mqtt.Publish{Topic: topic}, err
+	}
+	return mqtt.Publish{Topic: topic, Payload: payload, QoS: p.qos}, nil
 }
 
 // State is the retained B/D/state of the state's device.
