@@ -81,9 +81,10 @@ func (g *gateway) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store.path %s: %w", cfg.StorePath, err)
 	}
-	// bbolt's Batch waits up to 10 ms for other writers to join a commit. A request makes three
-	// such writes in a row (accepted, in flight, done), so that default cost ~30 ms per request
-	// (docs/performance.md); 1 ms still groups concurrent writers under load.
+	// bbolt's Batch waits up to 10 ms for other writers to join a commit; 1 ms still groups
+	// concurrent writers under load (registrations, interview models). A request's three task
+	// writes (accepted, in flight, done) do not use Batch: they commit at once, grouped only with
+	// what arrives during a commit (bridge's committer; docs/performance.md).
 	g.db.MaxBatchDelay = time.Millisecond
 
 	brokerURL := cfg.MQTT.URL

@@ -182,6 +182,11 @@ type Bridge struct {
 
 	mu      sync.Mutex
 	devices map[string]*device
+	// committing counts, per device, the platform requests still committing while the
+	// connection request they sent is out (enqueue); a session's NextTask waits on committed
+	// (L is &mu, broadcast when a count falls to 0) rather than miss them. Under mu.
+	committing map[string]int
+	committed  sync.Cond
 	// annot guards what a task's result says beyond its status (note, explain), so a result can
 	// be encoded under b.mu or not. Taken after b.mu, never before; tasks' lock after it.
 	annot sync.Mutex
@@ -265,8 +270,9 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 		opts: opts, log: log.Named("bridge"), st: st, pub: pub, waker: waker, tr: tr, out: present.New(opts.BaseTopic, opts.QoS),
 		tasks:   taskq.New[*taskRecord](taskStore{st, opts.Now}, taskq.Options{MaxQueue: opts.MaxQueue, MaxAttempts: opts.MaxAttempts}),
 		avail:   registry.Availability{Factor: opts.AvailabilityFactor, Floor: opts.AvailabilityFloor, DefaultInterval: opts.DefaultInterval},
-		devices: map[string]*device{}, models: models,
+		devices: map[string]*device{}, models: models, committing: map[string]int{},
 	}
+	b.committed.L = &b.mu
 	b.reg = registry.New(rst, opts.ParamsCache, b.log)
 	return b, nil
 }

@@ -29,7 +29,8 @@ const finishedKeep = 24 * time.Hour
 
 // store is the bridge's view of the bbolt file.
 type store struct {
-	db *bolt.DB
+	db     *bolt.DB
+	commit committer // the task writes: grouped, without DB.Batch's delay
 }
 
 func openStore(db *bolt.DB) (*store, error) {
@@ -44,7 +45,7 @@ func openStore(db *bolt.DB) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &store{db: db}, nil
+	return &store{db: db, commit: committer{db: db}}, nil
 }
 
 func taskKey(device string, seq uint64) []byte {
@@ -76,9 +77,9 @@ func (s *store) deleteDevice(id string, also func(*bolt.Tx) error) error {
 }
 
 // putTask commits a marshalled task record. It returns once the write is durable; concurrent
-// callers share one fsync through bbolt's Batch.
+// callers share one commit (committer).
 func (s *store) putTask(device string, seq uint64, v []byte) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commit.do(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTasks).Put(taskKey(device, seq), v)
 	})
 }
@@ -88,7 +89,7 @@ func (s *store) putTask(device string, seq uint64, v []byte) error {
 // session re-queueing it while the sweeper expires it) must not bring it back, or the next start
 // would run it again and publish a second result.
 func (s *store) updateTask(device string, seq uint64, v []byte) error {
-	return s.db.Batch(func(tx *bolt.Tx) error { return updateTask(tx, device, seq, v) })
+	return s.commit.do(func(tx *bolt.Tx) error { return updateTask(tx, device, seq, v) })
 }
 
 func updateTask(tx *bolt.Tx, device string, seq uint64, v []byte) error {
@@ -103,7 +104,7 @@ func updateTask(tx *bolt.Tx, device string, seq uint64, v []byte) error {
 // nil, together with also's writes (the outbox entry of its result) in one transaction: a crash
 // or a failed write cannot keep the task's end without its result, nor the reverse.
 func (s *store) commitTask(device string, seq uint64, v []byte, also func(*bolt.Tx) error) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commit.do(func(tx *bolt.Tx) error {
 		var err error
 		if v == nil {
 			err = tx.Bucket(bucketTasks).Delete(taskKey(device, seq))
@@ -165,7 +166,7 @@ func (s *store) pruneFinished(cutoff time.Time) (n int, err error) {
 }
 
 func (s *store) deleteTask(device string, seq uint64) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commit.do(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTasks).Delete(taskKey(device, seq))
 	})
 }

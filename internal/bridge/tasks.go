@@ -94,19 +94,38 @@ var idempotent = map[string]bool{
 // It returns only after the task is durable: the caller then publishes `accepted` and acks.
 func (b *Bridge) enqueue(t *taskRecord) error {
 	b.mu.Lock()
-	known := b.devices[t.Device] != nil
-	b.mu.Unlock()
-	if !known {
+	d := b.devices[t.Device]
+	if d == nil {
+		b.mu.Unlock()
 		return errUnknownDevice
 	}
-	// Limits, duplicate id, number, and the commit (outside any lock: bbolt's Batch groups
-	// concurrent commits into one fsync).
-	if err := b.tasks.Accept(t); err != nil {
-		return err
+	// An idle device with nothing queued is woken while the task commits, not after: its
+	// session reaches NextTask later than the commit ends (the connection request, the Inform
+	// and its InformResponse come first), and NextTask waits for the commit (committing) so
+	// the session cannot miss the request. A task that is then refused (a duplicate id still
+	// committing) or not stored costs the CPE an idle session, no more.
+	early := d.inSession == "" && b.tasks.Len(t.Device) == 0 && b.noWakeLocked(d, b.opts.Now()) == "" &&
+		(d.rec.ConnReqURL != "" || d.rec.ConnReqUDP != "")
+	if early {
+		b.committing[t.Device]++
+		b.wakeLocked(d)
 	}
+	b.mu.Unlock()
+	// Limits, duplicate id, number, and the commit (outside any lock: concurrent commits share
+	// one, see committer).
+	err := b.tasks.Accept(t)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	d := b.devices[t.Device]
+	if early { // in the same hold of mu as the Insert below: NextTask sees the task, or no commit
+		if b.committing[t.Device]--; b.committing[t.Device] == 0 {
+			delete(b.committing, t.Device)
+			b.committed.Broadcast()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	d = b.devices[t.Device]
 	if d == nil { // removed meanwhile
 		b.tasks.Forget(t)
 		_ = b.st.deleteTask(t.Device, t.Seq)
@@ -210,6 +229,9 @@ func randomToken(n int) string {
 func (b *Bridge) NextTask(ctx context.Context, s *acs.Session) (*acs.Task, error) {
 	for {
 		b.mu.Lock()
+		for b.committing[s.DeviceID] > 0 { // a request that woke this session is still committing
+			b.committed.Wait()
+		}
 		d := b.devices[s.DeviceID]
 		if d == nil || d.inSession != s.ID {
 			b.mu.Unlock()
