@@ -187,6 +187,8 @@ type Bridge struct {
 	// (L is &mu, broadcast when a count falls to 0) rather than miss them. Under mu.
 	committing map[string]int
 	committed  sync.Cond
+	// strs are the record strings devices share (intern.go).
+	strs interner
 	// annot guards what a task's result says beyond its status (note, explain), so a result can
 	// be encoded under b.mu or not. Taken after b.mu, never before; tasks' lock after it.
 	annot sync.Mutex
@@ -293,6 +295,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 	}
 	b.mu.Lock()
 	for _, r := range devs {
+		b.strs.record(r)
 		b.devices[r.ID] = &device{rec: *r}
 	}
 	kept := tasks[:0:0]

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 	"unsafe"
@@ -99,4 +100,50 @@ func TestDeviceStructSize(t *testing.T) {
 	if n := unsafe.Sizeof(deadlineEntry{}); n > 16 {
 		t.Errorf("deadline entry is %d bytes, want 16", n)
 	}
+}
+
+// Devices of one model share their record's model strings, whether they came from an Inform or
+// from the store at start, and a device's serial number is the end of its id, not a copy.
+func TestDevicesOfOneModelShareTheirRecordStrings(t *testing.T) {
+	f := newFixture(t, Options{})
+	informAs := func(serial string) {
+		t.Helper()
+		id := "00259E-HG8245-" + serial
+		s := &acs.Session{ID: "share-" + serial, DeviceID: id,
+			Device:     soap.DeviceID{Manufacturer: string([]byte("Huawei")), OUI: string([]byte("00259E")), ProductClass: string([]byte("HG8245")), SerialNumber: string([]byte(serial))},
+			RemoteAddr: netip.MustParseAddrPort("192.0.2.10:40000"), NS: soap.NSCWMP10}
+		inf := &soap.Inform{DeviceID: s.Device, MaxEnvelopes: 1, ParameterList: []soap.ParameterValue{
+			{Name: "InternetGatewayDevice.DeviceInfo.SoftwareVersion", Value: soap.Value{Type: "string", Raw: string([]byte("V1R2"))}},
+			{Name: "InternetGatewayDevice.DeviceInfo.HardwareVersion", Value: soap.Value{Type: "string", Raw: string([]byte("HW1"))}},
+		}, Events: []soap.Event{{Code: "2 PERIODIC"}}}
+		if err := f.b.Inform(context.Background(), s, inf); err != nil {
+			t.Fatal(err)
+		}
+		f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	}
+	same := func(a, b string) bool { return len(a) > 0 && unsafe.StringData(a) == unsafe.StringData(b) }
+	check := func(when string) {
+		t.Helper()
+		f.b.mu.Lock()
+		defer f.b.mu.Unlock()
+		a, b := &f.b.devices["00259E-HG8245-A1"].rec, &f.b.devices["00259E-HG8245-B2"].rec
+		for name, pair := range map[string][2]string{"manufacturer": {a.Manufacturer, b.Manufacturer}, "OUI": {a.OUI, b.OUI},
+			"product class": {a.ProductClass, b.ProductClass}, "software version": {a.SoftwareVersion, b.SoftwareVersion},
+			"hardware version": {a.HardwareVersion, b.HardwareVersion}} {
+			if !same(pair[0], pair[1]) {
+				t.Errorf("%s: the two devices' %s %q is not one string", when, name, pair[0])
+			}
+		}
+		if !same(a.SerialNumber, a.ID[len(a.ID)-2:]) {
+			t.Errorf("%s: serial number %q is a copy, not the end of the id", when, a.SerialNumber)
+		}
+	}
+	informAs("A1")
+	informAs("B2")
+	informAs("A1") // its values again: the record keeps its strings
+	check("after their Informs")
+	f.b.flush()
+	f.stop()
+	f.start()
+	check("after a restart")
 }

@@ -52,10 +52,12 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 		b.reg.Add(s.DeviceID, true)
 	}
 	r := &d.rec
-	r.Manufacturer = s.Device.Manufacturer
-	r.OUI = s.Device.OUI
-	r.ProductClass = s.Device.ProductClass
-	r.SerialNumber = s.Device.SerialNumber
+	r.Manufacturer = b.strs.keep(r.Manufacturer, s.Device.Manufacturer)
+	r.OUI = b.strs.keep(r.OUI, s.Device.OUI)
+	r.ProductClass = b.strs.keep(r.ProductClass, s.Device.ProductClass)
+	if r.SerialNumber != s.Device.SerialNumber {
+		r.SerialNumber = serialOf(r.ID, s.Device.SerialNumber)
+	}
 	r.RemoteAddr = s.RemoteAddr.String()
 	r.LastInform = now
 	b.informParamsLocked(d, inf.ParameterList)
@@ -159,13 +161,15 @@ func (b *Bridge) applyKnownParamsLocked(d *device, params []soap.ParameterValue)
 			if r.SoftwareVersion != p.Value.Raw {
 				r.Poisoned = nil // new firmware: what crashed the old one may not crash it
 			}
-			r.SoftwareVersion = p.Value.Raw
+			r.SoftwareVersion = b.strs.keep(r.SoftwareVersion, p.Value.Raw)
 		case "DeviceInfo.HardwareVersion":
-			r.HardwareVersion = p.Value.Raw
+			r.HardwareVersion = b.strs.keep(r.HardwareVersion, p.Value.Raw)
 		case "DeviceInfo.ModelName":
-			r.ModelName = p.Value.Raw
+			r.ModelName = b.strs.keep(r.ModelName, p.Value.Raw)
 		case "ManagementServer.ConnectionRequestURL":
-			r.ConnReqURL = strings.TrimSpace(p.Value.Raw)
+			if u := strings.TrimSpace(p.Value.Raw); u != r.ConnReqURL {
+				r.ConnReqURL = u
+			}
 		case "ManagementServer.UDPConnectionRequestAddress":
 			r.ConnReqUDP = strings.TrimSpace(p.Value.Raw)
 		case "ManagementServer.PeriodicInformInterval":

@@ -200,7 +200,7 @@ func (b *Bridge) rememberState(id, translator string, values map[string]any) {
 	if d := b.devices[id]; d != nil {
 		d.stateKeys = len(values)
 		if d.rec.Translator != translator {
-			d.rec.Translator = translator
+			d.rec.Translator = b.strs.of(translator)
 			b.markDirtyLocked(d)
 			b.reg.TouchCounts()
 		}

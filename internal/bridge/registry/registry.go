@@ -58,20 +58,21 @@ type entry struct {
 	// params are the device's raw parameters when loaded (else they are only in the store);
 	// paramsDirty: changed since they were last written; writing counts the writes of them not
 	// yet committed; elem is the device's place in Registry.lru.
-	params      map[string]ParamValue
-	loaded      bool
-	paramsDirty bool
-	writing     int
-	elem        *list.Element
+	params map[string]ParamValue
+	elem   *list.Element
 	// state is the JSON of the last normalized state until it is in the store; stateDirty: not
 	// yet handed to a write.
-	state      []byte
-	stateDirty bool
-	online     bool
+	state []byte
 	// gen counts the changes of params, as Record.ParamsGen does (the bridge's copy, under
 	// its lock): a record taken before the latest change is written without the sums that
 	// describe older parameters (Write).
 	gen uint64
+	// One entry per known device: the small fields last, packed (72 bytes).
+	writing     int32
+	loaded      bool
+	paramsDirty bool
+	stateDirty  bool
+	online      bool
 }
 
 // New returns the registry on st keeping the raw parameters of cacheSize idle devices in memory
