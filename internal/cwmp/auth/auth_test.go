@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -506,5 +507,38 @@ func BenchmarkVerifierCheckDigest(b *testing.B) {
 		if _, err := v.Check(r); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A shared challenge store lets a new transport (a new connection) answer the server's last
+// challenge at once, with the next nonce count against the real Verifier, and keeps at most its
+// bound, forgetting the least recently used first.
+func TestSharedChallengesSkipThe401AndStayBounded(t *testing.T) {
+	v := mustVerifier(t, auth.ModeDigest, auth.Static{User: "acs", Pass: "pw"})
+	a := newACS(t, v)
+	store := auth.NewChallenges(2)
+	use := func(path string) {
+		t.Helper()
+		c := &http.Client{Transport: auth.NewClientTransport(&http.Transport{}, "acs", "pw", auth.ClientOptions{Challenges: store})}
+		if code, _ := post(t, c, a.URL+path, "x"); code != http.StatusOK {
+			t.Fatalf("%s: %d", path, code)
+		}
+	}
+	use("/a")
+	use("/a") // a new transport: no 401 this time
+	reqs := a.seen()
+	if len(reqs) != 3 || reqs[2].err != nil || !strings.Contains(reqs[2].authorization, "nc=00000002") {
+		t.Fatalf("server saw %+v; want a challenge, its answer, then the next answer alone with nc 2", reqs)
+	}
+	use("/b")
+	use("/a") // /a is now the most recently used
+	use("/c") // over the bound: /b goes
+	u := func(path string) *url.URL { p, _ := url.Parse(a.URL + path); return p }
+	if store.Len() != 2 || !store.Has("acs", u("/a")) || store.Has("acs", u("/b")) || !store.Has("acs", u("/c")) {
+		t.Fatalf("store holds %d: /a %v /b %v /c %v; want /a and /c", store.Len(), store.Has("acs", u("/a")), store.Has("acs", u("/b")), store.Has("acs", u("/c")))
+	}
+	store.Forget("acs", u("/a"))
+	if store.Has("acs", u("/a")) {
+		t.Fatal("Forget kept the challenge")
 	}
 }

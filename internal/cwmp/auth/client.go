@@ -1,12 +1,14 @@
 package auth
 
 import (
+	"container/list"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 )
@@ -19,6 +21,9 @@ type ClientOptions struct {
 	// Preemptive sends Basic credentials on a host's first request, before any challenge, as
 	// genieacs-sim does (checklist 18). Once a host has challenged Digest, Digest is used.
 	Preemptive bool
+	// Challenges, when set, is where the transport keeps each host's last challenge, shared with
+	// the other transports given the same store (see Challenges); nil: the transport's own.
+	Challenges *Challenges
 }
 
 // maxAnswers bounds the challenges answered within one RoundTrip: a fresh challenge, plus one
@@ -38,12 +43,16 @@ func NewClientTransport(base http.RoundTripper, username, password string, opts 
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	hosts := opts.Challenges
+	if hosts == nil { // a transport's own: one challenge per host, whatever the path
+		hosts = &Challenges{hostOnly: true, hosts: map[string]*list.Element{}}
+	}
 	return &clientTransport{
 		base:  base,
 		user:  username,
 		pass:  password,
 		opts:  opts,
-		hosts: make(map[string]*hostAuth),
+		hosts: hosts,
 	}
 }
 
@@ -51,9 +60,93 @@ type clientTransport struct {
 	base       http.RoundTripper
 	user, pass string
 	opts       ClientOptions
+	hosts      *Challenges
+}
 
-	mu    sync.Mutex
-	hosts map[string]*hostAuth // by URL host (host:port)
+// Challenges keeps the last challenge of each URL (scheme, host and path) and username. Shared
+// by transports (ClientOptions.Challenges), it lets a request on a new transport and connection
+// — the next connection request to a CPE — answer the URL's last Digest challenge pre-emptively
+// with the next nonce count, which RFC 7616 §3.4 allows, instead of first taking a 401 round
+// trip. A server that no longer takes that nonce answers 401 with a fresh challenge, answered as
+// on a first request. The path is part of the key because CPEs behind one address (a
+// connection-request proxy, a simulator) each keep their own nonces. It is safe for concurrent
+// use.
+type Challenges struct {
+	mu       sync.Mutex
+	max      int                      // 0: unbounded
+	hostOnly bool                     // a transport's own store: keyed by host alone
+	hosts    map[string]*list.Element // of *challengeEntry
+	lru      list.List                // most recently used first
+}
+
+type challengeEntry struct {
+	key string
+	st  *hostAuth
+}
+
+// NewChallenges returns an empty store that keeps at most max hosts (0: no bound), forgetting
+// the least recently used first.
+func NewChallenges(max int) *Challenges {
+	return &Challenges{max: max, hosts: map[string]*list.Element{}}
+}
+
+func (c *Challenges) key(username string, u *url.URL) string {
+	if c.hostOnly {
+		return username + "\x00" + u.Host
+	}
+	return username + "\x00" + u.Scheme + "://" + u.Host + u.Path
+}
+
+// Forget drops what is kept for username at u, so its next request starts without credentials
+// and takes a fresh challenge.
+func (c *Challenges) Forget(username string, u *url.URL) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.key(username, u)
+	if e, ok := c.hosts[k]; ok {
+		c.lru.Remove(e)
+		delete(c.hosts, k)
+	}
+}
+
+// Has reports whether a challenge of u is kept for username.
+func (c *Challenges) Has(username string, u *url.URL) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.hosts[c.key(username, u)]
+	return ok
+}
+
+// Len is the number of hosts kept.
+func (c *Challenges) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.hosts)
+}
+
+// getLocked returns the kept challenge, nil when none. c.mu must be held.
+func (c *Challenges) getLocked(key string) *hostAuth {
+	e, ok := c.hosts[key]
+	if !ok {
+		return nil
+	}
+	c.lru.MoveToFront(e)
+	return e.Value.(*challengeEntry).st
+}
+
+// putLocked keeps st as the host's challenge. c.mu must be held.
+func (c *Challenges) putLocked(key string, st *hostAuth) {
+	if e, ok := c.hosts[key]; ok {
+		e.Value.(*challengeEntry).st = st
+		c.lru.MoveToFront(e)
+		return
+	}
+	c.hosts[key] = c.lru.PushFront(&challengeEntry{key: key, st: st})
+	if c.max > 0 && len(c.hosts) > c.max {
+		old := c.lru.Back()
+		c.lru.Remove(old)
+		delete(c.hosts, old.Value.(*challengeEntry).key)
+	}
 }
 
 // hostAuth is what a host last challenged with.
@@ -70,9 +163,8 @@ func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Header.Get("Authorization") != "" {
 		return t.base.RoundTrip(req)
 	}
-	host := req.URL.Host
 	out := req
-	if h := t.cachedAuthorization(req, host); h != "" {
+	if h := t.cachedAuthorization(req); h != "" {
 		out = req.Clone(req.Context())
 		out.Header.Set("Authorization", h)
 	}
@@ -84,7 +176,7 @@ func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !ok || answered == maxAnswers || (answered > 0 && !strings.EqualFold(ch.params["stale"], "true")) {
 			return resp, nil
 		}
-		next, rerr := t.answer(req, host, ch)
+		next, rerr := t.answer(req, ch)
 		drain(resp)
 		if rerr != nil {
 			return nil, rerr
@@ -129,7 +221,7 @@ func offeredQop(list string) string {
 }
 
 // answer records the challenge for the host and builds the request that answers it.
-func (t *clientTransport) answer(req *http.Request, host string, ch challenge) (*http.Request, error) {
+func (t *clientTransport) answer(req *http.Request, ch challenge) (*http.Request, error) {
 	next := req.Clone(req.Context())
 	if req.Body != nil && req.Body != http.NoBody {
 		if req.GetBody == nil {
@@ -150,20 +242,20 @@ func (t *clientTransport) answer(req *http.Request, host string, ch challenge) (
 		st.qop = offeredQop(ch.params["qop"])
 		st.cnonce = newCnonce()
 	}
-	t.mu.Lock()
-	t.hosts[host] = st
+	t.hosts.mu.Lock()
+	t.hosts.putLocked(t.hosts.key(t.user, req.URL), st)
 	h := t.authorizationLocked(st, req)
-	t.mu.Unlock()
+	t.hosts.mu.Unlock()
 	next.Header.Set("Authorization", h)
 	return next, nil
 }
 
 // cachedAuthorization is the header for a request sent before any challenge of this round trip:
 // Digest with the host's last nonce, Basic for a host that took Basic, preemptive Basic, or none.
-func (t *clientTransport) cachedAuthorization(req *http.Request, host string) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if st, ok := t.hosts[host]; ok {
+func (t *clientTransport) cachedAuthorization(req *http.Request) string {
+	t.hosts.mu.Lock()
+	defer t.hosts.mu.Unlock()
+	if st := t.hosts.getLocked(t.hosts.key(t.user, req.URL)); st != nil {
 		return t.authorizationLocked(st, req)
 	}
 	if t.opts.Preemptive {
@@ -172,7 +264,8 @@ func (t *clientTransport) cachedAuthorization(req *http.Request, host string) st
 	return ""
 }
 
-// authorizationLocked renders the header for st, counting the nonce use. t.mu must be held.
+// authorizationLocked renders the header for st, counting the nonce use. t.hosts.mu must be
+// held.
 func (t *clientTransport) authorizationLocked(st *hostAuth, req *http.Request) string {
 	if st.basic {
 		return t.basic()

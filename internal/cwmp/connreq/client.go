@@ -61,11 +61,18 @@ func DefaultOptions() Options {
 		UDPRepeats: DefaultUDPRepeats, UDPInterval: DefaultUDPInterval}
 }
 
+// rememberedChallenges bounds the CPEs whose last Digest challenge a Client keeps (about 300
+// bytes each).
+const rememberedChallenges = 4096
+
 // Client sends connection requests. It is safe for concurrent use; each Wake uses its own
-// connections so one CPE's Digest state never leaks to another.
+// connections. The last Digest challenge of each CPE (its URL and username) is kept, so the
+// next connection request to it answers that challenge at once with the next nonce count
+// instead of first taking a 401 (RFC 7616 §3.4 lets a client reuse a nonce).
 type Client struct {
-	log  *zap.Logger
-	opts Options
+	log        *zap.Logger
+	opts       Options
+	challenges *auth.Challenges
 }
 
 // New builds a Client; log may be nil.
@@ -88,7 +95,7 @@ func New(log *zap.Logger, opts Options) *Client {
 	if opts.UDPInterval <= 0 {
 		opts.UDPInterval = DefaultUDPInterval
 	}
-	return &Client{log: log.Named("connreq"), opts: opts}
+	return &Client{log: log.Named("connreq"), opts: opts, challenges: auth.NewChallenges(rememberedChallenges)}
 }
 
 // Wake asks the CPE to open a session. nil means the CPE accepted (HTTP 200/204) or, for UDP,
@@ -134,10 +141,13 @@ func (c *Client) wakeHTTP(ctx context.Context, log *zap.Logger, rawURL, user, pa
 	defer base.CloseIdleConnections()
 	probe := &authProbe{base: base}
 	hc := &http.Client{
-		Transport:     auth.NewClientTransport(probe, user, pass, auth.ClientOptions{AllowBasic: c.opts.AllowBasic}),
+		Transport: auth.NewClientTransport(probe, user, pass,
+			auth.ClientOptions{AllowBasic: c.opts.AllowBasic, Challenges: c.challenges}),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	start := time.Now()
+	// remembered: the first attempt answers the challenge of an earlier connection request.
+	remembered := c.challenges.Has(user, u)
 	resetRetried, retries := false, 0
 	for {
 		status, err := c.get(ctx, hc, probe, u)
@@ -147,6 +157,14 @@ func (c *Client) wakeHTTP(ctx context.Context, log *zap.Logger, rawURL, user, pa
 			return nil
 		}
 		switch {
+		case remembered && (errors.Is(err, errResetAfterAuth) || errors.Is(err, ErrAuth) || errors.Is(err, ErrUnexpectedStatus)):
+			// A CPE that will not take an old nonce should challenge again, which the transport
+			// answers; one that resets or refuses instead is asked once more as the first time,
+			// without credentials until it challenges (the reset retry below stays available).
+			remembered = false
+			c.challenges.Forget(user, u)
+			log.Info("connection request with the CPE's last nonce failed; asking again after a fresh challenge", zap.Error(err))
+			continue
 		case errors.Is(err, errResetAfterAuth) && !resetRetried:
 			// Once only: the retry carries Digest pre-emptively with the next nonce count.
 			resetRetried = true

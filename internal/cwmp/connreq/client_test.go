@@ -316,6 +316,17 @@ func TestChecklist47UnreachableIsRetried(t *testing.T) {
 
 // resetAfterAuthCPE challenges Digest (closing the connection, as CPEs do), then resets the
 // first `resets` connections that carry credentials, then accepts.
+// resetConn drops the request's connection with a TCP reset, as some CPEs do.
+func resetConn(t *testing.T, w http.ResponseWriter) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	conn.(*net.TCPConn).SetLinger(0) // RST, not FIN
+	conn.Close()
+}
+
 func resetAfterAuthCPE(t *testing.T, resets int) *cpe {
 	var authed int
 	return newCPE(t, func(w http.ResponseWriter, r *http.Request, _ int) {
@@ -326,13 +337,7 @@ func resetAfterAuthCPE(t *testing.T, resets int) *cpe {
 			return
 		}
 		if authed++; authed <= resets {
-			conn, _, err := w.(http.Hijacker).Hijack()
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			conn.(*net.TCPConn).SetLinger(0) // RST, not FIN
-			conn.Close()
+			resetConn(t, w)
 			return
 		}
 		if !digestOK(digestFields(r.Header.Get("Authorization")), r.Method, "acs", "pw", "IGD") {
@@ -449,5 +454,86 @@ func TestWakeHonoursCallerCancel(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// strictCPE issues a new nonce with every challenge and takes only the last one, resetting the
+// connection (resetOld) or challenging again when an answer carries an older one.
+func strictCPE(t *testing.T, resetOld bool) *cpe {
+	var mu sync.Mutex
+	nonce, issued := "", 0
+	return newCPE(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		mu.Lock()
+		defer mu.Unlock()
+		f := digestFields(r.Header.Get("Authorization"))
+		if f["nonce"] != "" && f["nonce"] == nonce && digestOK(f, r.Method, "acs", "pw", "IGD") {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if f["nonce"] != "" && f["nonce"] != nonce && resetOld {
+			resetConn(t, w)
+			return
+		}
+		issued++
+		nonce = fmt.Sprintf("n%d", issued)
+		w.Header().Set("WWW-Authenticate", `Digest realm="IGD", nonce="`+nonce+`", qop="auth"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+}
+
+// The CPE's Digest challenge is remembered from one connection request to the next: the next
+// one answers it at once with the next nonce count (RFC 7616 §3.4), without a 401 round trip.
+func TestTheNextConnectionRequestAnswersTheCPEsLastChallengeWithoutA401(t *testing.T) {
+	c := digestCPE(t, `Digest realm="IGD", nonce="n1", qop="auth"`, "IGD", "acs", "pw")
+	client := fast(connreq.Options{})
+	target := connreq.Target{DeviceID: "d", URL: c.URL + "/cr", Username: "acs", Password: "pw"}
+	for i := 0; i < 2; i++ {
+		if err := client.Wake(context.Background(), target); err != nil {
+			t.Fatalf("wake %d: %v", i+1, err)
+		}
+	}
+	reqs := c.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("the CPE saw %d requests for two connection requests; want 3 (challenge, answer, then the answer alone)", len(reqs))
+	}
+	if f := digestFields(reqs[2].Header.Get("Authorization")); f["nonce"] != "n1" || f["nc"] != "00000002" {
+		t.Fatalf("the second connection request carried %q; want nonce n1 with nc 00000002", reqs[2].Header.Get("Authorization"))
+	}
+
+	// Another CPE at the same address (another path) and other credentials keep their own.
+	other := connreq.Target{DeviceID: "e", URL: c.URL + "/cr2", Username: "acs", Password: "pw"}
+	if err := client.Wake(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := c.requests(); len(reqs) != 5 || reqs[3].Header.Get("Authorization") != "" {
+		t.Fatalf("a CPE never challenged got credentials first (%d requests)", len(reqs))
+	}
+}
+
+// A CPE that does not take the remembered nonce is woken all the same: one that challenges again
+// gets its fresh challenge answered, one that resets the connection is asked again as the first
+// time.
+func TestACPEThatRefusesTheRememberedNonceIsStillWoken(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		c := strictCPE(t, reset)
+		client := fast(connreq.Options{})
+		target := connreq.Target{DeviceID: "d", URL: c.URL + "/cr", Username: "acs", Password: "pw"}
+		if err := client.Wake(context.Background(), target); err != nil {
+			t.Fatalf("reset %v: first wake: %v", reset, err)
+		}
+		// Another client's challenge in between: the CPE now takes only n2.
+		if err := fast(connreq.Options{}).Wake(context.Background(), target); err != nil {
+			t.Fatalf("reset %v: other client: %v", reset, err)
+		}
+		if err := client.Wake(context.Background(), target); err != nil {
+			t.Fatalf("reset %v: a CPE that refused the remembered nonce was not woken: %v", reset, err)
+		}
+		reqs := c.requests()
+		if f := digestFields(reqs[4].Header.Get("Authorization")); f["nonce"] != "n1" {
+			t.Fatalf("reset %v: the third wake started with %q; want this client's remembered nonce n1", reset, reqs[4].Header.Get("Authorization"))
+		}
+		if last := digestFields(reqs[len(reqs)-1].Header.Get("Authorization")); last["nonce"] != "n3" {
+			t.Fatalf("reset %v: the third wake ended with %q; want an answer to the fresh challenge n3", reset, reqs[len(reqs)-1].Header.Get("Authorization"))
+		}
 	}
 }
