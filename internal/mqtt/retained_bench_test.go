@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"testing"
 
 	"go.uber.org/zap"
@@ -62,4 +63,47 @@ func heapNow() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
+}
+
+// BenchmarkBrokerRetainedPublish: the process CPU (user + system, every goroutine: the broker's
+// write-behind flushes included) of one retained publish in process, as a device's changed
+// state is (2.6 KB, the Huawei model's B/D/state), over 10,000 devices' topics, in memory and in
+// the retained-message file. Run: go test ./internal/mqtt -run '^$' -bench BrokerRetainedPublish
+func BenchmarkBrokerRetainedPublish(b *testing.B) {
+	const devices = 10000
+	payload := make([]byte, 2600)
+	topics := make([]string, devices)
+	for i := range topics {
+		topics[i] = fmt.Sprintf("cwmp2mqtt/dev-%d/state", i)
+	}
+	for _, file := range []bool{false, true} {
+		b.Run(map[bool]string{false: "memory", true: "file"}[file], func(b *testing.B) {
+			opts := mqtt.BrokerOptions{Listen: "127.0.0.1:0"}
+			if file {
+				opts.RetainedFile = filepath.Join(b.TempDir(), "retained.db")
+			}
+			br, err := mqtt.StartBroker(opts, zap.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer br.Close()
+			cpu0 := cpuNow()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if err := br.PublishInlineForTest(topics[i%devices], payload, true, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if file {
+				br.FlushRetained()
+			}
+			b.ReportMetric(float64(cpuNow()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+func cpuNow() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
