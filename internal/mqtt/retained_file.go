@@ -70,58 +70,32 @@ const retainedFormat = 1
 func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
 	f := &retainedFile{path: path, log: log, pending: map[string]*packets.Packet{},
 		stop: make(chan struct{}), done: make(chan struct{})}
-	_, statErr := os.Stat(path)
-	existed := statErr == nil
-	db, err := openRetainedDB(path)
-	if err != nil && existed && !errors.Is(err, bbolt.ErrTimeout) {
-		log.Warn("retained-message file unreadable; discarded: every device's retained topics are published again",
-			zap.String("file", path), zap.Error(err))
-		if rmErr := os.Remove(path); rmErr != nil {
-			return nil, fmt.Errorf("retained-message file %s: %w", path, rmErr)
+	if _, statErr := os.Stat(path); statErr == nil {
+		tag, count, why, err := readRetainedMark(path)
+		switch {
+		case errors.Is(err, bbolt.ErrTimeout): // another process has it: never discard it
+			return nil, fmt.Errorf("retained-message file %s: %w", path, err)
+		case err != nil:
+			log.Warn("retained-message file unreadable; discarded: every device's retained topics are published again",
+				zap.String("file", path), zap.Error(err))
+		case why != "":
+			log.Warn("retained-message file discarded: every device's retained topics are published again",
+				zap.String("file", path), zap.String("reason", why))
+		default:
+			f.restored, f.prevTag = true, tag
+			f.count.Store(count)
 		}
-		existed = false
-		db, err = openRetainedDB(path)
+		if !f.restored {
+			if err := os.Remove(path); err != nil {
+				return nil, fmt.Errorf("retained-message file %s: %w", path, err)
+			}
+		}
 	}
+	db, err := openRetainedDB(path)
 	if err != nil {
 		return nil, fmt.Errorf("retained-message file %s: %w", path, err)
 	}
 	f.db = db
-	if existed {
-		var why string
-		err := db.View(func(tx *bbolt.Tx) error {
-			meta, data := tx.Bucket(retainedMetaBucket), tx.Bucket(retainedBucket)
-			switch {
-			case meta == nil || data == nil:
-				why = "not a retained-message file of this gateway"
-			case meta.Get(retainedCleanKey) == nil:
-				why = "the gateway stopped without a clean shutdown: the file may miss the last messages"
-			default:
-				f.prevTag = string(meta.Get(retainedCleanKey))
-				if c := meta.Get(retainedCountKey); len(c) == 8 {
-					f.count.Store(int64(binary.BigEndian.Uint64(c)))
-				}
-			}
-			return nil
-		})
-		if err == nil && why != "" {
-			err = errors.New(why)
-		}
-		if err != nil {
-			log.Warn("retained-message file discarded: every device's retained topics are published again",
-				zap.String("file", path), zap.String("reason", err.Error()))
-			_ = db.Close()
-			if err := os.Remove(path); err != nil {
-				return nil, fmt.Errorf("retained-message file %s: %w", path, err)
-			}
-			if f.db, err = openRetainedDB(path); err != nil {
-				return nil, fmt.Errorf("retained-message file %s: %w", path, err)
-			}
-			f.count.Store(0)
-			f.prevTag = ""
-		} else {
-			f.restored = true
-		}
-	}
 	// From here on the file is being written: it no longer counts until the next clean close.
 	err = f.db.Update(func(tx *bbolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(retainedMetaBucket)
@@ -145,6 +119,39 @@ func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
 	}
 	go f.flushLoop()
 	return f, nil
+}
+
+// readRetainedMark reads the clean-shutdown mark of an existing file, opened read-only: opening it
+// for writing first would rebuild the freelist from every page (NoFreelistSync), where a torn
+// file (a power loss: the file is written without fsync) could panic beyond recovery. why says
+// why a readable file does not count.
+func readRetainedMark(path string) (tag string, count int64, why string, err error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer db.Close()
+	defer func() {
+		if r := recover(); r != nil { // bbolt panics on a page it cannot make sense of
+			err = fmt.Errorf("corrupt: %v", r)
+		}
+	}()
+	err = db.View(func(tx *bbolt.Tx) error {
+		meta, data := tx.Bucket(retainedMetaBucket), tx.Bucket(retainedBucket)
+		switch {
+		case meta == nil || data == nil:
+			why = "not a retained-message file of this gateway"
+		case meta.Get(retainedCleanKey) == nil:
+			why = "the gateway stopped without a clean shutdown: the file may miss the last messages"
+		default:
+			tag = string(meta.Get(retainedCleanKey))
+			if c := meta.Get(retainedCountKey); len(c) == 8 {
+				count = int64(binary.BigEndian.Uint64(c))
+			}
+		}
+		return nil
+	})
+	return tag, count, why, err
 }
 
 func openRetainedDB(path string) (*bbolt.DB, error) {

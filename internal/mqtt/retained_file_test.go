@@ -242,3 +242,37 @@ func TestRetainedFileInUseIsNotDiscarded(t *testing.T) {
 	}
 	wantSeen(t, "the first broker's messages", retainedSeen(t, b.URL(), "gw/#"), "gw/d/state=s")
 }
+
+// A file torn by a power loss (it is written without fsync, and its clean mark was cleared at
+// open) is discarded from its mark alone: opening it for writing would rebuild its freelist
+// from every page, and bbolt panics on a garbage page, which would stop the gateway at every
+// start.
+func TestTornRetainedFileIsDiscardedWithoutReadingItsPages(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	b, _ := startFileBroker(t, live)
+	t.Cleanup(func() { _ = b.Close() })
+	for i := range 2000 {
+		if err := b.PublishInlineForTest(fmt.Sprintf("gw/d%d/state", i), []byte(strings.Repeat("s", 1500)), true, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.FlushRetained()
+	data, err := os.ReadFile(live) // what a power loss leaves: no clean mark
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(data) / 4; i < len(data)*3/4; i++ { // pages of the messages, not the meta pages
+		data[i] = 0xA5
+	}
+	torn := filepath.Join(dir, "torn.db")
+	if err := os.WriteFile(torn, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b2, logs := startFileBroker(t, torn)
+	t.Cleanup(func() { _ = b2.Close() })
+	if l := logs.FilterMessage("retained-message file discarded: every device's retained topics are published again").All(); len(l) != 1 {
+		t.Fatalf("discard log lines: %v", l)
+	}
+	wantSeen(t, "retained after the discard", retainedSeen(t, b2.URL(), "gw/#"))
+}
