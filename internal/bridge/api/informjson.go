@@ -319,3 +319,46 @@ func (e DeviceEvent) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	return append(dst, '}'), nil
 }
+
+// AppendJSONString appends s as a JSON string, as json.Marshal writes it (HTML characters
+// escaped), for the hand-written encoders of other packages (registry's records).
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+
+// AppendJSONTime appends t as json.Marshal writes it; false when it cannot (no RFC 3339 form).
+func AppendJSONTime(dst []byte, t time.Time) ([]byte, bool) { return appendJSONTime(dst, t) }
+
+// AppendJSON appends iv as encoding/json marshals it, byte for byte (it is part of every device
+// record the registry writes); false when it cannot (a time without an RFC 3339 form).
+func (iv *Interview) AppendJSON(dst []byte) ([]byte, bool) {
+	ok := true
+	dst = append(dst, `{"state":`...)
+	dst = appendJSONString(dst, iv.State)
+	dst = append(dst, `,"reason":`...)
+	dst = appendJSONString(dst, iv.Reason)
+	dst = append(dst, `,"firmware":`...)
+	dst = appendJSONString(dst, iv.Firmware)
+	dst = append(dst, `,"shared":`...)
+	dst = strconv.AppendBool(dst, iv.Shared)
+	if iv.Walked {
+		dst = append(dst, `,"walked":true`...)
+	}
+	dst = append(dst, `,"names":`...)
+	dst = strconv.AppendInt(dst, int64(iv.Names), 10)
+	dst = append(dst, `,"keys":`...)
+	dst = strconv.AppendInt(dst, int64(iv.Keys), 10)
+	dst = append(dst, `,"rpcs":`...)
+	dst = strconv.AppendInt(dst, int64(iv.RPCs), 10)
+	dst = append(dst, `,"duration_ms":`...)
+	dst = strconv.AppendInt(dst, iv.DurationMs, 10)
+	dst = append(dst, `,"started":`...)
+	dst, ok = appendJSONTime(dst, iv.Started)
+	if iv.Finished != nil && ok {
+		dst = append(dst, `,"finished":`...)
+		dst, ok = appendJSONTime(dst, *iv.Finished)
+	}
+	if iv.Error != "" {
+		dst = append(dst, `,"error":`...)
+		dst = appendJSONString(dst, iv.Error)
+	}
+	return append(dst, '}'), ok
+}

@@ -67,7 +67,7 @@ func (s *Store) Put(recs []*Record) (failed []string, err error) {
 func putRecords(tx *bolt.Tx, recs []*Record) error {
 	b, pb, sb := tx.Bucket(bucketDevices), tx.Bucket(bucketParams), tx.Bucket(bucketState)
 	for _, r := range recs {
-		v, err := json.Marshal(r)
+		v, err := r.AppendJSON(nil) // json.Marshal's bytes, without reflection
 		if err != nil {
 			return fmt.Errorf("device %s: %w", r.ID, err)
 		}
