@@ -216,10 +216,7 @@ func (f *retainedFile) flush() {
 				delta++
 			}
 			buf.Reset()
-			if err := encodeRetained(&buf, pk); err != nil {
-				f.log.Warn("retained message not stored", zap.String("topic", topic), zap.Error(err))
-				continue
-			}
+			encodeRetained(&buf, pk)
 			if err := b.Put(k, bytes.Clone(buf.Bytes())); err != nil {
 				return err
 			}
@@ -407,7 +404,7 @@ func (f *retainedFile) close() error {
 // encodeRetained writes a retained PUBLISH as the file keeps it (the topic is the key):
 // format, QoS, protocol version, created and expiry (varints), origin, the MQTT 5 properties
 // in their wire form (version 5 only), then the payload.
-func encodeRetained(buf *bytes.Buffer, pk *packets.Packet) error {
+func encodeRetained(buf *bytes.Buffer, pk *packets.Packet) {
 	buf.WriteByte(retainedFormat)
 	buf.WriteByte(pk.FixedHeader.Qos)
 	buf.WriteByte(pk.ProtocolVersion)
@@ -419,7 +416,6 @@ func encodeRetained(buf *bytes.Buffer, pk *packets.Packet) error {
 		pk.Properties.Encode(packets.Publish, packets.Mods{AllowResponseInfo: true}, buf, 0)
 	}
 	buf.Write(pk.Payload)
-	return nil
 }
 
 // decodeRetained reads a value of encodeRetained; the payload aliases v.
