@@ -67,7 +67,11 @@ func wantSeen(t *testing.T, what string, got []string, want ...string) {
 func TestFileRetainedMessagesKeepMQTTSemanticsBeforeAndAfterTheirFlush(t *testing.T) {
 	b, _ := startFileBroker(t, filepath.Join(t.TempDir(), "retained.db"))
 	t.Cleanup(func() { _ = b.Close() })
-	pub := mqtttest.Subscribe(t, b.URL(), "unused/#")
+	// The publisher subscribes to everything: mochi acks a network client's QoS 1 PUBLISH before
+	// it hands the message to the subscribers, so a subscriber arriving right after the ack could
+	// get the message live as well as retained. Seeing its own last message come back proves the
+	// broker has handed over everything it sent (one client's PUBLISHes are processed in order).
+	pub := mqtttest.Subscribe(t, b.URL(), "#")
 	pub.Publish("gw/d1/state", []byte("s1"), true)
 	pub.Publish("gw/d1/info", []byte("i1"), true)
 	pub.Publish("gw/d2/state", []byte("s2"), true)
@@ -75,6 +79,7 @@ func TestFileRetainedMessagesKeepMQTTSemanticsBeforeAndAfterTheirFlush(t *testin
 		t.Fatal(err)
 	}
 	pub.Publish("other/x", []byte("x"), true)
+	pub.WaitFor("other/x", 10*time.Second)
 	b.FlushRetained()
 	if n := b.RetainedPending(); n != 0 {
 		t.Fatalf("%d messages still pending after a flush", n)
@@ -84,6 +89,8 @@ func TestFileRetainedMessagesKeepMQTTSemanticsBeforeAndAfterTheirFlush(t *testin
 	pub.Publish("gw/d2/state", nil, true)           // deletes a written one
 	pub.Publish("gw/d4/state", []byte("s4"), true)  // new, pending
 	pub.Publish("gw/d4/state", []byte("s4b"), true) // replaces a pending one
+	for m := pub.WaitFor("gw/d4/state", 10*time.Second); string(m.Payload) != "s4b"; m = pub.WaitFor("gw/d4/state", 10*time.Second) {
+	}
 	if err := b.PublishInlineForTest("gw/d5/state", []byte("s5"), true, 1); err != nil {
 		t.Fatal(err)
 	}
