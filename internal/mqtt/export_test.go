@@ -3,6 +3,7 @@ package mqtt
 import (
 	"time"
 
+	"github.com/mochi-mqtt/server/v2/packets"
 	"go.etcd.io/bbolt"
 )
 
@@ -91,4 +92,15 @@ func (b *Broker) RetainedPending() int {
 	b.retained.mu.Lock()
 	defer b.retained.mu.Unlock()
 	return len(b.retained.pending)
+}
+
+// RetainedDecodes is how many retained messages the broker's file store has read from its file.
+func (b *Broker) RetainedDecodes() int64 { return b.retained.decodes.Load() }
+
+// RetainV5ForTest hands the broker's file store an MQTT 5 retained message with a message expiry
+// (unix seconds), as mochi does for a v5 client's retained PUBLISH.
+func (b *Broker) RetainV5ForTest(topic string, payload []byte, expiry int64) {
+	b.retained.Put(packets.Packet{TopicName: topic, Payload: payload, ProtocolVersion: 5,
+		Created: time.Now().Unix(), Expiry: expiry,
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true, Qos: 1}})
 }

@@ -44,13 +44,19 @@ type retainedFile struct {
 	restored bool   // the file was closed cleanly, its messages kept
 	prevTag  string // the tag the last clean close wrote
 	tag      atomic.Pointer[string]
+
+	decodes atomic.Int64 // messages read from the file (tests: a start reads none)
 }
 
 var (
 	retainedBucket     = []byte("retained")
 	retainedMetaBucket = []byte("meta")
-	retainedCleanKey   = []byte("clean") // the tag; present only between a clean close and the next open
-	retainedCountKey   = []byte("count")
+	// retainedExpiringBucket lists the topics whose message carries an MQTT 5 expiry (the key;
+	// the value is empty), so that the broker's start reads those alone (MatchExpiring). The
+	// gateway's own messages never do: it is normally empty.
+	retainedExpiringBucket = []byte("expiring")
+	retainedCleanKey       = []byte("clean") // the tag; present only between a clean close and the next open
+	retainedCountKey       = []byte("count")
 )
 
 // retainedFlushEvery is how long a retained message may wait in memory before it is written:
@@ -71,7 +77,7 @@ func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
 	f := &retainedFile{path: path, log: log, pending: map[string]*packets.Packet{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if _, statErr := os.Stat(path); statErr == nil {
-		tag, count, why, err := readRetainedMark(path)
+		why, err := f.openKept()
 		switch {
 		case errors.Is(err, bbolt.ErrTimeout): // another process has it: never discard it
 			return nil, fmt.Errorf("retained-message file %s: %w", path, err)
@@ -81,9 +87,6 @@ func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
 		case why != "":
 			log.Warn("retained-message file discarded: every device's retained topics are published again",
 				zap.String("file", path), zap.String("reason", why))
-		default:
-			f.restored, f.prevTag = true, tag
-			f.count.Store(count)
 		}
 		if !f.restored {
 			if err := os.Remove(path); err != nil {
@@ -91,28 +94,14 @@ func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
 			}
 		}
 	}
-	db, err := openRetainedDB(path)
-	if err != nil {
-		return nil, fmt.Errorf("retained-message file %s: %w", path, err)
-	}
-	f.db = db
-	// From here on the file is being written: it no longer counts until the next clean close.
-	err = f.db.Update(func(tx *bbolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(retainedMetaBucket)
+	if f.db == nil {
+		db, err := openRetainedDB(path, nil)
+		if err == nil {
+			err = f.begin(db)
+		}
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("retained-message file %s: %w", path, err)
 		}
-		if _, err := tx.CreateBucketIfNotExists(retainedBucket); err != nil {
-			return err
-		}
-		return meta.Delete(retainedCleanKey)
-	})
-	if err == nil {
-		err = f.db.Sync()
-	}
-	if err != nil {
-		_ = f.db.Close()
-		return nil, fmt.Errorf("retained-message file %s: %w", path, err)
 	}
 	if f.restored {
 		log.Info("retained messages kept from the last clean shutdown", zap.String("file", path), zap.Int64("messages", f.count.Load()))
@@ -120,6 +109,85 @@ func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
 	go f.flushLoop()
 	return f, nil
 }
+
+// openKept opens an existing file and keeps it (restored, f.db open) when it was closed
+// cleanly; why says why a readable file is not kept. bbolt panics on a page it cannot make
+// sense of (a disk that corrupted a cleanly closed file): here, where a start reads the file's
+// mark, count and freelist, that makes the file unreadable, not the gateway.
+func (f *retainedFile) openKept() (why string, err error) {
+	var file *os.File // bbolt's: closing it releases its lock, whatever state bbolt was left in
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("corrupt: %v", r)
+			if file != nil {
+				_ = file.Close()
+			}
+			f.db, f.restored, f.prevTag = nil, false, ""
+			f.count.Store(0)
+		}
+	}()
+	tag, count, why, err := readRetainedMark(f.path)
+	if err != nil || why != "" {
+		return why, err
+	}
+	db, err := openRetainedDB(f.path, &file)
+	if err != nil {
+		return "", err
+	}
+	f.restored, f.prevTag = true, tag
+	f.count.Store(count)
+	if err := f.begin(db); err != nil {
+		f.restored, f.prevTag = false, ""
+		f.count.Store(0)
+		return "", err
+	}
+	return "", nil
+}
+
+// begin takes db as f's file: from here on it is being written, and no longer counts until the
+// next clean close.
+func (f *retainedFile) begin(db *bbolt.DB) error {
+	f.db = db
+	err := db.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(retainedMetaBucket)
+		if err != nil {
+			return err
+		}
+		data, err := tx.CreateBucketIfNotExists(retainedBucket)
+		if err != nil {
+			return err
+		}
+		if tx.Bucket(retainedExpiringBucket) == nil {
+			// A new file, or one of a gateway that did not list the expiring messages: list
+			// them, reading every message this once.
+			exp, err := tx.CreateBucket(retainedExpiringBucket)
+			if err != nil {
+				return err
+			}
+			if err := data.ForEach(func(k, v []byte) error {
+				f.decodes.Add(1)
+				if pk, err := decodeRetained(string(k), v); err == nil && expiring(&pk) {
+					return exp.Put(bytes.Clone(k), []byte{})
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return meta.Delete(retainedCleanKey)
+	})
+	if err == nil {
+		err = db.Sync()
+	}
+	if err != nil {
+		_ = db.Close()
+		f.db = nil
+	}
+	return err
+}
+
+// expiring reports whether pk carries an MQTT 5 message expiry (RetainedExpiringStore).
+func expiring(pk *packets.Packet) bool { return pk.ProtocolVersion == 5 && pk.Expiry > 0 }
 
 // readRetainedMark reads the clean-shutdown mark of an existing file, opened read-only: opening it
 // for writing first would rebuild the freelist from every page (NoFreelistSync), where a torn
@@ -154,11 +222,22 @@ func readRetainedMark(path string) (tag string, count int64, why string, err err
 	return tag, count, why, err
 }
 
-func openRetainedDB(path string) (*bbolt.DB, error) {
-	// No fsync per commit: a crash discards the file anyway (no clean mark); the freelist is
-	// rebuilt at open instead of written by every commit.
+// openRetainedDB opens the file for writing; file, when not nil, is set to bbolt's file as soon
+// as it is open.
+func openRetainedDB(path string, file **os.File) (*bbolt.DB, error) {
+	// No fsync per commit: a crash discards the file anyway (no clean mark). No freelist written
+	// by every commit either: close writes it once, with the mark, so that the next open reads
+	// it instead of rebuilding it from every page of the file (which made the whole file
+	// resident at start).
 	return bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, NoSync: true,
-		NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
+		NoFreelistSync: true, FreelistType: bbolt.FreelistMapType,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			of, err := os.OpenFile(name, flag, perm)
+			if file != nil {
+				*file = of
+			}
+			return of, err
+		}})
 }
 
 func (f *retainedFile) flushLoop() {
@@ -197,12 +276,21 @@ func (f *retainedFile) flush() {
 	var delta int64
 	var buf bytes.Buffer
 	err := f.db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(retainedBucket)
+		b, exp := tx.Bucket(retainedBucket), tx.Bucket(retainedExpiringBucket)
 		b.FillPercent = retainedFill
 		delta = 0
 		for _, topic := range topics {
 			pk, k := batch[topic], []byte(topic)
 			had := b.Get(k) != nil
+			var err error
+			if pk != nil && expiring(pk) {
+				err = exp.Put(k, []byte{})
+			} else {
+				err = exp.Delete(k) // a seek in a bucket that is normally empty
+			}
+			if err != nil {
+				return err
+			}
 			if pk == nil {
 				if had {
 					delta--
@@ -277,6 +365,7 @@ func (f *retainedFile) fromFile(topic string, withPayload bool) (pk packets.Pack
 		if v == nil {
 			return nil
 		}
+		f.decodes.Add(1)
 		var err error
 		if pk, err = decodeRetained(topic, v); err != nil {
 			return err
@@ -339,6 +428,7 @@ func (f *retainedFile) Match(filter string, fn func(packets.Packet) bool) {
 			if _, inMem := mem[topic]; inMem || !mochi.MatchTopic(filter, topic) {
 				continue
 			}
+			f.decodes.Add(1)
 			pk, err := decodeRetained(topic, v)
 			if err != nil {
 				f.log.Warn("retained message unreadable in its file; ignored", zap.String("topic", topic), zap.Error(err))
@@ -352,6 +442,48 @@ func (f *retainedFile) Match(filter string, fn func(packets.Packet) bool) {
 	})
 	if err != nil {
 		f.log.Warn("retained messages not read from their file", zap.String("filter", filter), zap.Error(err))
+	}
+}
+
+// MatchExpiring implements mochi's RetainedExpiringStore: the writes not yet in the file, then
+// the messages the file lists as expiring (normally none), so that the broker's start reads no
+// other message.
+func (f *retainedFile) MatchExpiring(fn func(packets.Packet) bool) {
+	var mem []*packets.Packet
+	seen := map[string]bool{}
+	f.mu.Lock()
+	for _, m := range []map[string]*packets.Packet{f.pending, f.flushing} {
+		for topic, pk := range m {
+			if !seen[topic] {
+				seen[topic] = true
+				if pk != nil && expiring(pk) {
+					mem = append(mem, pk)
+				}
+			}
+		}
+	}
+	f.mu.Unlock()
+	for _, pk := range mem {
+		if !fn(*pk) {
+			return
+		}
+	}
+	var topics []string
+	err := f.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(retainedExpiringBucket).ForEach(func(k, _ []byte) error {
+			if !seen[string(k)] {
+				topics = append(topics, string(k))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		f.log.Warn("expiring retained messages not read from their file", zap.Error(err))
+	}
+	for _, topic := range topics {
+		if pk, ok := f.fromFile(topic, true); ok && !fn(pk) {
+			return
+		}
 	}
 }
 
@@ -378,6 +510,8 @@ func (f *retainedFile) close() error {
 		if t := f.tag.Load(); t != nil {
 			tag = *t
 		}
+		// This commit writes the freelist (see openRetainedDB): nothing else writes any more.
+		f.db.NoFreelistSync = false
 		err = f.db.Update(func(tx *bbolt.Tx) error {
 			meta := tx.Bucket(retainedMetaBucket)
 			if err := meta.Put(retainedCountKey, binary.BigEndian.AppendUint64(nil, uint64(f.count.Load()))); err != nil {

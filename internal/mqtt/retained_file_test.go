@@ -1,6 +1,7 @@
 package mqtt_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -218,6 +220,14 @@ func TestCorruptRetainedFileIsDiscarded(t *testing.T) {
 	if err := os.WriteFile(file, []byte(strings.Repeat("not a bbolt file ", 1000)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	wantDiscardedAsUnreadable(t, file)
+}
+
+// wantDiscardedAsUnreadable starts a broker on file and checks that it discards the file with
+// a warning naming it, reports nothing kept (the gateway then publishes every device's retained
+// topics again) and serves new retained messages.
+func wantDiscardedAsUnreadable(t *testing.T, file string) {
+	t.Helper()
 	b, logs := startFileBroker(t, file)
 	t.Cleanup(func() { _ = b.Close() })
 	l := logs.FilterMessage("retained-message file unreadable; discarded: every device's retained topics are published again").All()
@@ -282,4 +292,154 @@ func TestTornRetainedFileIsDiscardedWithoutReadingItsPages(t *testing.T) {
 		t.Fatalf("discard log lines: %v", l)
 	}
 	wantSeen(t, "retained after the discard", retainedSeen(t, b2.URL(), "gw/#"))
+}
+
+// fillRetainedFile publishes n retained states of size bytes to a new broker on file and closes
+// it cleanly.
+func fillRetainedFile(t *testing.T, file string, n, size int, before func(*mqtt.Broker)) {
+	t.Helper()
+	b, _ := startFileBroker(t, file)
+	for i := range n {
+		if err := b.PublishInlineForTest(fmt.Sprintf("gw/d%d/state", i), []byte(strings.Repeat("s", size)), true, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if before != nil {
+		before(b)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A clean restart reads none of the retained messages that cannot expire (the gateway's never
+// do): the broker's start used to read every one to index their expiry, which made a 422 MB
+// file resident at 100,000 devices. One that carries an MQTT 5 expiry is read, indexed and
+// expires after the restart.
+func TestCleanRestartReadsOnlyTheRetainedMessagesThatCanExpire(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	fillRetainedFile(t, file, 3000, 100, func(b *mqtt.Broker) {
+		b.RetainV5ForTest("gw/expiring", []byte("e"), time.Now().Unix()+2)
+	})
+	b, _ := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	if _, kept := b.RetainedKept(); !kept {
+		t.Fatal("a cleanly closed file not kept")
+	}
+	if n := b.RetainedDecodes(); n != 1 {
+		t.Fatalf("the start read %d retained messages from the file, want 1 (the one that can expire)", n)
+	}
+	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d2999/state"), "gw/d2999/state="+strings.Repeat("s", 100))
+	waitExpired(t, b.URL(), "gw/expiring")
+}
+
+// mappedKB is the resident size of the process's mappings of file (/proc/self/smaps).
+func mappedKB(t *testing.T, file string) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skipf("no /proc/self/smaps: %v", err)
+	}
+	kb, in := 0, false
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
+			in = fields[len(fields)-1] == file
+			continue
+		}
+		if in && len(fields) == 3 && fields[0] == "Rss:" {
+			n, _ := strconv.Atoi(fields[1])
+			kb += n
+		}
+	}
+	return kb
+}
+
+// A clean restart maps few pages of the retained-message file: bbolt rebuilt the freelist of a
+// file written without one (NoFreelistSync) by visiting every page, which made the whole file
+// resident at start; the clean close now writes the freelist for the next open.
+func TestCleanRestartLeavesTheRetainedFileMostlyUnread(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	fillRetainedFile(t, file, 4000, 1500, nil)
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	if _, kept := b.RetainedKept(); !kept {
+		t.Fatal("a cleanly closed file not kept")
+	}
+	if kb, fileKB := mappedKB(t, file), int(st.Size()/1024); kb*4 > fileKB {
+		t.Fatalf("after the start %d KB of the %d KB file are resident, want under a quarter", kb, fileKB)
+	}
+}
+
+// A cleanly closed file whose pages a disk corrupted afterwards makes bbolt panic where the start
+// reads it: the file is discarded as unreadable, the broker starts without it (the gateway then
+// publishes every device's retained topics again) and serves new retained messages.
+func TestCleanlyClosedRetainedFileWithCorruptPagesIsDiscarded(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	fillRetainedFile(t, file, 2000, 1500, nil)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	meta := data[0:page] // the first meta page; bbolt uses the one with the higher transaction id
+	if m1 := data[page : 2*page]; binary.LittleEndian.Uint64(m1[64:]) > binary.LittleEndian.Uint64(meta[64:]) {
+		meta = m1
+	}
+	freelist := int(binary.LittleEndian.Uint64(meta[48:]))
+	if freelist < 2 || (freelist+1)*page > len(data) {
+		t.Fatalf("the clean close wrote no freelist (page %d)", freelist)
+	}
+	for i := freelist * page; i < (freelist+1)*page; i++ { // the page the start reads after the mark
+		data[i] = 0xA5
+	}
+	for i := len(data) / 4; i < len(data)*3/4; i++ { // and pages of the messages
+		data[i] = 0xA5
+	}
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantDiscardedAsUnreadable(t, file)
+}
+
+// A cleanly closed file of a gateway that did not list the expiring messages apart is kept: its
+// first start lists them, reading every message this once, and they still expire.
+func TestRetainedFileWithoutItsExpiringListIsKeptAndListed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	fillRetainedFile(t, file, 100, 100, func(b *mqtt.Broker) {
+		b.RetainV5ForTest("gw/expiring", []byte("e"), time.Now().Unix()+2)
+	})
+	db, err := bbolt.Open(file, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("expiring")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	if _, kept := b.RetainedKept(); !kept {
+		t.Fatal("a cleanly closed file without the list not kept")
+	}
+	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d99/state"), "gw/d99/state="+strings.Repeat("s", 100))
+	waitExpired(t, b.URL(), "gw/expiring")
+}
+
+// waitExpired waits until the broker no longer holds a retained message on topic.
+func waitExpired(t *testing.T, url, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(retainedSeen(t, url, topic)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s, kept across the restart, was not deleted at its expiry", topic)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

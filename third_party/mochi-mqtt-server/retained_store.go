@@ -30,6 +30,17 @@ type RetainedStore interface {
 	Len() int
 }
 
+// RetainedExpiringStore is a RetainedStore that can list the messages carrying an MQTT 5
+// message expiry without reading the others (cwmp2mqtt patch). Serve indexes the expiry of the
+// messages a store holds at start: without this, it walks Match("#") and reads every message,
+// although, without MaximumMessageExpiryInterval, only those with an expiry can expire.
+type RetainedExpiringStore interface {
+	RetainedStore
+	// MatchExpiring calls fn with every retained message that has ProtocolVersion 5 and an
+	// Expiry above 0, in any order, until fn returns false. pk.Payload may be empty.
+	MatchExpiring(fn func(pk packets.Packet) bool)
+}
+
 // MatchTopic reports whether topic matches the topic filter by the rules of MQTT v5 §4.7: '+'
 // matches one level, a trailing '#' the parent level and every level below it, and a filter
 // that begins with a wildcard does not match a topic that begins with '$' [MQTT-4.7.2-1].
@@ -93,15 +104,22 @@ func (x *TopicsIndex) storeMessages(filter string) []packets.Packet {
 }
 
 // indexStoredRetained indexes the expiry of the messages an external store holds at start: they
-// were retained by an earlier run of the broker.
+// were retained by an earlier run of the broker. Without MaximumMessageExpiryInterval only the
+// messages with an MQTT 5 expiry can expire: a RetainedExpiringStore lists those alone, so that
+// a start reads none of the others (a file store would otherwise read its whole file).
 func (s *Server) indexStoredRetained() {
 	if s.Topics.store == nil {
 		return
 	}
-	s.Topics.store.Match("#", func(pk packets.Packet) bool {
+	index := func(pk packets.Packet) bool {
 		if at := s.retainedExpiresAt(pk); at != 0 {
 			s.retainedExpiry.set(pk.TopicName, at)
 		}
 		return true
-	})
+	}
+	if es, ok := s.Topics.store.(RetainedExpiringStore); ok && s.Options.Capabilities.MaximumMessageExpiryInterval <= 0 {
+		es.MatchExpiring(index)
+		return
+	}
+	s.Topics.store.Match("#", index)
 }

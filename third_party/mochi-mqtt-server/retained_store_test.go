@@ -1,8 +1,10 @@
 package mqtt
 
 import (
+	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -192,5 +194,77 @@ func TestRetainedStoreMessagesExpireAndAreIndexedAtStart(t *testing.T) {
 	}
 	if _, ok := st.Get("old/plain"); !ok {
 		t.Fatal("a message without expiry was deleted")
+	}
+}
+
+// expiringStore is a mapStore that lists its expiring messages apart (RetainedExpiringStore)
+// and counts the messages it hands over through Match, as a file store would read them.
+type expiringStore struct {
+	*mapStore
+	matched atomic.Int64
+}
+
+func (e *expiringStore) Match(filter string, fn func(packets.Packet) bool) {
+	e.mapStore.Match(filter, func(pk packets.Packet) bool {
+		e.matched.Add(1)
+		return fn(pk)
+	})
+}
+
+func (e *expiringStore) MatchExpiring(fn func(packets.Packet) bool) {
+	e.mapStore.Match("#", func(pk packets.Packet) bool { // the map's walk stands for the store's own list
+		if pk.ProtocolVersion == 5 && pk.Expiry > 0 {
+			return fn(pk)
+		}
+		return true
+	})
+}
+
+// A broker started on a store that already holds many retained messages that cannot expire (no
+// MQTT 5 expiry, no MaximumMessageExpiryInterval) reads none of them: for a file store, reading
+// them all at start made the whole file resident. The one that can expire still does.
+func TestRetainedStoreStartReadsNoMessageThatCannotExpire(t *testing.T) {
+	const now = 1_000_000
+	st := &expiringStore{mapStore: newMapStore()}
+	for i := 0; i < 1000; i++ {
+		st.Put(retained(fmt.Sprintf("gw/d%d/state", i), 4, now, 0, "s"))
+	}
+	st.Put(retained("gw/expiring", 5, now, now+5, "e"))
+	caps := NewDefaultServerCapabilities()
+	caps.MaximumMessageExpiryInterval = 0
+	s := New(&Options{Capabilities: caps, RetainedStore: st})
+	if err := s.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := st.matched.Load(); n != 0 {
+		t.Fatalf("the start read %d retained messages through Match, want 0", n)
+	}
+	if n := s.retainedExpiry.Len(); n != 1 {
+		t.Fatalf("indexed %d, want the expiring message", n)
+	}
+	s.clearExpiredRetainedMessages(now + 6)
+	if _, ok := st.Get("gw/expiring"); ok {
+		t.Fatal("a message the store held at start was kept past its expiry")
+	}
+}
+
+// With MaximumMessageExpiryInterval every message can expire: the start indexes them all, even
+// with a store that lists its expiring messages apart.
+func TestRetainedStoreStartIndexesEveryMessageUnderAMaximumExpiry(t *testing.T) {
+	const now = 1_000_000
+	st := &expiringStore{mapStore: newMapStore()}
+	st.Put(retained("gw/a", 4, now, 0, "a"))
+	st.Put(retained("gw/b", 5, now, 0, "b"))
+	caps := NewDefaultServerCapabilities()
+	caps.MaximumMessageExpiryInterval = 10
+	s := New(&Options{Capabilities: caps, RetainedStore: st})
+	s.indexStoredRetained() // what Serve does
+	if n := s.retainedExpiry.Len(); n != 2 {
+		t.Fatalf("indexed %d, want both", n)
+	}
+	s.clearExpiredRetainedMessages(now + 11)
+	if st.Len() != 0 {
+		t.Fatalf("%d messages kept past the maximum expiry", st.Len())
 	}
 }
