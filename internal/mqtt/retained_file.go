@@ -55,8 +55,12 @@ var (
 	// the value is empty), so that the broker's start reads those alone (MatchExpiring). The
 	// gateway's own messages never do: it is normally empty.
 	retainedExpiringBucket = []byte("expiring")
-	retainedCleanKey       = []byte("clean") // the tag; present only between a clean close and the next open
-	retainedCountKey       = []byte("count")
+	// retainedByLastBucket indexes the topics by their last level (lastKey), so that a filter
+	// such as the gateway's own B/+/rpc seeks the topics ending in rpc (normally none) instead of
+	// walking every key under B/, which made the whole file resident at each (re)connect.
+	retainedByLastBucket = []byte("bylast")
+	retainedCleanKey     = []byte("clean") // the tag; present only between a clean close and the next open
+	retainedCountKey     = []byte("count")
 )
 
 // retainedFlushEvery is how long a retained message may wait in memory before it is written:
@@ -174,6 +178,15 @@ func (f *retainedFile) begin(db *bbolt.DB) error {
 				return err
 			}
 		}
+		if tx.Bucket(retainedByLastBucket) == nil { // the same, for the index by last level
+			idx, err := tx.CreateBucket(retainedByLastBucket)
+			if err != nil {
+				return err
+			}
+			if err := data.ForEach(func(k, _ []byte) error { return idx.Put(lastKey(string(k)), []byte{}) }); err != nil {
+				return err
+			}
+		}
 		return meta.Delete(retainedCleanKey)
 	})
 	if err == nil {
@@ -184,6 +197,13 @@ func (f *retainedFile) begin(db *bbolt.DB) error {
 		f.db = nil
 	}
 	return err
+}
+
+// lastKey is topic's key in retainedByLastBucket: its last level, a NUL (which no topic holds,
+// MQTT-4.7.3-2), the topic.
+func lastKey(topic string) []byte {
+	last := topic[strings.LastIndexByte(topic, '/')+1:]
+	return []byte(last + "\x00" + topic)
 }
 
 // expiring reports whether pk carries an MQTT 5 message expiry (RetainedExpiringStore).
@@ -276,7 +296,7 @@ func (f *retainedFile) flush() {
 	var delta int64
 	var buf bytes.Buffer
 	err := f.db.Update(func(tx *bbolt.Tx) error {
-		b, exp := tx.Bucket(retainedBucket), tx.Bucket(retainedExpiringBucket)
+		b, exp, idx := tx.Bucket(retainedBucket), tx.Bucket(retainedExpiringBucket), tx.Bucket(retainedByLastBucket)
 		b.FillPercent = retainedFill
 		delta = 0
 		for _, topic := range topics {
@@ -297,11 +317,17 @@ func (f *retainedFile) flush() {
 					if err := b.Delete(k); err != nil {
 						return err
 					}
+					if err := idx.Delete(lastKey(topic)); err != nil {
+						return err
+					}
 				}
 				continue
 			}
 			if !had {
 				delta++
+				if err := idx.Put(lastKey(topic), []byte{}); err != nil {
+					return err
+				}
 			}
 			buf.Reset()
 			encodeRetained(&buf, pk)
@@ -400,7 +426,9 @@ func (f *retainedFile) Get(topic string) (packets.Packet, bool) {
 }
 
 // Match implements mochi's RetainedStore: the writes not yet in the file, then a cursor over
-// the file from the filter's literal prefix, each key matched against the filter.
+// the file from the filter's literal prefix, each key matched against the filter; for a filter
+// with a wildcard and a literal last level (B/+/rpc), a cursor over the index by last level
+// instead, from that level and the prefix.
 func (f *retainedFile) Match(filter string, fn func(packets.Packet) bool) {
 	mem := map[string]*packets.Packet{}
 	f.mu.Lock()
@@ -417,24 +445,40 @@ func (f *retainedFile) Match(filter string, fn func(packets.Packet) bool) {
 			return
 		}
 	}
-	prefix := filter
+	prefix, wild := filter, false
 	if i := strings.IndexAny(filter, "+#"); i >= 0 {
-		prefix = filter[:i]
+		prefix, wild = filter[:i], true
 	}
+	last := filter[strings.LastIndexByte(filter, '/')+1:]
 	err := f.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(retainedBucket).Cursor()
-		for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
-			topic := string(k)
-			if _, inMem := mem[topic]; inMem || !mochi.MatchTopic(filter, topic) {
-				continue
+		data := tx.Bucket(retainedBucket)
+		// visit hands fn topic's message v if it matches; false: fn wants no more.
+		visit := func(topic string, v []byte) bool {
+			if _, inMem := mem[topic]; inMem || v == nil || !mochi.MatchTopic(filter, topic) {
+				return true
 			}
 			f.decodes.Add(1)
 			pk, err := decodeRetained(topic, v)
 			if err != nil {
 				f.log.Warn("retained message unreadable in its file; ignored", zap.String("topic", topic), zap.Error(err))
-				continue
+				return true
 			}
-			if !fn(pk) {
+			return fn(pk)
+		}
+		if wild && last != "+" && last != "#" {
+			from := []byte(last + "\x00" + prefix)
+			c := tx.Bucket(retainedByLastBucket).Cursor()
+			for k, _ := c.Seek(from); k != nil && bytes.HasPrefix(k, from); k, _ = c.Next() {
+				topic := string(k[len(last)+1:])
+				if !visit(topic, data.Get([]byte(topic))) {
+					return nil
+				}
+			}
+			return nil
+		}
+		c := data.Cursor()
+		for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+			if !visit(string(k), v) {
 				return nil
 			}
 		}

@@ -279,8 +279,11 @@ func TestTornRetainedFileIsDiscardedWithoutReadingItsPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := len(data) / 4; i < len(data)*3/4; i++ { // pages of the messages, not the meta pages
-		data[i] = 0xA5
+	root := int(binary.LittleEndian.Uint64(newestMeta(data)[32:])) // the buckets' page, where the mark is
+	for i := len(data) / 4; i < len(data)*3/4; i++ {               // pages of the messages, not the meta pages
+		if i/4096 != root {
+			data[i] = 0xA5
+		}
 	}
 	torn := filepath.Join(dir, "torn.db")
 	if err := os.WriteFile(torn, data, 0o600); err != nil {
@@ -386,11 +389,7 @@ func TestCleanlyClosedRetainedFileWithCorruptPagesIsDiscarded(t *testing.T) {
 		t.Fatal(err)
 	}
 	const page = 4096
-	meta := data[0:page] // the first meta page; bbolt uses the one with the higher transaction id
-	if m1 := data[page : 2*page]; binary.LittleEndian.Uint64(m1[64:]) > binary.LittleEndian.Uint64(meta[64:]) {
-		meta = m1
-	}
-	freelist := int(binary.LittleEndian.Uint64(meta[48:]))
+	freelist := int(binary.LittleEndian.Uint64(newestMeta(data)[48:]))
 	if freelist < 2 || (freelist+1)*page > len(data) {
 		t.Fatalf("the clean close wrote no freelist (page %d)", freelist)
 	}
@@ -406,8 +405,9 @@ func TestCleanlyClosedRetainedFileWithCorruptPagesIsDiscarded(t *testing.T) {
 	wantDiscardedAsUnreadable(t, file)
 }
 
-// A cleanly closed file of a gateway that did not list the expiring messages apart is kept: its
-// first start lists them, reading every message this once, and they still expire.
+// A cleanly closed file of a gateway that did not list the expiring messages apart nor index the
+// topics by last level is kept: its first start builds both, reading every message this once;
+// the messages still expire, and a filter with a literal last level finds every match.
 func TestRetainedFileWithoutItsExpiringListIsKeptAndListed(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "retained.db")
 	fillRetainedFile(t, file, 100, 100, func(b *mqtt.Broker) {
@@ -417,7 +417,12 @@ func TestRetainedFileWithoutItsExpiringListIsKeptAndListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket([]byte("expiring")) }); err != nil {
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("expiring")); err != nil {
+			return err
+		}
+		return tx.DeleteBucket([]byte("bylast"))
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -429,6 +434,9 @@ func TestRetainedFileWithoutItsExpiringListIsKeptAndListed(t *testing.T) {
 		t.Fatal("a cleanly closed file without the list not kept")
 	}
 	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d99/state"), "gw/d99/state="+strings.Repeat("s", 100))
+	if got := retainedSeen(t, b.URL(), "gw/+/state"); len(got) != 100 {
+		t.Fatalf("gw/+/state after the restart: %d messages, want 100", len(got))
+	}
 	waitExpired(t, b.URL(), "gw/expiring")
 }
 
@@ -442,4 +450,51 @@ func waitExpired(t *testing.T, url, topic string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// After a clean restart, the gateway's own subscriptions (B/+/rpc, B/+/set, B/+/get) read few
+// pages of the file: the file store walked every key under B/ (every device's state, info and
+// availability) for each, making the whole file resident at every (re)connect. A retained
+// message on such a topic is still delivered, and one deleted before the restart is not.
+func TestSubscriptionWithALiteralLastLevelLeavesTheRetainedFileMostlyUnread(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "retained.db")
+	fillRetainedFile(t, file, 4000, 1500, func(b *mqtt.Broker) {
+		for _, m := range [][2]string{{"gw/d5/rpc", "r5"}, {"gw/d6/rpc", "r6"}, {"gw/x/y/rpc", "deep"}} {
+			if err := b.PublishInlineForTest(m[0], []byte(m[1]), true, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.FlushRetained()
+		if err := b.PublishInlineForTest("gw/d6/rpc", nil, true, 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	wantSeen(t, "gw/+/rpc after the restart", retainedSeen(t, b.URL(), "gw/+/rpc"), "gw/d5/rpc=r5")
+	wantSeen(t, "gw/+/set", retainedSeen(t, b.URL(), "gw/+/set"))
+	wantSeen(t, "gw/+/+/rpc", retainedSeen(t, b.URL(), "gw/+/+/rpc"), "gw/x/y/rpc=deep")
+	if kb, fileKB := mappedKB(t, file), int(st.Size()/1024); kb*4 > fileKB {
+		t.Fatalf("after the subscriptions %d KB of the %d KB file are resident, want under a quarter", kb, fileKB)
+	}
+	if err := b.PublishInlineForTest("gw/d7/rpc", []byte("r7"), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	b.FlushRetained()
+	wantSeen(t, "gw/+/rpc after a new one", retainedSeen(t, b.URL(), "gw/+/rpc"), "gw/d5/rpc=r5", "gw/d7/rpc=r7")
+}
+
+// newestMeta is the meta page of a bbolt file (4 KB pages) that bbolt uses: of the two, the one
+// with the higher transaction id. Its root page id is at 32, its freelist's at 48.
+func newestMeta(data []byte) []byte {
+	const page = 4096
+	meta := data[0:page]
+	if m1 := data[page : 2*page]; binary.LittleEndian.Uint64(m1[64:]) > binary.LittleEndian.Uint64(meta[64:]) {
+		meta = m1
+	}
+	return meta
 }
