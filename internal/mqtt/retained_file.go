@@ -61,6 +61,10 @@ var (
 	retainedByLastBucket = []byte("bylast")
 	retainedCleanKey     = []byte("clean") // the tag; present only between a clean close and the next open
 	retainedCountKey     = []byte("count")
+	// retainedListsKey is the transaction that last closed the file with its two lists
+	// (expiring, bylast) in step: a later transaction is a writer that did not keep them (an
+	// earlier version of the gateway, run in between), and the next open builds them again.
+	retainedListsKey = []byte("lists")
 )
 
 // retainedFlushEvery is how long a retained message may wait in memory before it is written:
@@ -161,9 +165,16 @@ func (f *retainedFile) begin(db *bbolt.DB) error {
 		if err != nil {
 			return err
 		}
+		if v := meta.Get(retainedListsKey); len(v) != 8 || int(binary.BigEndian.Uint64(v)) != tx.ID()-1 {
+			for _, name := range [][]byte{retainedExpiringBucket, retainedByLastBucket} {
+				if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bbolt.ErrBucketNotFound) {
+					return err
+				}
+			}
+		}
 		if tx.Bucket(retainedExpiringBucket) == nil {
-			// A new file, or one of a gateway that did not list the expiring messages: list
-			// them, reading every message this once.
+			// A new file, or one that another writer changed since the lists were last in step
+			// (retainedListsKey): list the expiring messages, reading every message this once.
 			exp, err := tx.CreateBucket(retainedExpiringBucket)
 			if err != nil {
 				return err
@@ -558,6 +569,9 @@ func (f *retainedFile) close() error {
 		f.db.NoFreelistSync = false
 		err = f.db.Update(func(tx *bbolt.Tx) error {
 			meta := tx.Bucket(retainedMetaBucket)
+			if err := meta.Put(retainedListsKey, binary.BigEndian.AppendUint64(nil, uint64(tx.ID()))); err != nil {
+				return err
+			}
 			if err := meta.Put(retainedCountKey, binary.BigEndian.AppendUint64(nil, uint64(f.count.Load()))); err != nil {
 				return err
 			}

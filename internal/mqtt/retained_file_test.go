@@ -1,10 +1,12 @@
 package mqtt_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -405,10 +407,11 @@ func TestCleanlyClosedRetainedFileWithCorruptPagesIsDiscarded(t *testing.T) {
 	wantDiscardedAsUnreadable(t, file)
 }
 
-// A cleanly closed file of a gateway that did not list the expiring messages apart nor index the
-// topics by last level is kept: its first start builds both, reading every message this once;
-// the messages still expire, and a filter with a literal last level finds every match.
-func TestRetainedFileWithoutItsExpiringListIsKeptAndListed(t *testing.T) {
+// A cleanly closed file that an earlier version of the gateway wrote (it did not list the
+// expiring messages nor index the topics by last level, or left those lists stale) is kept: its
+// first start builds both again, reading every message this once; the messages still expire,
+// and a filter with a literal last level finds every match, the earlier version's too.
+func TestRetainedFileOfAnEarlierVersionIsKeptAndItsListsRebuilt(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "retained.db")
 	fillRetainedFile(t, file, 100, 100, func(b *mqtt.Broker) {
 		b.RetainV5ForTest("gw/expiring", []byte("e"), time.Now().Unix()+2)
@@ -417,11 +420,12 @@ func TestRetainedFileWithoutItsExpiringListIsKeptAndListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("expiring")); err != nil {
+	if err := db.Update(func(tx *bbolt.Tx) error { // what an earlier version leaves
+		if err := tx.DeleteBucket([]byte("expiring")); err != nil { // a file of its own: no lists
 			return err
 		}
-		return tx.DeleteBucket([]byte("bylast"))
+		data := tx.Bucket([]byte("retained")) // a topic it added to a file of ours: bylast stale
+		return data.Put([]byte("gw/old/state"), bytes.Clone(data.Get([]byte("gw/d1/state"))))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -434,8 +438,8 @@ func TestRetainedFileWithoutItsExpiringListIsKeptAndListed(t *testing.T) {
 		t.Fatal("a cleanly closed file without the list not kept")
 	}
 	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d99/state"), "gw/d99/state="+strings.Repeat("s", 100))
-	if got := retainedSeen(t, b.URL(), "gw/+/state"); len(got) != 100 {
-		t.Fatalf("gw/+/state after the restart: %d messages, want 100", len(got))
+	if got := retainedSeen(t, b.URL(), "gw/+/state"); len(got) != 101 || !slices.Contains(got, "gw/old/state="+strings.Repeat("s", 100)) {
+		t.Fatalf("gw/+/state after the restart: %d messages, want 101 with gw/old/state", len(got))
 	}
 	waitExpired(t, b.URL(), "gw/expiring")
 }
