@@ -194,8 +194,19 @@ func (f *retainedFile) begin(db *bbolt.DB) error {
 			if err != nil {
 				return err
 			}
-			if err := data.ForEach(func(k, _ []byte) error { return idx.Put(lastKey(string(k)), []byte{}) }); err != nil {
+			// Put in key order: bbolt splits a node only at commit, so keys put out of order into
+			// one transaction move the whole node's entries each time (at 300,000 topics the
+			// topic-ordered walk, which interleaves three last levels, took 168 s of CPU).
+			var keys [][]byte
+			if err := data.ForEach(func(k, _ []byte) error { keys = append(keys, lastKey(string(k))); return nil }); err != nil {
 				return err
+			}
+			slices.SortFunc(keys, bytes.Compare)
+			idx.FillPercent = retainedFill
+			for _, k := range keys {
+				if err := idx.Put(k, []byte{}); err != nil {
+					return err
+				}
 			}
 		}
 		return meta.Delete(retainedCleanKey)
