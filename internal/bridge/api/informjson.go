@@ -20,15 +20,15 @@ func (m Inform) AppendJSON(dst []byte) ([]byte, error) {
 	start := len(dst)
 	dst = slices.Grow(dst, m.sizeHint())
 	dst = append(dst, `{"device":{"id":`...)
-	dst = appendJSONString(dst, m.Device.ID)
+	dst = AppendJSONString(dst, m.Device.ID)
 	dst = append(dst, `,"manufacturer":`...)
-	dst = appendJSONString(dst, m.Device.Manufacturer)
+	dst = AppendJSONString(dst, m.Device.Manufacturer)
 	dst = append(dst, `,"oui":`...)
-	dst = appendJSONString(dst, m.Device.OUI)
+	dst = AppendJSONString(dst, m.Device.OUI)
 	dst = append(dst, `,"product_class":`...)
-	dst = appendJSONString(dst, m.Device.ProductClass)
+	dst = AppendJSONString(dst, m.Device.ProductClass)
 	dst = append(dst, `,"serial":`...)
-	dst = appendJSONString(dst, m.Device.SerialNumber)
+	dst = AppendJSONString(dst, m.Device.SerialNumber)
 	dst = append(dst, `},"events":`...)
 	if m.Events == nil {
 		dst = append(dst, "null"...)
@@ -39,11 +39,11 @@ func (m Inform) AppendJSON(dst []byte) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"code":`...)
-			dst = appendJSONString(dst, e.Code)
+			dst = AppendJSONString(dst, e.Code)
 			dst = append(dst, `,"name":`...)
-			dst = appendJSONString(dst, e.Name)
+			dst = AppendJSONString(dst, e.Name)
 			dst = append(dst, `,"command_key":`...)
-			dst = appendJSONString(dst, e.CommandKey)
+			dst = AppendJSONString(dst, e.CommandKey)
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
@@ -53,15 +53,15 @@ func (m Inform) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"max_envelopes":`...)
 	dst = strconv.AppendInt(dst, int64(m.MaxEnvelopes), 10)
 	dst = append(dst, `,"current_time":{"raw":`...)
-	dst = appendJSONString(dst, m.CurrentTime.Raw)
+	dst = AppendJSONString(dst, m.CurrentTime.Raw)
 	ok := true
 	if m.CurrentTime.Time != nil {
 		dst = append(dst, `,"time":`...)
-		dst, ok = appendJSONTime(dst, *m.CurrentTime.Time)
+		dst, ok = AppendJSONTime(dst, *m.CurrentTime.Time)
 	}
 	dst = append(dst, `},"received":`...)
 	if ok {
-		dst, ok = appendJSONTime(dst, m.Received)
+		dst, ok = AppendJSONTime(dst, m.Received)
 	}
 	dst = append(dst, `,"parameters":`...)
 	if ok {
@@ -105,7 +105,7 @@ func AppendInformJSON(dst []byte, deviceID string, inf *soap.Inform, received ti
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, list[i].Name)
+		dst = AppendJSONString(dst, list[i].Name)
 		dst = append(dst, `:{"value":`...)
 		dst = appendJSONValue(dst, list[i].Value)
 		dst = append(dst, '}')
@@ -134,10 +134,10 @@ func appendJSONValue(dst []byte, v soap.Value) []byte {
 		}
 	}
 	if !written {
-		dst = appendJSONString(dst, v.Raw)
+		dst = AppendJSONString(dst, v.Raw)
 	}
 	dst = append(dst, `,"type":`...)
-	return appendJSONString(dst, v.Type)
+	return AppendJSONString(dst, v.Type)
 }
 
 // sizeHint is about the length of m's JSON (escapes aside), so that it is written in one buffer.
@@ -178,11 +178,11 @@ func appendJSONParams(dst []byte, params map[string]ParamValue) ([]byte, bool) {
 			dst = append(dst, ',')
 		}
 		p := params[n]
-		dst = appendJSONString(dst, n)
+		dst = AppendJSONString(dst, n)
 		dst = append(dst, `:{"value":`...)
 		switch v := p.Value.(type) {
 		case string:
-			dst = appendJSONString(dst, v)
+			dst = AppendJSONString(dst, v)
 		case bool:
 			dst = strconv.AppendBool(dst, v)
 		case json.Number:
@@ -195,7 +195,7 @@ func appendJSONParams(dst []byte, params map[string]ParamValue) ([]byte, bool) {
 			return dst, false
 		}
 		dst = append(dst, `,"type":`...)
-		dst = appendJSONString(dst, p.Type)
+		dst = AppendJSONString(dst, p.Type)
 		dst = append(dst, '}')
 	}
 	return append(dst, '}'), true
@@ -216,8 +216,8 @@ func isPlainInteger(s string) bool {
 	return true
 }
 
-// appendJSONTime is time.Time's MarshalJSON; false where that fails.
-func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
+// AppendJSONTime is time.Time's MarshalJSON; false where that fails.
+func AppendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	dst = append(dst, '"')
 	out, err := t.AppendText(dst)
 	if err != nil {
@@ -226,8 +226,8 @@ func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	return append(out, '"'), true
 }
 
-// appendJSONString is encoding/json's string encoding with HTML escaping (json.Marshal's).
-func appendJSONString(dst []byte, s string) []byte {
+// AppendJSONString is encoding/json's string encoding with HTML escaping (json.Marshal's).
+func AppendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -288,16 +288,16 @@ func (e DeviceEvent) AppendJSON(dst []byte) ([]byte, error) {
 	start := len(dst)
 	dst = slices.Grow(dst, 64+len(e.Event)+len(e.Device)+len(e.Code)+len(e.CommandKey))
 	dst = append(dst, `{"event":`...)
-	dst = appendJSONString(dst, string(e.Event))
+	dst = AppendJSONString(dst, string(e.Event))
 	dst = append(dst, `,"device":`...)
-	dst = appendJSONString(dst, e.Device)
+	dst = AppendJSONString(dst, e.Device)
 	if e.Code != "" {
 		dst = append(dst, `,"code":`...)
-		dst = appendJSONString(dst, e.Code)
+		dst = AppendJSONString(dst, e.Code)
 	}
 	if e.CommandKey != "" {
 		dst = append(dst, `,"command_key":`...)
-		dst = appendJSONString(dst, e.CommandKey)
+		dst = AppendJSONString(dst, e.CommandKey)
 	}
 	ok := true
 	if e.Data != nil {
@@ -311,7 +311,7 @@ func (e DeviceEvent) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	if ok {
 		dst = append(dst, `,"time":`...)
-		dst, ok = appendJSONTime(dst, e.Time)
+		dst, ok = AppendJSONTime(dst, e.Time)
 	}
 	if !ok {
 		b, err := json.Marshal(e)
@@ -320,23 +320,16 @@ func (e DeviceEvent) AppendJSON(dst []byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// AppendJSONString appends s as a JSON string, as json.Marshal writes it (HTML characters
-// escaped), for the hand-written encoders of other packages (registry's records).
-func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
-
-// AppendJSONTime appends t as json.Marshal writes it; false when it cannot (no RFC 3339 form).
-func AppendJSONTime(dst []byte, t time.Time) ([]byte, bool) { return appendJSONTime(dst, t) }
-
 // AppendJSON appends iv as encoding/json marshals it, byte for byte (it is part of every device
 // record the registry writes); false when it cannot (a time without an RFC 3339 form).
 func (iv *Interview) AppendJSON(dst []byte) ([]byte, bool) {
 	ok := true
 	dst = append(dst, `{"state":`...)
-	dst = appendJSONString(dst, iv.State)
+	dst = AppendJSONString(dst, iv.State)
 	dst = append(dst, `,"reason":`...)
-	dst = appendJSONString(dst, iv.Reason)
+	dst = AppendJSONString(dst, iv.Reason)
 	dst = append(dst, `,"firmware":`...)
-	dst = appendJSONString(dst, iv.Firmware)
+	dst = AppendJSONString(dst, iv.Firmware)
 	dst = append(dst, `,"shared":`...)
 	dst = strconv.AppendBool(dst, iv.Shared)
 	if iv.Walked {
@@ -351,14 +344,14 @@ func (iv *Interview) AppendJSON(dst []byte) ([]byte, bool) {
 	dst = append(dst, `,"duration_ms":`...)
 	dst = strconv.AppendInt(dst, iv.DurationMs, 10)
 	dst = append(dst, `,"started":`...)
-	dst, ok = appendJSONTime(dst, iv.Started)
+	dst, ok = AppendJSONTime(dst, iv.Started)
 	if iv.Finished != nil && ok {
 		dst = append(dst, `,"finished":`...)
-		dst, ok = appendJSONTime(dst, *iv.Finished)
+		dst, ok = AppendJSONTime(dst, *iv.Finished)
 	}
 	if iv.Error != "" {
 		dst = append(dst, `,"error":`...)
-		dst = appendJSONString(dst, iv.Error)
+		dst = AppendJSONString(dst, iv.Error)
 	}
 	return append(dst, '}'), ok
 }
