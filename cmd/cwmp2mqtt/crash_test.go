@@ -188,22 +188,28 @@ func (g *crashGateway) logText() string {
 	return g.log.String()
 }
 
-// checkStore opens the store of a dead gateway and runs bbolt's consistency check over every
-// page: a torn write would show here.
+// checkStore opens the store files of a dead gateway (the store and the devices' values beside
+// it) and runs bbolt's consistency check over every page: a torn write would show here.
 func checkStore(t *testing.T, path string) {
+	t.Helper()
+	checkFile(t, path, "devices", "tasks", "outbox")
+	checkFile(t, valuesFile(path), "params", "state")
+}
+
+func checkFile(t *testing.T, path string, buckets ...string) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
 	if err != nil {
-		t.Fatalf("store does not reopen after kill -9: %v", err)
+		t.Fatalf("%s does not reopen after kill -9: %v", path, err)
 	}
 	defer db.Close()
 	err = db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
-			t.Errorf("store corrupt after kill -9: %v", err)
+			t.Errorf("%s corrupt after kill -9: %v", path, err)
 		}
-		for _, b := range []string{"devices", "tasks", "outbox"} {
+		for _, b := range buckets {
 			if tx.Bucket([]byte(b)) == nil {
-				t.Errorf("store lost its %q bucket", b)
+				t.Errorf("%s lost its %q bucket", path, b)
 			}
 		}
 		return nil

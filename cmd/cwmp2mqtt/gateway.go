@@ -34,6 +34,7 @@ type gateway struct {
 	log *zap.Logger
 
 	db     *bolt.DB
+	values *bolt.DB // the devices' raw parameters and states (valuesFile)
 	broker *mqtt.Broker
 	client *mqtt.Client
 	outbox *mqtt.Outbox
@@ -86,6 +87,13 @@ func (g *gateway) Start(ctx context.Context) error {
 	// writes (accepted, in flight, done) do not use Batch: they commit at once, grouped only with
 	// what arrives during a commit (bridge's committer; docs/performance.md).
 	g.db.MaxBatchDelay = time.Millisecond
+	// The devices' raw parameters and states: read only when used, so a start maps the records
+	// alone (package registry, Store).
+	valuesPath := valuesFile(cfg.StorePath)
+	if g.values, err = bolt.Open(valuesPath, 0o600, &bolt.Options{Timeout: 2 * time.Second}); err != nil {
+		return fmt.Errorf("store.path %s: %w", valuesPath, err)
+	}
+	g.values.MaxBatchDelay = time.Millisecond
 
 	brokerURL := cfg.MQTT.URL
 	var embeddedUser, embeddedPass string
@@ -196,7 +204,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
 		Health: g.health, Observer: observer,
 		MaxDevices: cfg.CWMP.MaxDevices, RegistrationRate: cfg.CWMP.RegistrationRate, RegistrationBurst: cfg.CWMP.RegistrationBurst,
-		RetainedKept: retainedKept, ParamsCache: paramsCache(cfg.ParamsCache),
+		RetainedKept: retainedKept, ParamsCache: paramsCache(cfg.ParamsCache), ValuesStore: g.values,
 	}, log)
 	if err != nil {
 		return err
@@ -296,9 +304,18 @@ func (g *gateway) Stop() {
 	if g.plugins != nil {
 		g.plugins.Stop()
 	}
+	if g.values != nil {
+		_ = g.values.Close()
+	}
 	if g.db != nil {
 		_ = g.db.Close()
 	}
+}
+
+// valuesFile is where the devices' raw parameters and states are kept: beside the store
+// (cwmp2mqtt.db → cwmp2mqtt.values.db).
+func valuesFile(storePath string) string {
+	return strings.TrimSuffix(storePath, filepath.Ext(storePath)) + ".values.db"
 }
 
 // brokerRetainedFile is where the embedded broker keeps its retained messages: beside the store

@@ -71,6 +71,9 @@ type Options struct {
 	BoolAsNumber, DateTimeMillis []string
 	// FlushEvery is the write-behind period of per-Inform registry updates.
 	FlushEvery time.Duration
+	// ValuesStore is the bbolt file of the devices' raw parameters and states, apart from the
+	// shared store file that New gets (package registry: Store); nil: the shared file holds them.
+	ValuesStore *bolt.DB
 	// ParamsCache is how many idle devices keep their raw parameters in memory (package
 	// registry); 0: DefaultParamsCache, negative: none.
 	ParamsCache int
@@ -260,7 +263,7 @@ func New(db *bolt.DB, pub Publisher, waker Waker, tr Translators, opts Options, 
 	if err != nil {
 		return nil, err
 	}
-	rst, err := registry.OpenStore(db)
+	rst, err := registry.OpenStore(db, opts.ValuesStore)
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +450,11 @@ func (b *Bridge) Stop() {
 		}
 	}
 	b.mu.Unlock()
-	b.flush()
+	if b.flush() {
+		if err := b.reg.MarkClean(); err != nil {
+			b.log.Error("clean stop not recorded", zap.Error(err))
+		}
+	}
 }
 
 // OnConnect republishes the retained bridge topics after each (re)connect to the broker;
@@ -501,7 +508,7 @@ func (b *Bridge) loop() {
 const flushChunk = 128
 
 // flush writes dirty device records in one transaction (write-behind).
-func (b *Bridge) flush() {
+func (b *Bridge) flush() (ok bool) {
 	ids := b.reg.TakeDirty()
 	recs := make([]*registry.Record, 0, len(ids))
 	for len(ids) > 0 {
@@ -519,6 +526,7 @@ func (b *Bridge) flush() {
 	for _, id := range failed { // the others were written (registry.Store.Put isolates failures)
 		b.log.Error("registry flush failed", zap.String("device", id), zap.Error(err), zap.Int("devices", len(recs)))
 	}
+	return err == nil
 }
 
 // snapshotLocked copies the record for a write outside the lock (by putRecords, which adds the

@@ -163,14 +163,16 @@ func (w *fakeWaker) Wake(ctx context.Context, t connreq.Target) error {
 }
 
 type fixture struct {
-	t     *testing.T
-	path  string
-	db    *bolt.DB
-	b     *Bridge
-	pub   *recorder
-	waker *fakeWaker
-	opts  Options
-	tr    Translators // given to New (nil: raw state), so it serves the start-up too
+	t    *testing.T
+	path string
+	db   *bolt.DB
+	// values is the file of the raw parameters and states beside db, as the gateway opens it.
+	values *bolt.DB
+	b      *Bridge
+	pub    *recorder
+	waker  *fakeWaker
+	opts   Options
+	tr     Translators // given to New (nil: raw state), so it serves the start-up too
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
@@ -186,11 +188,17 @@ func (f *fixture) start() {
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	f.values, err = bolt.Open(f.path+".values", 0o600, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	f.pub = newRecorder()
 	if f.waker == nil {
 		f.waker = &fakeWaker{woke: make(chan connreq.Target, 16)}
 	}
-	f.b, err = New(f.db, f.pub, f.waker, f.tr, f.opts, zaptest.NewLogger(f.t))
+	opts := f.opts
+	opts.ValuesStore = f.values
+	f.b, err = New(f.db, f.pub, f.waker, f.tr, opts, zaptest.NewLogger(f.t))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -207,6 +215,10 @@ func (f *fixture) stop() {
 	if f.db != nil {
 		f.db.Close()
 		f.db = nil
+	}
+	if f.values != nil {
+		f.values.Close()
+		f.values = nil
 	}
 }
 

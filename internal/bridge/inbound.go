@@ -210,7 +210,11 @@ func (b *Bridge) RemoveDevice(id string) (dropped int, err error) {
 	for _, sub := range []string{"state", "availability", "info"} {
 		msgs = append(msgs, b.out.Clear(b.out.Topic(id, sub)))
 	}
-	// The results go with the queue they end, in one commit.
+	// Its values go first (a stop in between leaves a record without values, read as none);
+	// the results go with the queue they end, in one commit.
+	if err := b.reg.DeleteValues(id); err != nil {
+		return 0, err
+	}
 	if err := b.st.deleteDevice(id, func(tx *bolt.Tx) error { return b.pub.EnqueueTx(tx, msgs...) }); err != nil {
 		return 0, err
 	}

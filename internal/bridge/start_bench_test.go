@@ -35,7 +35,7 @@ func BenchmarkStartWithKnownDevices(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := registry.OpenStore(db)
+	st, err := registry.OpenStore(db, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -95,7 +95,7 @@ func TestRemovedDeviceLeavesNoStoredState(t *testing.T) {
 	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
 	f.pub.waitFor(t, "cwmp2mqtt/"+devID+"/state", map[string]any{"stale": false})
 	f.b.flush()
-	rst, err := registry.OpenStore(f.db)
+	rst, err := registry.OpenStore(f.db, f.values)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/plugins/sdk"
+	bolt "go.etcd.io/bbolt"
 )
 
 // countingTranslators is fakeTranslators counting its Normalize calls.
@@ -147,6 +148,30 @@ func TestFirstPeriodicInformAfterARestartLoadsNoParameters(t *testing.T) {
 	f.inform("2 PERIODIC")
 	if f.paramsInMemory(devID) {
 		t.Fatal("the first periodic Inform after a restart loaded the raw parameters")
+	}
+}
+
+// After a stop that was not clean (kill -9: no clean-stop mark in the values file), the records'
+// sums are not trusted: a kill between the values' commit and the records' could have left
+// values newer than the sums, so the first periodic Inform compares against the stored values.
+func TestFirstPeriodicInformAfterAStopThatWasNotCleanComparesTheStoredValues(t *testing.T) {
+	f := newTranslatedFixture(t, Options{Interview: InterviewOptions{Disabled: true}, ParamsCache: -1, FlushEvery: time.Hour},
+		&countingTranslators{})
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	f.stop()
+	values, err := bolt.Open(f.path+".values", 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := values.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Delete([]byte("clean")) }); err != nil {
+		t.Fatal(err) // what a kill leaves: the mark is written only by a clean stop
+	}
+	values.Close()
+	f.start()
+	f.inform("2 PERIODIC")
+	if !f.paramsInMemory(devID) {
+		t.Fatal("the first periodic Inform after an unclean stop trusted the sums and skipped the stored values")
 	}
 }
 

@@ -355,6 +355,17 @@ func (g *Registry) Held(id string) (h Held, cached int) {
 	return h, g.lru.Len()
 }
 
+// DeleteValues removes a device's stored raw parameters and state ahead of its record
+// (Store.DeleteValues).
+func (g *Registry) DeleteValues(id string) error { return g.st.DeleteValues(id) }
+
+// MarkClean records a clean stop once the last flush has written everything (Store.MarkClean).
+func (g *Registry) MarkClean() error { return g.st.MarkClean() }
+
+// Unclean tells whether the stored values were not closed by a clean stop: the records' sums
+// were dropped at Load.
+func (g *Registry) Unclean() bool { return g.st.Unclean() }
+
 // Load reads every device record at start-up and registers the devices (their raw parameters
 // are read when first used).
 func (g *Registry) Load() ([]*Record, error) {

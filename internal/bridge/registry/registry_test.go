@@ -18,7 +18,7 @@ func openTest(t *testing.T, cacheSize int) (*Registry, *Store, *bolt.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st, err := OpenStore(db)
+	st, err := OpenStore(db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
