@@ -224,6 +224,24 @@ func (f *fixture) stop() {
 
 const devID = "00259E-HG8245-SN0001"
 
+// storedRecord reads the device's record as the next start would (registry.Store.Load).
+func storedRecord(f *fixture, id string) (registry.Record, error) {
+	st, err := registry.OpenStore(f.db, f.values)
+	if err != nil {
+		return registry.Record{}, err
+	}
+	recs, err := st.Load()
+	for _, r := range recs {
+		if r.ID == id {
+			return *r, nil
+		}
+	}
+	if err == nil {
+		err = errors.New("no record")
+	}
+	return registry.Record{}, err
+}
+
 var sessionSeq int
 
 func (f *fixture) inform(events ...string) *acs.Session {
@@ -930,14 +948,7 @@ func TestFailedRegistryWriteOfOneDeviceKeepsOthers(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var stored registry.Record
-		err := f.db.View(func(tx *bolt.Tx) error {
-			v := tx.Bucket([]byte("devices")).Get([]byte(devID))
-			if v == nil {
-				return errors.New("no record")
-			}
-			return json.Unmarshal(v, &stored)
-		})
+		stored, err := storedRecord(f, devID)
 		if err == nil && stored.SoftwareVersion == "V2-NEW" {
 			return
 		}

@@ -20,15 +20,15 @@ func (m Inform) AppendJSON(dst []byte) ([]byte, error) {
 	start := len(dst)
 	dst = slices.Grow(dst, m.sizeHint())
 	dst = append(dst, `{"device":{"id":`...)
-	dst = AppendJSONString(dst, m.Device.ID)
+	dst = appendJSONString(dst, m.Device.ID)
 	dst = append(dst, `,"manufacturer":`...)
-	dst = AppendJSONString(dst, m.Device.Manufacturer)
+	dst = appendJSONString(dst, m.Device.Manufacturer)
 	dst = append(dst, `,"oui":`...)
-	dst = AppendJSONString(dst, m.Device.OUI)
+	dst = appendJSONString(dst, m.Device.OUI)
 	dst = append(dst, `,"product_class":`...)
-	dst = AppendJSONString(dst, m.Device.ProductClass)
+	dst = appendJSONString(dst, m.Device.ProductClass)
 	dst = append(dst, `,"serial":`...)
-	dst = AppendJSONString(dst, m.Device.SerialNumber)
+	dst = appendJSONString(dst, m.Device.SerialNumber)
 	dst = append(dst, `},"events":`...)
 	if m.Events == nil {
 		dst = append(dst, "null"...)
@@ -39,11 +39,11 @@ func (m Inform) AppendJSON(dst []byte) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `{"code":`...)
-			dst = AppendJSONString(dst, e.Code)
+			dst = appendJSONString(dst, e.Code)
 			dst = append(dst, `,"name":`...)
-			dst = AppendJSONString(dst, e.Name)
+			dst = appendJSONString(dst, e.Name)
 			dst = append(dst, `,"command_key":`...)
-			dst = AppendJSONString(dst, e.CommandKey)
+			dst = appendJSONString(dst, e.CommandKey)
 			dst = append(dst, '}')
 		}
 		dst = append(dst, ']')
@@ -53,15 +53,15 @@ func (m Inform) AppendJSON(dst []byte) ([]byte, error) {
 	dst = append(dst, `,"max_envelopes":`...)
 	dst = strconv.AppendInt(dst, int64(m.MaxEnvelopes), 10)
 	dst = append(dst, `,"current_time":{"raw":`...)
-	dst = AppendJSONString(dst, m.CurrentTime.Raw)
+	dst = appendJSONString(dst, m.CurrentTime.Raw)
 	ok := true
 	if m.CurrentTime.Time != nil {
 		dst = append(dst, `,"time":`...)
-		dst, ok = AppendJSONTime(dst, *m.CurrentTime.Time)
+		dst, ok = appendJSONTime(dst, *m.CurrentTime.Time)
 	}
 	dst = append(dst, `},"received":`...)
 	if ok {
-		dst, ok = AppendJSONTime(dst, m.Received)
+		dst, ok = appendJSONTime(dst, m.Received)
 	}
 	dst = append(dst, `,"parameters":`...)
 	if ok {
@@ -105,7 +105,7 @@ func AppendInformJSON(dst []byte, deviceID string, inf *soap.Inform, received ti
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = AppendJSONString(dst, list[i].Name)
+		dst = appendJSONString(dst, list[i].Name)
 		dst = append(dst, `:{"value":`...)
 		dst = appendJSONValue(dst, list[i].Value)
 		dst = append(dst, '}')
@@ -134,10 +134,10 @@ func appendJSONValue(dst []byte, v soap.Value) []byte {
 		}
 	}
 	if !written {
-		dst = AppendJSONString(dst, v.Raw)
+		dst = appendJSONString(dst, v.Raw)
 	}
 	dst = append(dst, `,"type":`...)
-	return AppendJSONString(dst, v.Type)
+	return appendJSONString(dst, v.Type)
 }
 
 // sizeHint is about the length of m's JSON (escapes aside), so that it is written in one buffer.
@@ -178,11 +178,11 @@ func appendJSONParams(dst []byte, params map[string]ParamValue) ([]byte, bool) {
 			dst = append(dst, ',')
 		}
 		p := params[n]
-		dst = AppendJSONString(dst, n)
+		dst = appendJSONString(dst, n)
 		dst = append(dst, `:{"value":`...)
 		switch v := p.Value.(type) {
 		case string:
-			dst = AppendJSONString(dst, v)
+			dst = appendJSONString(dst, v)
 		case bool:
 			dst = strconv.AppendBool(dst, v)
 		case json.Number:
@@ -195,7 +195,7 @@ func appendJSONParams(dst []byte, params map[string]ParamValue) ([]byte, bool) {
 			return dst, false
 		}
 		dst = append(dst, `,"type":`...)
-		dst = AppendJSONString(dst, p.Type)
+		dst = appendJSONString(dst, p.Type)
 		dst = append(dst, '}')
 	}
 	return append(dst, '}'), true
@@ -216,8 +216,8 @@ func isPlainInteger(s string) bool {
 	return true
 }
 
-// AppendJSONTime is time.Time's MarshalJSON; false where that fails.
-func AppendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
+// appendJSONTime is time.Time's MarshalJSON; false where that fails.
+func appendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	dst = append(dst, '"')
 	out, err := t.AppendText(dst)
 	if err != nil {
@@ -226,8 +226,8 @@ func AppendJSONTime(dst []byte, t time.Time) ([]byte, bool) {
 	return append(out, '"'), true
 }
 
-// AppendJSONString is encoding/json's string encoding with HTML escaping (json.Marshal's).
-func AppendJSONString(dst []byte, s string) []byte {
+// appendJSONString is encoding/json's string encoding with HTML escaping (json.Marshal's).
+func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -288,16 +288,16 @@ func (e DeviceEvent) AppendJSON(dst []byte) ([]byte, error) {
 	start := len(dst)
 	dst = slices.Grow(dst, 64+len(e.Event)+len(e.Device)+len(e.Code)+len(e.CommandKey))
 	dst = append(dst, `{"event":`...)
-	dst = AppendJSONString(dst, string(e.Event))
+	dst = appendJSONString(dst, string(e.Event))
 	dst = append(dst, `,"device":`...)
-	dst = AppendJSONString(dst, e.Device)
+	dst = appendJSONString(dst, e.Device)
 	if e.Code != "" {
 		dst = append(dst, `,"code":`...)
-		dst = AppendJSONString(dst, e.Code)
+		dst = appendJSONString(dst, e.Code)
 	}
 	if e.CommandKey != "" {
 		dst = append(dst, `,"command_key":`...)
-		dst = AppendJSONString(dst, e.CommandKey)
+		dst = appendJSONString(dst, e.CommandKey)
 	}
 	ok := true
 	if e.Data != nil {
@@ -311,47 +311,11 @@ func (e DeviceEvent) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	if ok {
 		dst = append(dst, `,"time":`...)
-		dst, ok = AppendJSONTime(dst, e.Time)
+		dst, ok = appendJSONTime(dst, e.Time)
 	}
 	if !ok {
 		b, err := json.Marshal(e)
 		return append(dst[:start], b...), err
 	}
 	return append(dst, '}'), nil
-}
-
-// AppendJSON appends iv as encoding/json marshals it, byte for byte (it is part of every device
-// record the registry writes); false when it cannot (a time without an RFC 3339 form).
-func (iv *Interview) AppendJSON(dst []byte) ([]byte, bool) {
-	ok := true
-	dst = append(dst, `{"state":`...)
-	dst = AppendJSONString(dst, iv.State)
-	dst = append(dst, `,"reason":`...)
-	dst = AppendJSONString(dst, iv.Reason)
-	dst = append(dst, `,"firmware":`...)
-	dst = AppendJSONString(dst, iv.Firmware)
-	dst = append(dst, `,"shared":`...)
-	dst = strconv.AppendBool(dst, iv.Shared)
-	if iv.Walked {
-		dst = append(dst, `,"walked":true`...)
-	}
-	dst = append(dst, `,"names":`...)
-	dst = strconv.AppendInt(dst, int64(iv.Names), 10)
-	dst = append(dst, `,"keys":`...)
-	dst = strconv.AppendInt(dst, int64(iv.Keys), 10)
-	dst = append(dst, `,"rpcs":`...)
-	dst = strconv.AppendInt(dst, int64(iv.RPCs), 10)
-	dst = append(dst, `,"duration_ms":`...)
-	dst = strconv.AppendInt(dst, iv.DurationMs, 10)
-	dst = append(dst, `,"started":`...)
-	dst, ok = AppendJSONTime(dst, iv.Started)
-	if iv.Finished != nil && ok {
-		dst = append(dst, `,"finished":`...)
-		dst, ok = AppendJSONTime(dst, *iv.Finished)
-	}
-	if iv.Error != "" {
-		dst = append(dst, `,"error":`...)
-		dst = AppendJSONString(dst, iv.Error)
-	}
-	return append(dst, '}'), ok
 }

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -11,7 +10,7 @@ import (
 // the outbox keep their own buckets there); the raw parameters and states are in a file of their
 // own beside it (OpenStore), or in the shared file when there is only one.
 var (
-	bucketDevices = []byte("devices") // device id → Record JSON
+	bucketDevices = []byte("devices") // device id → Record, binary (recordbin.go), compressed (recordzstd.go)
 	bucketParams  = []byte("params")  // device id → its raw parameters, compact (params.go)
 	bucketState   = []byte("state")   // device id → its last normalized state, JSON compressed (compact.go)
 	// bucketValuesMeta is in the values file only: valuesCleanKey is there while the file is
@@ -156,11 +155,7 @@ func putRecords(tx *bolt.Tx, recs []*Record) error {
 	b := tx.Bucket(bucketDevices)
 	b.FillPercent = recordsFill
 	for _, r := range recs {
-		v, err := r.AppendJSON(nil) // json.Marshal's bytes, without reflection
-		if err != nil {
-			return fmt.Errorf("device %s: %w", r.ID, err)
-		}
-		if err := b.Put([]byte(r.ID), v); err != nil {
+		if err := b.Put([]byte(r.ID), encodeRecord(r)); err != nil {
 			return fmt.Errorf("device %.64s: %w", r.ID, err)
 		}
 	}
@@ -269,8 +264,8 @@ func (s *Store) State(id string) (v []byte, err error) {
 func (s *Store) Load() (recs []*Record, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDevices).ForEach(func(k, v []byte) error {
-			r := &Record{}
-			if err := json.Unmarshal(v, r); err != nil {
+			r, err := decodeRecord(v)
+			if err != nil {
 				return fmt.Errorf("store: device %q: %w", k, err)
 			}
 			if s.unclean {
