@@ -288,19 +288,24 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.ctx, b.cancel = context.WithCancel(ctx)
 	b.started = b.opts.Now()
 	b.translatorsSum = translatorsSum(b.tr)
-	devs, err := b.reg.Load()
+	var known []string // loaded before any Inform could arrive
+	b.mu.Lock()
+	err := b.reg.Load(func(r *registry.Record) {
+		b.strs.record(r)
+		d := &device{rec: *r}
+		b.devices[r.ID] = d
+		known = append(known, d.rec.ID)
+	})
 	if err != nil {
+		b.mu.Unlock()
 		return err
 	}
+	b.mu.Unlock()
 	tasks, err := b.st.load()
 	if err != nil {
 		return err
 	}
 	b.mu.Lock()
-	for _, r := range devs {
-		b.strs.record(r)
-		b.devices[r.ID] = &device{rec: *r}
-	}
 	kept := tasks[:0:0]
 	for _, t := range tasks {
 		if b.devices[t.Device] == nil { // orphan: its device was removed mid-write
@@ -317,10 +322,6 @@ func (b *Bridge) Start(ctx context.Context) error {
 	b.publishBridgeState("online")
 	b.wg.Add(2)
 	go b.loop()
-	known := make([]string, len(devs)) // loaded before any Inform could arrive
-	for i, r := range devs {
-		known[i] = r.ID
-	}
 	go b.republishRetained(known)
 	// Devices with queued work get a connection request now rather than at their next inform.
 	b.mu.Lock()
@@ -330,7 +331,7 @@ func (b *Bridge) Start(ctx context.Context) error {
 		}
 	}
 	b.mu.Unlock()
-	b.log.Info("bridge started", zap.Int("devices", len(devs)), zap.Int("tasks", len(tasks)))
+	b.log.Info("bridge started", zap.Int("devices", len(known)), zap.Int("tasks", len(tasks)))
 	return nil
 }
 

@@ -230,16 +230,20 @@ func storedRecord(f *fixture, id string) (registry.Record, error) {
 	if err != nil {
 		return registry.Record{}, err
 	}
-	recs, err := st.Load()
-	for _, r := range recs {
+	var found *registry.Record
+	err = st.Each(func(r *registry.Record) {
 		if r.ID == id {
-			return *r, nil
+			c := *r
+			found = &c
 		}
-	}
-	if err == nil {
+	})
+	if err == nil && found == nil {
 		err = errors.New("no record")
 	}
-	return registry.Record{}, err
+	if err != nil {
+		return registry.Record{}, err
+	}
+	return *found, nil
 }
 
 var sessionSeq int

@@ -35,7 +35,11 @@ func BenchmarkStartWithKnownDevices(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := registry.OpenStore(db, nil)
+	values, err := bolt.Open(filepath.Join(b.TempDir(), "store.values.db"), 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := registry.OpenStore(db, values)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +63,7 @@ func BenchmarkStartWithKnownDevices(b *testing.B) {
 	for b.Loop() {
 		before := liveHeapNow()
 		t0 := time.Now()
-		br, err := New(db, discard{}, nil, nil, Options{}, zap.NewNop())
+		br, err := New(db, discard{}, nil, nil, Options{ValuesStore: values}, zap.NewNop())
 		if err != nil {
 			b.Fatal(err)
 		}

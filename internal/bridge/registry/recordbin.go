@@ -80,14 +80,15 @@ func encodeRecord(r *Record) []byte {
 	return w.b
 }
 
-// decodeRecord reads a stored record: binary, or JSON as earlier versions wrote it.
-func decodeRecord(v []byte) (*Record, error) {
-	r := &Record{}
+// decodeRecord reads a stored record into r (all of it replaced): binary, or JSON as earlier
+// versions wrote it.
+func decodeRecord(v []byte, r *Record) error {
+	*r = Record{}
 	if len(v) > 0 && v[0] == '{' {
-		return r, json.Unmarshal(v, r)
+		return json.Unmarshal(v, r)
 	}
 	if len(v) == 0 || v[0] != recordFormat1 {
-		return nil, fmt.Errorf("%w: format %x", errRecordCorrupt, v[:min(len(v), 1)])
+		return fmt.Errorf("%w: format %x", errRecordCorrupt, v[:min(len(v), 1)])
 	}
 	d := recordBin{b: v[1:]}
 	for _, s := range []*string{&r.ID, &r.Manufacturer, &r.OUI, &r.ProductClass, &r.SerialNumber, &r.ModelName,
@@ -131,9 +132,9 @@ func decodeRecord(v []byte) (*Record, error) {
 	}
 	r.Poisoned = d.readStrs()
 	if d.bad || len(d.b) != 0 {
-		return nil, errRecordCorrupt
+		return errRecordCorrupt
 	}
-	return r, nil
+	return nil
 }
 
 // recordBin appends (b grows) or reads (b is what is left; bad once something did not read).

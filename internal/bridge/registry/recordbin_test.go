@@ -18,8 +18,8 @@ func checkRecordBinary(t *testing.T, r *Record) {
 	t.Helper()
 	want := *r
 	want.Params, want.State = nil, nil
-	got, err := decodeRecord(encodeRecord(r))
-	if err != nil {
+	got := &Record{}
+	if err := decodeRecord(encodeRecord(r), got); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
 	if g, w := inUTC(got), inUTC(&want); !reflect.DeepEqual(g, w) {
@@ -164,7 +164,7 @@ func TestRecordBinaryIsSmallAndRefusesWhatIsNotARecord(t *testing.T) {
 		"huge string":    {recordFormat1, 0xff, 0xff, 0xff, 0xff, 0x0f},
 		"bad bool":       append(append([]byte{recordFormat1}, make([]byte, 10)...), 0, 0, 0, 0, 0, 0, 0, 7),
 	} {
-		if got, err := decodeRecord(bad); err == nil {
+		if got := (&Record{}); decodeRecord(bad, got) == nil {
 			t.Errorf("%s: read as %+v, want an error", name, got)
 		}
 	}
@@ -183,12 +183,12 @@ func TestRecordsStoredAsJSONByEarlierVersionStillRead(t *testing.T) {
 		}
 	}
 	put("old", []byte(typicalRecordJSON))
-	recs, err := st.Load()
+	recs, err := loadAll(st)
 	if err != nil || len(recs) != 1 || recs[0].ID != "202BC1-BM632w-SIM000001" || recs[0].InformSum != 15024575296243158175 || recs[0].Interview == nil {
 		t.Fatalf("earlier version's record: %+v, %v", recs, err)
 	}
 	put("bad", []byte{recordFormat1, 1})
-	if _, err := st.Load(); err == nil || !strings.Contains(err.Error(), `"bad"`) {
+	if _, err := loadAll(st); err == nil || !strings.Contains(err.Error(), `"bad"`) {
 		t.Errorf("corrupt record: %v, want an error naming the device", err)
 	}
 }
@@ -214,8 +214,8 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(encodeRecord(r))
 	f.Add(encodeRecord(&Record{}))
 	f.Fuzz(func(t *testing.T, v []byte) {
-		got, err := decodeRecord(v)
-		if err != nil || len(v) == 0 || v[0] != recordFormat1 {
+		got := &Record{}
+		if err := decodeRecord(v, got); err != nil || len(v) == 0 || v[0] != recordFormat1 {
 			return
 		}
 		checkRecordBinary(t, got)

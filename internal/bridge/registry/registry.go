@@ -366,21 +366,17 @@ func (g *Registry) MarkClean() error { return g.st.MarkClean() }
 // were dropped at Load.
 func (g *Registry) Unclean() bool { return g.st.Unclean() }
 
-// Load reads every device record at start-up and registers the devices (their raw parameters
-// are read when first used).
-func (g *Registry) Load() ([]*Record, error) {
-	recs, err := g.st.Load()
-	if err != nil {
-		return nil, err
-	}
+// Load reads every device record at start-up, registers the devices (their raw parameters are
+// read when first used) and hands each record to fn, which copies what it keeps (Store.Each).
+func (g *Registry) Load(fn func(r *Record)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, r := range recs {
+	g.countsChanged = true
+	return g.st.Each(func(r *Record) {
 		g.devs[r.ID] = &entry{id: r.ID, online: r.Online, gen: r.ParamsGen}
 		if r.Online {
 			g.online++
 		}
-	}
-	g.countsChanged = true
-	return recs, nil
+		fn(r)
+	})
 }

@@ -174,7 +174,7 @@ func TestLoadAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	g2 := New(st, 10, zaptest.NewLogger(t))
-	recs, err := g2.Load()
+	recs, err := loadRegistry(g2)
 	if err != nil || len(recs) != 1 || recs[0].OUI != "00259E" || recs[0].PeriodicInterval != 300 || recs[0].Params != nil {
 		t.Fatalf("loaded %+v %v", recs, err)
 	}
@@ -188,7 +188,7 @@ func TestLoadAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	g2.Remove("d1")
-	recs, _ = st.Load()
+	recs, _ = loadAll(st)
 	p, _ := st.Params("d1")
 	s, _ := st.State("d1")
 	if len(recs) != 0 || p != nil || s != nil {
@@ -242,7 +242,7 @@ func TestCountsFollowDevicesAndAvailability(t *testing.T) {
 		t.Fatal(err)
 	}
 	g2 := New(st, 10, zaptest.NewLogger(t))
-	if _, err := g2.Load(); err != nil {
+	if _, err := loadRegistry(g2); err != nil {
 		t.Fatal(err)
 	}
 	if n, on, changed := g2.TakeCounts(); n != 1 || on != 1 || !changed {
@@ -265,7 +265,7 @@ func TestRecordTakenBeforeItsParametersChangedIsStoredWithoutItsSums(t *testing.
 		if _, err := g.Write([]*Record{r}); err != nil {
 			t.Fatal(err)
 		}
-		recs, err := st.Load()
+		recs, err := loadAll(st)
 		if err != nil || len(recs) != 1 {
 			t.Fatalf("load: %v %v", recs, err)
 		}
@@ -278,7 +278,7 @@ func TestRecordTakenBeforeItsParametersChangedIsStoredWithoutItsSums(t *testing.
 		t.Fatalf("a current record stored as %+v", r)
 	}
 	g = New(st, 0, zaptest.NewLogger(t))
-	if _, err := g.Load(); err != nil {
+	if _, err := loadRegistry(g); err != nil {
 		t.Fatal(err)
 	}
 	if r := stored(&Record{ID: "d1", ParamsGen: 2, InformSum: 5, StateOf: 7}); r.InformSum != 5 || r.StateOf != 7 {

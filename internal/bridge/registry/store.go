@@ -258,24 +258,24 @@ func (s *Store) State(id string) (v []byte, err error) {
 	return v, err
 }
 
-// Load reads every device record at start-up; the raw parameters are read when they are used.
-// After a stop that was not clean (OpenStore), the sums that let an Inform skip comparing
-// against the stored values are dropped.
-func (s *Store) Load() (recs []*Record, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+// Each reads every device record at start-up, one at a time into the same Record (fn copies
+// what it keeps: 100,000 records are not all in memory twice); the raw parameters are read when
+// they are used. After a stop that was not clean (OpenStore), the sums that let an Inform skip
+// comparing against the stored values are dropped.
+func (s *Store) Each(fn func(r *Record)) error {
+	r := &Record{}
+	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDevices).ForEach(func(k, v []byte) error {
-			r, err := decodeRecord(v)
-			if err != nil {
+			if err := decodeRecord(v, r); err != nil {
 				return fmt.Errorf("store: device %q: %w", k, err)
 			}
 			if s.unclean {
 				r.InformSum, r.StateOf = 0, 0
 			}
-			recs = append(recs, r)
+			fn(r)
 			return nil
 		})
 	})
-	return recs, err
 }
 
 // Unclean tells whether the values file was not closed by a clean stop (OpenStore).
