@@ -92,6 +92,12 @@ func (x *TopicsIndex) DeleteRetained(topic string) {
 	x.RetainMessage(packets.Packet{TopicName: topic, FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}})
 }
 
+// streamsRetained reports whether the retained messages matching filter come from the external
+// store through a wildcard walk (Messages would gather them all).
+func (x *TopicsIndex) streamsRetained(filter string) bool {
+	return x.store != nil && !inTree(filter) && strings.ContainsAny(filter, "+#")
+}
+
 // storeMessages returns copies of the store's retained messages matching filter.
 func (x *TopicsIndex) storeMessages(filter string) []packets.Packet {
 	var pks []packets.Packet

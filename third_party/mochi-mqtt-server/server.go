@@ -1134,13 +1134,27 @@ func (s *Server) publishRetainedToClient(cl *Client, sub packets.Subscription, e
 	}
 
 	sub.FwdRetainedFlag = true
-	for _, pkv := range s.Topics.Messages(sub.Filter) { // [MQTT-3.8.4-4]
+	send := func(pkv packets.Packet) {
 		_, err := s.publishToClient(cl, sub, pkv)
 		if err != nil {
 			s.Log.Debug("failed to publish retained message", "error", err, "client", cl.ID, "listener", cl.Net.Listener, "packet", pkv)
-			continue
+			return
 		}
 		s.hooks.OnRetainPublished(cl, pkv)
+	}
+	// cwmp2mqtt patch: a wildcard filter over an external store is sent as the store reads it,
+	// not gathered first: "#" over 300,000 retained messages gathered 1.2 GB into one slice,
+	// most of which publishToClient then dropped (the client's pending writes are bounded).
+	if s.Topics.streamsRetained(sub.Filter) {
+		s.Topics.store.Match(sub.Filter, func(pk packets.Packet) bool { // [MQTT-3.8.4-4]
+			pk.Payload = append([]byte(nil), pk.Payload...) // only valid during the call
+			send(pk)
+			return true
+		})
+		return
+	}
+	for _, pkv := range s.Topics.Messages(sub.Filter) { // [MQTT-3.8.4-4]
+		send(pkv)
 	}
 }
 
