@@ -200,6 +200,10 @@ func (b *Bridge) emitInfo(into *present.Batch, id string) {
 	}
 	s := d.rec.Summary()
 	changed := d.published.InfoChanged(s)
+	if changed && d.rec.InfoSum != d.published.Info() {
+		d.rec.InfoSum = d.published.Info()
+		b.markDirtyLocked(d)
+	}
 	b.mu.Unlock()
 	if changed {
 		b.to(into).put(b.out.Info(&s))

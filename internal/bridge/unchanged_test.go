@@ -175,6 +175,42 @@ func TestFirstPeriodicInformAfterAStopThatWasNotCleanComparesTheStoredValues(t *
 	}
 }
 
+// After a restart on which the broker kept its retained messages, the first periodic Inform of a
+// device whose B/D/info did not change does not publish it again (at 100,000 devices those
+// republications were a write into the broker's retained file per device); a change still is.
+func TestUnchangedInfoIsNotPublishedAgainAfterARestartWhenTheBrokerKeptIt(t *testing.T) {
+	f := newTranslatedFixture(t, Options{Interview: InterviewOptions{Disabled: true}, ParamsCache: -1, FlushEvery: time.Hour,
+		RetainedKept: func(context.Context) bool { return true }}, &countingTranslators{})
+	info := "cwmp2mqtt/" + devID + "/info"
+	s := f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	if len(f.pub.published(info)) == 0 {
+		t.Fatal("no B/D/info published at the first Inform")
+	}
+	f.stop()
+	f.start()
+	deadline := time.Now().Add(5 * time.Second)
+	for { // republishRetained runs behind the start; the Inform must come after it
+		f.b.mu.Lock()
+		kept := f.b.devices[devID].published.Info()
+		f.b.mu.Unlock()
+		if kept != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the B/D/info the broker kept was never recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s = f.inform("2 PERIODIC")
+	f.b.SessionEnded(context.Background(), s, nil, acs.EndDone)
+	if n := len(f.pub.published(info)); n != 0 {
+		t.Fatalf("%d B/D/info published again after the restart, want 0: it did not change", n)
+	}
+	f.informReporting([]soap.ParameterValue{{Name: "InternetGatewayDevice.DeviceInfo.SoftwareVersion", Value: soap.Value{Type: "string", Raw: "V2"}}}, "2 PERIODIC")
+	f.pub.waitFor(t, info, map[string]any{"firmware": "V2"})
+}
+
 // informAcrossAKeptRestart informs once with the translators at version 1, restarts with them at
 // version (the broker kept the retained messages: nothing republished) and informs the same
 // values again; it returns how many normalizations the Inform after the restart made.

@@ -57,6 +57,12 @@ func (p *Published) InfoChanged(s api.DeviceSummary) bool {
 	return true
 }
 
+// Info is the hash of the B/D/info entry last published (0: none), kept in the device's record.
+func (p *Published) Info() uint64 { return p.info }
+
+// KeptInfo records that the entry identified by sum (an earlier Info) is the one the broker holds.
+func (p *Published) KeptInfo(sum uint64) { p.info = sum }
+
 // infoSum identifies a B/D/info entry but its last_inform: FNV-64a of its fields, strings after
 // their length (the JSON's hash cost an encoding per Inform, under the bridge's lock). Every
 // field must be here: TestEveryInfoFieldButLastInformIsAChange checks that each one counts.

@@ -51,6 +51,10 @@ type Record struct {
 	ParamsGen uint64 `json:"params_gen,omitempty"`
 	InformSum uint64 `json:"inform_sum,omitempty"`
 	StateOf   uint64 `json:"state_of,omitempty"`
+	// InfoSum identifies the B/D/info last published (present.Published; 0: none), so that after
+	// a restart on which the broker kept its retained messages an unchanged entry is not
+	// published again (bridge.rememberKeptInfo).
+	InfoSum uint64 `json:"info_sum,omitempty"`
 	// Translator is the name of the translator chosen for the device.
 	Translator string `json:"translator,omitempty"`
 	// Transfers are transfers the CPE accepted with Status 1, awaiting their TransferComplete.

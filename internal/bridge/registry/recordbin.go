@@ -43,7 +43,7 @@ func encodeRecord(r *Record) []byte {
 	}
 	w.int(r.PeriodicInterval)
 	w.bool(r.Online)
-	for _, v := range []uint64{r.StateSum, r.ParamsGen, r.InformSum, r.StateOf} {
+	for _, v := range []uint64{r.StateSum, r.ParamsGen, r.InformSum, r.StateOf, r.InfoSum} {
 		w.b = binary.LittleEndian.AppendUint64(w.b, v)
 	}
 	w.str(r.Translator)
@@ -102,7 +102,7 @@ func decodeRecord(v []byte, r *Record) error {
 	}
 	r.PeriodicInterval = d.readInt()
 	r.Online = d.readBool()
-	for _, u := range []*uint64{&r.StateSum, &r.ParamsGen, &r.InformSum, &r.StateOf} {
+	for _, u := range []*uint64{&r.StateSum, &r.ParamsGen, &r.InformSum, &r.StateOf, &r.InfoSum} {
 		*u = d.readSum()
 	}
 	r.Translator = d.readStr()
