@@ -15,23 +15,26 @@ import (
 // decimal) and its decode most of a start's CPU (about 25 µs a record: 2.5 s at 100,000 devices).
 // It is stored binary: the fields in a fixed order, without names.
 //
-//	recordFormat1 fields…
+//	recordFormat2 fields… (recordFormat1: the same without InfoSum)
 //	  string: uvarint(len) bytes; int: varint; bool: one byte 0/1; sum: 8 bytes little endian
 //	  time:   0 (the zero time) | 1 varint(unix s) uvarint(ns) (UTC) | 2 varint(unix s) uvarint(ns) varint(offset s)
 //	  list:   uvarint(count) items
 //	  interview: 0 (none) | 1 its fields
 //
-// The order is the one of appendRecord and readRecord and is stored: a field added to Record
-// needs a new format byte (TestRecordBinaryKeepsEveryField fails until it is encoded). A record
-// written by an earlier version is JSON and starts with '{'.
-const recordFormat1 = 0x03
+// The order is the one of encodeRecord and decodeRecord and is stored: a field added to Record
+// needs a new format byte, the earlier ones still read (TestRecordBinaryKeepsEveryField fails
+// until it is encoded). A record written by an earlier version is JSON and starts with '{'.
+const (
+	recordFormat1 = 0x03
+	recordFormat2 = 0x04 // adds InfoSum
+)
 
 var errRecordCorrupt = errors.New("corrupt record")
 
 // encodeRecord is the stored form of r. Params and State are not part of it (stored apart).
 func encodeRecord(r *Record) []byte {
 	w := recordBin{b: make([]byte, 0, 320+len(r.ID)+len(r.Manufacturer)+len(r.ProductClass)+len(r.SoftwareVersion)+len(r.ConnReqURL))}
-	w.b = append(w.b, recordFormat1)
+	w.b = append(w.b, recordFormat2)
 	for _, s := range []string{r.ID, r.Manufacturer, r.OUI, r.ProductClass, r.SerialNumber, r.ModelName,
 		r.SoftwareVersion, r.HardwareVersion, r.Root, r.RemoteAddr} {
 		w.str(s)
@@ -43,7 +46,7 @@ func encodeRecord(r *Record) []byte {
 	}
 	w.int(r.PeriodicInterval)
 	w.bool(r.Online)
-	for _, v := range []uint64{r.StateSum, r.ParamsGen, r.InformSum, r.StateOf, r.InfoSum} {
+	for _, v := range []uint64{r.StateSum, r.ParamsGen, r.InformSum, r.StateOf, r.InfoSum} { // InfoSum: recordFormat2
 		w.b = binary.LittleEndian.AppendUint64(w.b, v)
 	}
 	w.str(r.Translator)
@@ -87,8 +90,12 @@ func decodeRecord(v []byte, r *Record) error {
 	if len(v) > 0 && v[0] == '{' {
 		return json.Unmarshal(v, r)
 	}
-	if len(v) == 0 || v[0] != recordFormat1 {
+	if len(v) == 0 || v[0] != recordFormat1 && v[0] != recordFormat2 {
 		return fmt.Errorf("%w: format %x", errRecordCorrupt, v[:min(len(v), 1)])
+	}
+	sums := []*uint64{&r.StateSum, &r.ParamsGen, &r.InformSum, &r.StateOf, &r.InfoSum}
+	if v[0] == recordFormat1 {
+		sums = sums[:4]
 	}
 	d := recordBin{b: v[1:]}
 	for _, s := range []*string{&r.ID, &r.Manufacturer, &r.OUI, &r.ProductClass, &r.SerialNumber, &r.ModelName,
@@ -102,7 +109,7 @@ func decodeRecord(v []byte, r *Record) error {
 	}
 	r.PeriodicInterval = d.readInt()
 	r.Online = d.readBool()
-	for _, u := range []*uint64{&r.StateSum, &r.ParamsGen, &r.InformSum, &r.StateOf, &r.InfoSum} {
+	for _, u := range sums {
 		*u = d.readSum()
 	}
 	r.Translator = d.readStr()

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -161,8 +162,8 @@ func TestRecordBinaryIsSmallAndRefusesWhatIsNotARecord(t *testing.T) {
 		"unknown format": append([]byte{0x7f}, v[1:]...),
 		"truncated":      v[:len(v)-1],
 		"trailing bytes": append(append([]byte(nil), v...), 0),
-		"huge string":    {recordFormat1, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"bad bool":       append(append([]byte{recordFormat1}, make([]byte, 10)...), 0, 0, 0, 0, 0, 0, 0, 7),
+		"huge string":    {recordFormat2, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"bad bool":       append(append([]byte{recordFormat2}, make([]byte, 10)...), 0, 0, 0, 0, 0, 0, 0, 7),
 	} {
 		if got := (&Record{}); decodeRecord(bad, got) == nil {
 			t.Errorf("%s: read as %+v, want an error", name, got)
@@ -187,9 +188,30 @@ func TestRecordsStoredAsJSONByEarlierVersionStillRead(t *testing.T) {
 	if err != nil || len(recs) != 1 || recs[0].ID != "202BC1-BM632w-SIM000001" || recs[0].InformSum != 15024575296243158175 || recs[0].Interview == nil {
 		t.Fatalf("earlier version's record: %+v, %v", recs, err)
 	}
-	put("bad", []byte{recordFormat1, 1})
+	put("bad", []byte{recordFormat2, 1})
 	if _, err := loadAll(st); err == nil || !strings.Contains(err.Error(), `"bad"`) {
 		t.Errorf("corrupt record: %v, want an error naming the device", err)
+	}
+}
+
+// A record of the first binary format (no InfoSum) still reads: its fields as they were, InfoSum 0.
+func TestRecordOfTheFirstBinaryFormatStillReads(t *testing.T) {
+	r := &Record{}
+	if err := json.Unmarshal([]byte(typicalRecordJSON), r); err != nil {
+		t.Fatal(err)
+	}
+	r.InfoSum = 0
+	v := encodeRecord(r)
+	// The first format is the second without InfoSum's 8 bytes, after the other four sums.
+	at := bytes.Index(v, binary.LittleEndian.AppendUint64(nil, r.StateOf)) + 8
+	first := append([]byte{recordFormat1}, v[1:at]...)
+	first = append(first, v[at+8:]...)
+	got := &Record{}
+	if err := decodeRecord(first, got); err != nil {
+		t.Fatal(err)
+	}
+	if g, w := inUTC(got), inUTC(r); !reflect.DeepEqual(g, w) {
+		t.Fatalf("read back:\n%#v\nwant\n%#v", g, w)
 	}
 }
 
@@ -215,7 +237,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(encodeRecord(&Record{}))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		got := &Record{}
-		if err := decodeRecord(v, got); err != nil || len(v) == 0 || v[0] != recordFormat1 {
+		if err := decodeRecord(v, got); err != nil || len(v) == 0 || v[0] != recordFormat2 {
 			return
 		}
 		checkRecordBinary(t, got)
