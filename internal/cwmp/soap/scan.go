@@ -146,46 +146,62 @@ func (s *scanner) space() {
 
 // name reads an ASCII name, split at its colon.
 func (s *scanner) name() qname {
-	start, colon := s.pos, -1
-	for ; s.pos < len(s.in); s.pos++ {
-		c := s.in[s.pos]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' {
-			continue
+	in, start, colon := s.in, s.pos, -1
+	i := start
+	if i < len(in) && nameStart[in[i]] {
+		for i++; i < len(in); i++ {
+			if c := in[i]; !nameChar[c] {
+				if c != ':' || colon >= 0 {
+					break
+				}
+				colon = i
+			}
 		}
-		if s.pos > start && ('0' <= c && c <= '9' || c == '.' || c == '-') {
-			continue
-		}
-		if c == ':' && colon < 0 && s.pos > start {
-			colon = s.pos
-			continue
-		}
-		if c >= utf8.RuneSelf || c == ':' {
-			decline() // a name outside ASCII, or a colon RawToken reads otherwise
-		}
-		break
 	}
-	n := s.in[start:s.pos]
+	s.pos = i
+	if i < len(in) && (in[i] >= utf8.RuneSelf || in[i] == ':') {
+		decline() // a name outside ASCII, or a colon RawToken reads otherwise
+	}
 	switch {
-	case len(n) == 0 || colon == s.pos-1:
+	case i == start || colon == i-1:
 		decline()
 	case colon < 0:
-		return qname{local: n}
+		return qname{local: in[start:i]}
 	}
-	return qname{space: s.in[start:colon], local: s.in[colon+1 : s.pos]}
+	return qname{space: in[start:colon], local: in[colon+1 : i]}
 }
+
+// nameStart and nameChar are the bytes a name starts with and goes on with (ASCII only; the
+// colon, which splits a name once, is handled apart). plainText are the bytes text and
+// attribute values take as they are: what stops it needs a look (markup, quotes, entities, CR,
+// controls, ']]>' and the bytes of UTF-8 sequences).
+var nameStart, nameChar, plainText = func() (start, char, plain [256]bool) {
+	for c := 0; c < 256; c++ {
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_'
+		start[c] = letter
+		char[c] = letter || '0' <= c && c <= '9' || c == '.' || c == '-'
+		plain[c] = c >= 0x20 && c < utf8.RuneSelf && c != '<' && c != '>' && c != '&' && c != '"' && c != '\'' ||
+			c == '\t' || c == '\n'
+	}
+	return
+}()
 
 // text reads character data up to the next '<' (quote < 0) or to the closing quote, which it
 // consumes. Entities and CRs are replaced in s.scratch as RawToken replaces them.
 func (s *scanner) text(quote int) []byte {
-	start, plain := s.pos, true
+	in, start, plain := s.in, s.pos, true
+	i := start
 	for {
-		if s.pos >= len(s.in) {
+		for i < len(in) && plainText[in[i]] {
+			i++
+		}
+		if i >= len(in) {
 			if quote >= 0 {
 				decline()
 			}
 			break
 		}
-		c := s.in[s.pos]
+		c := in[i]
 		switch {
 		case c == '<':
 			if quote >= 0 {
@@ -194,26 +210,31 @@ func (s *scanner) text(quote int) []byte {
 		case quote >= 0 && c == byte(quote):
 		case c == '&' || c == '\r':
 			plain = false
-			s.pos++
+			i++
 			continue
-		case c == '>' && quote < 0 && s.pos-start >= 2 && s.in[s.pos-1] == ']' && s.in[s.pos-2] == ']':
-			decline() // ]]> outside CDATA: RawToken's error
+		case c == '>':
+			if quote < 0 && i-start >= 2 && in[i-1] == ']' && in[i-2] == ']' {
+				decline() // ]]> outside CDATA: RawToken's error
+			}
+			i++
+			continue
 		case c >= utf8.RuneSelf:
-			r, n := utf8.DecodeRune(s.in[s.pos:])
+			r, n := utf8.DecodeRune(in[i:])
 			if r == utf8.RuneError && n == 1 || !isXMLChar(r) {
 				decline()
 			}
-			s.pos += n
+			i += n
 			continue
 		case c < 0x20 && c != '\t' && c != '\n':
 			decline()
-		default:
-			s.pos++
+		default: // the other quote
+			i++
 			continue
 		}
 		break
 	}
-	raw := s.in[start:s.pos]
+	s.pos = i
+	raw := in[start:i]
 	if quote >= 0 {
 		s.pos++ // the quote
 	}

@@ -31,6 +31,9 @@ type stream struct {
 	// document order, open[i].mark being len(scope) before element i declared its own.
 	open  []openElement
 	scope []nsDecl
+	// the first elements of open and scope: a CWMP envelope needs no more
+	openBuf  [8]openElement
+	scopeBuf [8]nsDecl
 }
 
 type openElement struct {
@@ -48,11 +51,10 @@ type nsDecl struct {
 // warnings are those already raised about the body (charset), kept first.
 func decodeStream(body []byte, warnings []string) (env *Envelope, ok bool, err error) {
 	s := &stream{
-		sc:    scanner{in: body},
-		d:     &decoder{env: &Envelope{Warnings: slices.Clone(warnings)}},
-		open:  make([]openElement, 0, 8),
-		scope: make([]nsDecl, 0, 8),
+		sc: scanner{in: body},
+		d:  &decoder{env: &Envelope{Warnings: slices.Clone(warnings)}},
 	}
+	s.open, s.scope = s.openBuf[:0], s.scopeBuf[:0]
 	defer func() {
 		if r := recover(); r != nil {
 			if _, is := r.(declined); !is {
@@ -198,9 +200,9 @@ func (s *stream) push(t *token) {
 	for _, a := range t.attrs {
 		switch {
 		case string(a.name.space) == "xmlns":
-			s.scope = append(s.scope, nsDecl{a.name.local, string(a.value)})
+			s.scope = append(s.scope, nsDecl{a.name.local, internValue(a.value)})
 		case len(a.name.space) == 0 && string(a.name.local) == "xmlns":
-			s.scope = append(s.scope, nsDecl{nil, string(a.value)})
+			s.scope = append(s.scope, nsDecl{nil, internValue(a.value)})
 		}
 	}
 	s.open = append(s.open, openElement{t.name, mark})
@@ -276,19 +278,21 @@ func (s *stream) method(e qname) {
 		decline()
 	}
 	d := s.d
-	d.method = string(e.local)
 	var n int
 	var only []byte
-	switch d.method {
+	switch string(e.local) { // d.method set from constants: no copy of the name
 	case "Inform":
+		d.method = "Inform"
 		m := new(Inform)
 		n, only = s.inform(m)
 		d.env.Body = m
 	case "GetParameterValuesResponse":
+		d.method = "GetParameterValuesResponse"
 		m := new(GetParameterValuesResponse)
-		n, only = s.fields("ParameterList", func() { m.ParameterList = s.parameterValues() })
+		n, only = s.fields("ParameterList", func() { m.ParameterList = s.parameterValues(0) })
 		d.env.Body = m
 	case "SetParameterValuesResponse":
+		d.method = "SetParameterValuesResponse"
 		m := new(SetParameterValuesResponse)
 		n, only = s.fields("Status", func() { m.Status = int(d.intText("Status", strings.TrimSpace(s.text()), 32)) })
 		d.env.Body = m
@@ -320,7 +324,7 @@ func (s *stream) fields(tag string, read func()) (n int, only []byte) {
 func (s *stream) inform(m *Inform) (n int, only []byte) {
 	d := s.d
 	var haveDevice, haveEvent, haveMax, haveTime, haveRetry, haveParams bool
-	for c, _, ok := s.child(); ok; c, _, ok = s.child() {
+	for c, attrs, ok := s.child(); ok; c, attrs, ok = s.child() {
 		n, only = n+1, c.local
 		switch string(c.local) {
 		case "DeviceId":
@@ -347,7 +351,7 @@ func (s *stream) inform(m *Inform) (n int, only []byte) {
 			m.RetryCount = d.tolerantCountText("RetryCount", strings.TrimSpace(s.text()), 0)
 		case "ParameterList":
 			haveParams = true
-			m.ParameterList = s.parameterValues()
+			m.ParameterList = s.parameterValues(arrayLenHint(attrs))
 		default:
 			s.skip()
 		}
@@ -390,9 +394,12 @@ func (s *stream) event() Event {
 
 // parameterValues is decoder.parameterValues on tokens. The tree decoder types the last Value of
 // a struct once its Name is known, so the Value's type is resolved where it stands (its scope)
-// and typed, with its warnings, at the struct's end.
-func (s *stream) parameterValues() []ParameterValue {
+// and typed, with its warnings, at the struct's end. hint is the room to make at once.
+func (s *stream) parameterValues(hint int) []ParameterValue {
 	var out []ParameterValue
+	if hint > 0 {
+		out = make([]ParameterValue, 0, hint)
+	}
 	for _, _, ok := s.child(); ok; _, _, ok = s.child() {
 		var p ParameterValue
 		var raw string
@@ -418,7 +425,40 @@ func (s *stream) parameterValues() []ParameterValue {
 		}
 		out = append(out, p)
 	}
+	if len(out) == 0 {
+		return nil // as the tree decoder, whatever the hint made room for
+	}
 	return out
+}
+
+// maxArrayHint bounds the room an arrayType claim makes for an array: the claim is a hint, never
+// trusted (checklist 33), and a CPE claiming millions gets no more than this up front.
+const maxArrayHint = 64
+
+// arrayLenHint is the count an array's arrayType attribute claims ("cwmp:ParameterValueStruct[8]"),
+// at most maxArrayHint; 0 when it claims none.
+func arrayLenHint(attrs []rawAttr) int {
+	for _, a := range attrs {
+		if string(a.name.local) != "arrayType" {
+			continue
+		}
+		v := a.value
+		open := bytes.LastIndexByte(v, '[')
+		if open < 0 || len(v) < open+3 || v[len(v)-1] != ']' {
+			return 0
+		}
+		n := 0
+		for _, c := range v[open+1 : len(v)-1] {
+			if c < '0' || c > '9' {
+				return 0
+			}
+			if n = n*10 + int(c-'0'); n >= maxArrayHint {
+				return maxArrayHint
+			}
+		}
+		return n
+	}
+	return 0
 }
 
 // xsiType is xsiType and resolveQName of the tree decoder, in the scope of the open element e.
@@ -430,11 +470,11 @@ func (s *stream) xsiType(attrs []rawAttr) xsiRef {
 		}
 		ns, ok := s.lookup(a.name.space)
 		if isXSI(ns) {
-			t.qname, t.found = string(a.value), true
+			t.qname, t.found = internValue(a.value), true
 			break
 		}
 		if !ok && string(a.name.space) == "xsi" {
-			t.qname, t.found, t.undeclared = string(a.value), true, true
+			t.qname, t.found, t.undeclared = internValue(a.value), true, true
 			break
 		}
 	}
@@ -449,4 +489,49 @@ func (s *stream) xsiType(attrs []rawAttr) xsiRef {
 	t.ns, t.declared = s.lookup([]byte(prefix))
 	t.local = local
 	return t
+}
+
+// internValue is string(v) without an allocation for the attribute values every envelope
+// repeats: the namespaces CPEs declare and the common xsi:types (each Value of an Inform had
+// its own copy of "xsd:string"). They are constants: nothing decoded keeps the body alive.
+func internValue(v []byte) string {
+	switch string(v) {
+	case NSSOAPEnv:
+		return NSSOAPEnv
+	case NSSOAPEnc:
+		return NSSOAPEnc
+	case NSXSD:
+		return NSXSD
+	case NSXSI:
+		return NSXSI
+	case NSCWMP10:
+		return NSCWMP10
+	case NSCWMP11:
+		return NSCWMP11
+	case NSCWMP12:
+		return NSCWMP12
+	case NSCWMP13:
+		return NSCWMP13
+	case NSCWMP14:
+		return NSCWMP14
+	case "xsd:string":
+		return "xsd:string"
+	case "xsd:unsignedInt":
+		return "xsd:unsignedInt"
+	case "xsd:int":
+		return "xsd:int"
+	case "xsd:boolean":
+		return "xsd:boolean"
+	case "xsd:dateTime":
+		return "xsd:dateTime"
+	case "xsd:unsignedLong":
+		return "xsd:unsignedLong"
+	case "xsd:long":
+		return "xsd:long"
+	case "xsd:base64":
+		return "xsd:base64"
+	case "xsd:hexBinary":
+		return "xsd:hexBinary"
+	}
+	return string(v)
 }
