@@ -68,7 +68,9 @@ type Config struct {
 	StorePath   string
 	ParamsCache int
 	// MemoryLimit is runtime.memory_limit: bytes, 0 for none, memoryLimitAuto (memlimit.go).
-	MemoryLimit     int64
+	MemoryLimit int64
+	// Procs is runtime.procs: a GOMAXPROCS, or procsAuto (procs.go).
+	Procs           int
 	OutboxMaxBytes  int64
 	OutboxMaxAge    time.Duration
 	AvailFactor     float64
@@ -504,6 +506,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 		}
 	}
 	c.MemoryLimit = r.memoryLimit("runtime.memory_limit")
+	c.Procs = r.procs("runtime.procs")
 	c.LogLevel = r.oneOf("log.level", "debug", "info", "warn", "error")
 	c.LogFormat = r.oneOf("log.format", "console", "json")
 	if len(r.errs) > 0 {

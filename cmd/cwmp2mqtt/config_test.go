@@ -274,7 +274,7 @@ func TestSettingsDefaultsMatchPackageDefaults(t *testing.T) {
 		"mqtt.client_id", // empty: mqtt.InstallationClientID, kept in the store
 		"mqtt.password_file", "store.path", "plugins.standard",
 		"admin.password_file", "admin.allow_anonymous", "log.level", "log.format",
-		"runtime.memory_limit",
+		"runtime.memory_limit", "runtime.procs",
 	}
 	seen := map[string]bool{}
 	for _, k := range gateway {

@@ -122,6 +122,7 @@ var settings = []setting{
 	{"admin.password_file", "", "file holding the admin password"},
 	{"admin.allow_anonymous", false, "serve the admin listener off loopback without credentials"},
 	{"runtime.memory_limit", "auto", "soft memory limit of the Go runtime: a size (512MiB, 2GiB), off, or auto (90 % of the container's cgroup memory limit, GOMEMLIMIT when set, else none)"},
+	{"runtime.procs", "auto", "threads running Go code at once (GOMAXPROCS): a number, or auto (one while the gateway uses little CPU, all the runtime's otherwise; GOMAXPROCS when set)"},
 	{"log.level", "info", "debug, info, warn or error"},
 	{"log.format", "console", "console or json"},
 }
