@@ -16,8 +16,8 @@ import (
 // lightly loaded gateway pays for its parallelism on every session: each goroutine made ready
 // (the connection's, net/http's background read of every request, a timer's) wakes an idle
 // thread that spins looking for work and sleeps again, and the runtime's monitor polls every
-// 20 µs while any of them runs. At 100 periodic sessions/s that was a quarter of the gateway's
-// CPU per session (docs/performance.md); with one thread the same work queues on it instead.
+// 20 µs while any of them runs. At 100 periodic sessions/s that was a sixth to a quarter of the
+// gateway's CPU per session (docs/performance.md); with one thread the work queues on it instead.
 // So "auto" runs on one thread while the gateway uses little CPU, and on all the runtime's
 // while it uses more: a registration wave, 1,000 sessions/s or a restart's republication get
 // every core, as before.
@@ -27,13 +27,15 @@ const (
 	procsAuto = 0
 	// procsEvery is how often auto looks at the CPU the process used.
 	procsEvery = time.Second
-	// procsHigh: over this many cores used in one look, auto takes all the runtime's threads
-	// (one thread is then busy a third of the time: sessions start to queue behind each other).
-	procsHigh = 0.3
+	// procsHigh: over this many cores used in one look, auto takes all the runtime's threads.
+	// 400 periodic sessions/s use about 0.2 cores (1,000 devices): they keep all threads, as
+	// before, and so does anything heavier; 100/s use 0.05-0.1 and run on one.
+	procsHigh = 0.12
 	// procsLow and procsQuietLooks: under procsLow cores for procsQuietLooks looks in a row,
-	// auto goes down to one thread. The gap between procsLow and procsHigh keeps a load near
-	// either from switching back and forth.
-	procsLow        = 0.2
+	// auto goes down to one thread. A load does not switch back and forth: it costs less CPU
+	// on one thread than on all, so one that stays under procsHigh on one would not have gone
+	// under procsLow on all, nor the other way round, and a single quiet look does not count.
+	procsLow        = 0.1
 	procsQuietLooks = 10
 )
 
