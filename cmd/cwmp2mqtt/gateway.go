@@ -189,10 +189,11 @@ func (g *gateway) Start(ctx context.Context) error {
 	}
 
 	var retainedKept func(context.Context) bool
+	var retainedComplete func()
 	if g.broker == nil {
 		retainedKept = g.client.FirstSessionPresent
 	} else {
-		retainedKept = g.embeddedRetainedKept(cfg)
+		retainedKept, retainedComplete = g.embeddedRetainedKept(cfg)
 	}
 	g.bridge, err = bridge.New(g.db, g.outbox, waker, tr, bridge.Options{
 		BaseTopic: cfg.MQTT.BaseTopic, QoS: byte(cfg.MQTT.QoS), Version: version,
@@ -204,7 +205,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		BoolAsNumber:     cfg.CWMP.Quirks.BoolAsNumber, DateTimeMillis: cfg.CWMP.Quirks.DateTimeMillis,
 		Health: g.health, Observer: observer,
 		MaxDevices: cfg.CWMP.MaxDevices, RegistrationRate: cfg.CWMP.RegistrationRate, RegistrationBurst: cfg.CWMP.RegistrationBurst,
-		RetainedKept: retainedKept, ParamsCache: paramsCache(cfg.ParamsCache), ValuesStore: g.values,
+		RetainedKept: retainedKept, RetainedComplete: retainedComplete, ParamsCache: paramsCache(cfg.ParamsCache), ValuesStore: g.values,
 	}, log)
 	if err != nil {
 		return err
@@ -328,17 +329,19 @@ func brokerRetainedFile(storePath string) string {
 // messages of the last clean shutdown, made by the same gateway version, base topic and
 // translators (their versions, state and configuration: they make every state): then the
 // start-up republication of every device's retained topics is skipped. A device's first Inform
-// normalizes and publishes it again, as with an external broker that kept them.
-func (g *gateway) embeddedRetainedKept(cfg *Config) func(context.Context) bool {
+// normalizes and publishes it again, as with an external broker that kept them. The file is
+// tagged as this run's only when complete is called (bridge.Options.RetainedComplete): a clean
+// stop before the republication ended leaves it untagged, and the next start republishes.
+func (g *gateway) embeddedRetainedKept(cfg *Config) (kept func(context.Context) bool, complete func()) {
 	tag := retainedTag(cfg, g.plugins.List())
-	g.broker.SetRetainedTag(tag)
-	prev, kept := g.broker.RetainedKept()
-	if kept && prev != tag {
+	complete = func() { g.broker.SetRetainedTag(tag) }
+	prev, wasKept := g.broker.RetainedKept()
+	if wasKept && prev != tag {
 		g.log.Info("retained messages of the last run were made by another gateway version, base topic or translator set: every device's are published again",
 			zap.String("last", prev), zap.String("now", tag))
 	}
-	kept = kept && prev == tag
-	return func(context.Context) bool { return kept }
+	wasKept = wasKept && prev == tag
+	return func(context.Context) bool { return wasKept }, complete
 }
 
 // retainedTag names what the retained messages are made with (see embeddedRetainedKept).

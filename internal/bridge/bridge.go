@@ -82,6 +82,12 @@ type Options struct {
 	// that kept the session; the embedded broker after a clean shutdown, made by the same
 	// version and translators), which are then not published again. Nil: always republish.
 	RetainedKept func(context.Context) bool
+	// RetainedComplete, when set, is called once the broker holds the retained topics of every
+	// device known at start: at once when it kept them, else when the republication has queued
+	// the last device's (never when the gateway stops before). The embedded broker's file is
+	// marked as made by this run only then, so a clean stop in the middle of a republication does
+	// not leave a file the next start would keep with devices missing.
+	RetainedComplete func()
 	// Health adds the gateway's figures (broker, outbox, translators) to the health answer.
 	Health func(*api.Health)
 	// Interview bounds the discovery of each device's data model (interview.*).
@@ -348,6 +354,7 @@ func (b *Bridge) republishRetained(ids []string) {
 	if b.opts.RetainedKept != nil && len(ids) > 0 && b.opts.RetainedKept(b.ctx) {
 		b.log.Info("broker kept the retained messages; devices' retained topics not republished", zap.Int("devices", len(ids)))
 		b.rememberKeptInfo(ids)
+		b.retainedComplete()
 		return
 	}
 	began, done := time.Now(), 0
@@ -364,7 +371,18 @@ func (b *Bridge) republishRetained(ids []string) {
 		case <-time.After(time.Since(t0)):
 		}
 	}
+	if len(ids) > 0 {
+		b.log.Info("republication of retained topics stopped with the gateway", zap.Int("devices", done), zap.Int("left", len(ids)))
+		return
+	}
 	b.log.Info("retained topics republished", zap.Int("devices", done), zap.Duration("took", time.Since(began)))
+	b.retainedComplete()
+}
+
+func (b *Bridge) retainedComplete() {
+	if b.opts.RetainedComplete != nil {
+		b.opts.RetainedComplete()
+	}
 }
 
 // rememberKeptInfo records, for the devices that have not informed since start, that the B/D/info

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +223,41 @@ func TestRestartSkipsRepublishingWhenTheBrokerKeptThem(t *testing.T) {
 		if msgs := f.pub.published("cwmp2mqtt/" + id + "/" + sub); len(msgs) != 0 {
 			t.Errorf("%s republished although the broker kept it: %s", sub, msgs[0].Payload)
 		}
+	}
+}
+
+// The broker's retained topics count as complete (RetainedComplete: the embedded broker's file
+// is then tagged as this run's) only once every device known at start has had them queued again,
+// or at once when the broker kept them; a gateway stopped before that never says so, so the next
+// start republishes instead of keeping a file with devices missing.
+func TestRetainedTopicsCompleteOnlyOnceTheRepublicationEnded(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		kept      func(ctx context.Context) bool
+		stopEarly bool
+		want      bool
+	}{
+		{"republished", func(context.Context) bool { return false }, false, true},
+		{"kept by the broker", func(context.Context) bool { return true }, false, true},
+		{"stopped before the republication", func(ctx context.Context) bool { <-ctx.Done(); return false }, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var complete atomic.Int32
+			f := newFixture(t, Options{})
+			f.informAs("C0001", "V1", "1 BOOT")
+			f.stop()
+			f.opts.RetainedKept, f.opts.RetainedComplete = c.kept, func() { complete.Add(1) }
+			f.start()
+			if !c.stopEarly {
+				deadline := time.Now().Add(10 * time.Second)
+				for complete.Load() == 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			f.stop()
+			if got := complete.Load() == 1; got != c.want {
+				t.Fatalf("RetainedComplete called %d times, want called: %v", complete.Load(), c.want)
+			}
+		})
 	}
 }

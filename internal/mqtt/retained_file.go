@@ -166,6 +166,11 @@ func (f *retainedFile) begin(db *bbolt.DB) error {
 			return err
 		}
 		if v := meta.Get(retainedListsKey); len(v) != 8 || int(binary.BigEndian.Uint64(v)) != tx.ID()-1 {
+			if k, _ := data.Cursor().First(); k != nil { // not a new file
+				f.log.Info("retained messages' lists out of step with the file: rebuilt from every message",
+					zap.String("file", f.path), zap.Int("listed_at_tx", int(binary.BigEndian.Uint64(append(make([]byte, max(0, 8-len(v))), v...)))),
+					zap.Int("tx", tx.ID()))
+			}
 			for _, name := range [][]byte{retainedExpiringBucket, retainedByLastBucket} {
 				if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bbolt.ErrBucketNotFound) {
 					return err
