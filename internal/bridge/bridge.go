@@ -308,6 +308,9 @@ func (b *Bridge) Start(ctx context.Context) error {
 		return err
 	}
 	b.mu.Unlock()
+	if b.reg.Unclean() {
+		b.log.Warn("store values not closed by a clean stop: each device's first Inform is compared with its stored values in full", zap.Int("devices", len(known)))
+	}
 	tasks, err := b.st.load()
 	if err != nil {
 		return err
