@@ -303,11 +303,10 @@ func (b *Bridge) Start(ctx context.Context) error {
 		b.devices[r.ID] = d
 		known = append(known, d.rec.ID)
 	})
+	b.mu.Unlock()
 	if err != nil {
-		b.mu.Unlock()
 		return err
 	}
-	b.mu.Unlock()
 	if b.reg.Unclean() {
 		b.log.Warn("store values not closed by a clean stop: each device's first Inform is compared with its stored values in full", zap.Int("devices", len(known)))
 	}
@@ -389,8 +388,8 @@ func (b *Bridge) retainedComplete() {
 }
 
 // rememberKeptInfo records, for the devices that have not informed since start, that the B/D/info
-// the broker kept is the one their record says was last published (Record.InfoSum): without it each one's first Inform after a restart
-// republished an unchanged B/D/info, a write into the broker's retained file per device (at
+// the broker kept is the one their record says was last published (Record.InfoSum): without it
+// each one's first Inform after a restart republished an unchanged B/D/info, a write into the broker's retained file per device (at
 // 100,000 devices the first sessions after a restart mapped 240 MiB of that file and cost more
 // than the next ones). The state needs no such step (StateOf is stored).
 func (b *Bridge) rememberKeptInfo(ids []string) {

@@ -190,31 +190,29 @@ func (w *recordBin) time(t time.Time) {
 	}
 }
 
-func (d *recordBin) readUvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
+// fail marks the record unreadable: every later read returns a zero value.
+func (d *recordBin) fail() { d.bad, d.b = true, nil }
+
+// readVar reads one varint of either kind (binary.Uvarint, binary.Varint).
+func readVar[T uint64 | int64](d *recordBin, read func([]byte) (T, int)) T {
+	v, n := read(d.b)
 	if n <= 0 {
-		d.bad, d.b = true, nil
+		d.fail()
 		return 0
 	}
 	d.b = d.b[n:]
 	return v
 }
 
-func (d *recordBin) readInt() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.bad, d.b = true, nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *recordBin) readUvarint() uint64 { return readVar(d, binary.Uvarint) }
+
+func (d *recordBin) readInt() int64 { return readVar(d, binary.Varint) }
 
 // readCount is a list's length, bounded by the bytes left (each item takes one at least).
 func (d *recordBin) readCount() int {
 	n := d.readUvarint()
 	if n > uint64(len(d.b)) {
-		d.bad, d.b = true, nil
+		d.fail()
 		return 0
 	}
 	return int(n)
@@ -241,7 +239,7 @@ func (d *recordBin) readStrs() []string {
 
 func (d *recordBin) readBool() bool {
 	if len(d.b) == 0 || d.b[0] > 1 {
-		d.bad, d.b = true, nil
+		d.fail()
 		return false
 	}
 	v := d.b[0] == 1
@@ -251,7 +249,7 @@ func (d *recordBin) readBool() bool {
 
 func (d *recordBin) readSum() uint64 {
 	if len(d.b) < 8 {
-		d.bad, d.b = true, nil
+		d.fail()
 		return 0
 	}
 	v := binary.LittleEndian.Uint64(d.b)
@@ -261,7 +259,7 @@ func (d *recordBin) readSum() uint64 {
 
 func (d *recordBin) readTime() time.Time {
 	if len(d.b) == 0 {
-		d.bad = true
+		d.fail()
 		return time.Time{}
 	}
 	kind := d.b[0]
@@ -272,7 +270,7 @@ func (d *recordBin) readTime() time.Time {
 	case 1, 2:
 		sec, ns := d.readInt(), d.readUvarint()
 		if ns >= 1e9 {
-			d.bad, d.b = true, nil
+			d.fail()
 			return time.Time{}
 		}
 		t := time.Unix(sec, int64(ns))
@@ -281,6 +279,6 @@ func (d *recordBin) readTime() time.Time {
 		}
 		return t.In(time.FixedZone("", int(d.readInt())))
 	}
-	d.bad, d.b = true, nil
+	d.fail()
 	return time.Time{}
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -10,7 +11,7 @@ import (
 // the outbox keep their own buckets there); the raw parameters and states are in a file of their
 // own beside it (OpenStore), or in the shared file when there is only one.
 var (
-	bucketDevices = []byte("devices") // device id → Record, binary (recordbin.go), compressed (recordzstd.go)
+	bucketDevices = []byte("devices") // device id → Record, binary (recordbin.go)
 	bucketParams  = []byte("params")  // device id → its raw parameters, compact (params.go)
 	bucketState   = []byte("state")   // device id → its last normalized state, JSON compressed (compact.go)
 	// bucketValuesMeta is in the values file only: valuesCleanKey is there while the file is
@@ -140,12 +141,9 @@ func (s *Store) put(recs []*Record) error {
 			return putRecords(tx, recs)
 		})
 	}
-	for _, r := range recs {
-		if r.Params != nil || r.State != nil {
-			if err := s.values.Batch(func(tx *bolt.Tx) error { return putValues(tx, recs) }); err != nil {
-				return err
-			}
-			break
+	if slices.ContainsFunc(recs, func(r *Record) bool { return r.Params != nil || r.State != nil }) {
+		if err := s.values.Batch(func(tx *bolt.Tx) error { return putValues(tx, recs) }); err != nil {
+			return err
 		}
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error { return putRecords(tx, recs) })
@@ -183,14 +181,7 @@ func putValues(tx *bolt.Tx, recs []*Record) error {
 // and the results of its requests commit together), and its values when they are in that file.
 // DeleteValues removes them from a values file of their own first.
 func DeleteTx(tx *bolt.Tx, id string) error {
-	for _, name := range [][]byte{bucketDevices, bucketParams, bucketState} {
-		if b := tx.Bucket(name); b != nil {
-			if err := b.Delete([]byte(id)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return deleteIn(tx, id, bucketDevices, bucketParams, bucketState)
 }
 
 // DeleteValues removes a device's raw parameters and state from the values file when it is
@@ -200,14 +191,19 @@ func (s *Store) DeleteValues(id string) error {
 	if s.values == s.db {
 		return nil
 	}
-	return s.values.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketParams, bucketState} {
-			if err := tx.Bucket(name).Delete([]byte(id)); err != nil {
+	return s.values.Update(func(tx *bolt.Tx) error { return deleteIn(tx, id, bucketParams, bucketState) })
+}
+
+// deleteIn removes id from each of the buckets that tx's file has.
+func deleteIn(tx *bolt.Tx, id string, buckets ...[]byte) error {
+	for _, name := range buckets {
+		if b := tx.Bucket(name); b != nil {
+			if err := b.Delete([]byte(id)); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // value reads a device's entry of bucket: from the values file, else (legacy) from the records

@@ -11,25 +11,21 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// loadAll is every stored record, as a start reads them.
-func loadAll(st *Store) ([]*Record, error) {
+// collect is every record each hands over (Store.Each, Registry.Load), copied.
+func collect(each func(func(*Record)) error) ([]*Record, error) {
 	var recs []*Record
-	err := st.Each(func(r *Record) {
+	err := each(func(r *Record) {
 		c := *r
 		recs = append(recs, &c)
 	})
 	return recs, err
 }
 
+// loadAll is every stored record, as a start reads them.
+func loadAll(st *Store) ([]*Record, error) { return collect(st.Each) }
+
 // loadRegistry loads g as a start does and returns the records it handed on.
-func loadRegistry(g *Registry) ([]*Record, error) {
-	var recs []*Record
-	err := g.Load(func(r *Record) {
-		c := *r
-		recs = append(recs, &c)
-	})
-	return recs, err
-}
+func loadRegistry(g *Registry) ([]*Record, error) { return collect(g.Load) }
 
 // twoFiles opens (or reopens) the records' and the values' files of dir.
 func twoFiles(t *testing.T, dir string) (*Store, *bolt.DB, *bolt.DB) {
