@@ -3,7 +3,9 @@ package mqtt_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -305,7 +307,7 @@ func fillRetainedFile(t *testing.T, file string, n, size int, before func(*mqtt.
 	t.Helper()
 	b, _ := startFileBroker(t, file)
 	for i := range n {
-		if err := b.PublishInlineForTest(fmt.Sprintf("gw/d%d/state", i), []byte(strings.Repeat("s", size)), true, 1); err != nil {
+		if err := b.PublishInlineForTest(fmt.Sprintf("gw/d%d/state", i), fillPayload(i, size), true, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -315,6 +317,17 @@ func fillRetainedFile(t *testing.T, file string, n, size int, before func(*mqtt.
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fillPayload is device i's state in fillRetainedFile: size random bytes, which do not compress,
+// so that the file has the size the tests mean.
+func fillPayload(i, size int) []byte {
+	r := rand.New(rand.NewPCG(uint64(i), uint64(size)))
+	b := make([]byte, size)
+	for j := range b {
+		b[j] = byte(r.Uint32())
+	}
+	return b
 }
 
 // A clean restart reads none of the retained messages that cannot expire (the gateway's never
@@ -334,7 +347,7 @@ func TestCleanRestartReadsOnlyTheRetainedMessagesThatCanExpire(t *testing.T) {
 	if n := b.RetainedDecodes(); n != 1 {
 		t.Fatalf("the start read %d retained messages from the file, want 1 (the one that can expire)", n)
 	}
-	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d2999/state"), "gw/d2999/state="+strings.Repeat("s", 100))
+	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d2999/state"), "gw/d2999/state="+string(fillPayload(2999, 100)))
 	waitExpired(t, b.URL(), "gw/expiring")
 }
 
@@ -424,6 +437,13 @@ func TestRetainedFileOfAnEarlierVersionIsKeptAndItsListsRebuilt(t *testing.T) {
 		if err := tx.DeleteBucket([]byte("expiring")); err != nil { // a file of its own: no lists
 			return err
 		}
+		meta := tx.Bucket([]byte("meta")) // its clean mark, under the key it wrote
+		if err := meta.Put([]byte("clean"), bytes.Clone(meta.Get([]byte("clean.2")))); err != nil {
+			return err
+		}
+		if err := meta.Delete([]byte("clean.2")); err != nil {
+			return err
+		}
 		data := tx.Bucket([]byte("retained")) // a topic it added to a file of ours: bylast stale
 		return data.Put([]byte("gw/old/state"), bytes.Clone(data.Get([]byte("gw/d1/state"))))
 	}); err != nil {
@@ -437,8 +457,8 @@ func TestRetainedFileOfAnEarlierVersionIsKeptAndItsListsRebuilt(t *testing.T) {
 	if _, kept := b.RetainedKept(); !kept {
 		t.Fatal("a cleanly closed file without the list not kept")
 	}
-	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d99/state"), "gw/d99/state="+strings.Repeat("s", 100))
-	if got := retainedSeen(t, b.URL(), "gw/+/state"); len(got) != 101 || !slices.Contains(got, "gw/old/state="+strings.Repeat("s", 100)) {
+	wantSeen(t, "a device's state after the restart", retainedSeen(t, b.URL(), "gw/d99/state"), "gw/d99/state="+string(fillPayload(99, 100)))
+	if got := retainedSeen(t, b.URL(), "gw/+/state"); len(got) != 101 || !slices.Contains(got, "gw/old/state="+string(fillPayload(1, 100))) {
 		t.Fatalf("gw/+/state after the restart: %d messages, want 101 with gw/old/state", len(got))
 	}
 	waitExpired(t, b.URL(), "gw/expiring")
@@ -501,4 +521,76 @@ func newestMeta(data []byte) []byte {
 		meta = m1
 	}
 	return meta
+}
+
+// The devices' states, JSON of a few kilobytes, are kept compressed in the file (under half their
+// size: the file and the page cache its writes fill shrink with them), short
+// payloads as they are; subscribers get every payload back byte for byte after a clean restart,
+// through a wildcard and a single topic. The mark of the clean close is not the one earlier
+// versions read: they could not read a compressed payload, so they discard the file instead.
+func TestRetainedStatesAreCompressedInTheirFile(t *testing.T) {
+	golden, err := os.ReadFile("../../plugins/sdk/standard/testdata/golden/huawei-bm632w-tr098.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, golden); err != nil {
+		t.Fatal(err)
+	}
+	state := func(i int) string { // each device's state differs, as real ones do
+		return strings.Replace(compact.String(), `"device.serial":"0"`, fmt.Sprintf(`"device.serial":"SN%06d"`, i), 1)
+	}
+	file := filepath.Join(t.TempDir(), "retained.db")
+	b, _ := startFileBroker(t, file)
+	const n = 300
+	var want []string
+	for i := range n {
+		for _, m := range [][2]string{{fmt.Sprintf("gw/d%d/state", i), state(i)}, {fmt.Sprintf("gw/d%d/availability", i), `{"state":"online"}`}} {
+			if err := b.PublishInlineForTest(m[0], []byte(m[1]), true, 1); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, m[0]+"="+m[1])
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := bbolt.Open(file, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored, payloads int
+	if err := db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		if meta.Get([]byte("clean")) != nil {
+			t.Error("the file carries the clean mark earlier versions read: they would keep payloads they cannot read")
+		}
+		return tx.Bucket([]byte("retained")).ForEach(func(k, v []byte) error {
+			switch topic := string(k); {
+			case strings.HasSuffix(topic, "/state"):
+				stored += len(v)
+				payloads += len(compact.String())
+			case v[0] != 1 || !bytes.HasSuffix(v, []byte(`{"state":"online"}`)):
+				t.Errorf("%s: a short payload is not kept as it is: % x", topic, v)
+			}
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if payloads == 0 || stored*2 > payloads {
+		t.Errorf("%d states of %d B stored in %d B: want under half", n, len(compact.String()), stored)
+	}
+
+	b, _ = startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	if _, kept := b.RetainedKept(); !kept {
+		t.Fatal("a cleanly closed file not kept")
+	}
+	wantSeen(t, "every retained message after the restart", retainedSeen(t, b.URL(), "gw/#"), want...)
+	wantSeen(t, "one device's state", retainedSeen(t, b.URL(), "gw/d7/state"), "gw/d7/state="+state(7))
 }
