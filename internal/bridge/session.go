@@ -58,12 +58,7 @@ func (b *Bridge) inform(ctx context.Context, s *acs.Session, inf *soap.Inform) (
 	if r.SerialNumber != s.Device.SerialNumber {
 		r.SerialNumber = serialOf(r.ID, s.Device.SerialNumber)
 	}
-	// The address without the port, which changes with every connection: a periodic Inform that
-	// changes nothing else then stores its time alone (registry.Record.SeenOnly).
-	r.RemoteAddr = ""
-	if s.RemoteAddr.IsValid() {
-		r.RemoteAddr = s.RemoteAddr.Addr().Unmap().String()
-	}
+	r.RemoteAddr = s.RemoteAddr.String()
 	r.LastInform = now
 	b.informParamsLocked(d, inf.ParameterList)
 	b.applyKnownParamsLocked(d, inf.ParameterList)

@@ -33,9 +33,6 @@ type Record struct {
 	// PeriodicInterval is the CPE's PeriodicInformInterval in seconds, 0 while unknown.
 	PeriodicInterval int64 `json:"periodic_interval,omitempty"`
 	Online           bool  `json:"online"`
-	// SeenOnly: since the record was last stored only LastInform changed; the store writes that
-	// alone (bucket seen). Set by Registry.Write, never stored.
-	SeenOnly bool `json:"-"`
 	// Params carries the last known raw values (from Informs and GetParameterValues results) to
 	// the store, where they live apart (bucket "params"), written only when a value changed: a
 	// periodic Inform then rewrites a small record, not hundreds of parameters. In memory they are

@@ -144,23 +144,6 @@ func decodeRecord(v []byte, r *Record) error {
 	return nil
 }
 
-// encodeSeen is the stored form of a device's LastInform (bucket "seen"): recordBin's time.
-func encodeSeen(t time.Time) []byte {
-	w := recordBin{b: make([]byte, 0, 16)}
-	w.time(t)
-	return w.b
-}
-
-// decodeSeen reads a value of encodeSeen.
-func decodeSeen(v []byte) (time.Time, error) {
-	d := recordBin{b: v}
-	t := d.readTime()
-	if d.bad || len(d.b) != 0 {
-		return time.Time{}, errRecordCorrupt
-	}
-	return t, nil
-}
-
 // recordBin appends (b grows) or reads (b is what is left; bad once something did not read).
 type recordBin struct {
 	b   []byte

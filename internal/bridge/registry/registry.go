@@ -16,10 +16,8 @@ package registry
 
 import (
 	"container/list"
-	"hash/fnv"
 	"maps"
 	"sync"
-	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/soap"
 	"go.uber.org/zap"
@@ -69,16 +67,8 @@ type entry struct {
 	// its lock): a record taken before the latest change is written without the sums that
 	// describe older parameters (Write).
 	gen uint64
-	// recSum identifies the record as last committed, its LastInform aside (recordSum; 0:
-	// unknown, as after a start): a write of the same record with only a newer LastInform is
-	// stored as that alone (Record.SeenOnly). recWriting counts the writes of the record not yet
-	// committed; recOverlap: two were at once, so which one the store kept is not known (recSum
-	// is 0 once they are done).
-	recSum uint64
-	// One entry per known device: the small fields last, packed (88 bytes).
+	// One entry per known device: the small fields last, packed (72 bytes).
 	writing     int32
-	recWriting  int32
-	recOverlap  bool
 	loaded      bool
 	paramsDirty bool
 	stateDirty  bool
@@ -292,21 +282,6 @@ func (g *Registry) Write(recs []*Record) (failed []string, err error) {
 		}
 	}
 	g.mu.Unlock()
-	sums := make([]uint64, len(recs))
-	for i, r := range recs {
-		sums[i] = recordSum(r)
-	}
-	g.mu.Lock()
-	for i, r := range recs {
-		// Values go with a full record (its sums describe them); the same record as last
-		// committed goes as its LastInform alone, unless another write of it is under way.
-		if e := g.devs[r.ID]; e != nil {
-			r.SeenOnly = e.recWriting == 0 && e.recSum != 0 && e.recSum == sums[i] && r.Params == nil && r.State == nil
-			e.recOverlap = e.recOverlap || e.recWriting > 0
-			e.recWriting++
-		}
-	}
-	g.mu.Unlock()
 	failed, err = g.st.Put(recs)
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -317,16 +292,10 @@ func (g *Registry) Write(recs []*Record) (failed []string, err error) {
 			e.paramsDirty = true
 		}
 	}
-	for i, r := range recs {
+	for _, r := range recs {
 		e := g.devs[r.ID]
 		if e == nil {
 			continue
-		}
-		if e.recWriting--; e.recOverlap || notWritten[r.ID] {
-			e.recSum = 0
-			e.recOverlap = e.recWriting > 0
-		} else {
-			e.recSum = sums[i]
 		}
 		if r.Params != nil && e.writing > 0 {
 			e.writing--
@@ -341,15 +310,6 @@ func (g *Registry) Write(recs []*Record) (failed []string, err error) {
 		}
 	}
 	return failed, err
-}
-
-// recordSum identifies r's stored form without its LastInform (FNV-64a; never 0).
-func recordSum(r *Record) uint64 {
-	c := *r
-	c.LastInform = time.Time{}
-	h := fnv.New64a()
-	h.Write(encodeRecord(&c))
-	return h.Sum64() | 1
 }
 
 // Trim drops the raw parameters of the least recently used devices beyond the cache size that

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 
@@ -13,14 +12,8 @@ import (
 // own beside it (OpenStore), or in the shared file when there is only one.
 var (
 	bucketDevices = []byte("devices") // device id → Record, binary (recordbin.go)
-	// bucketSeen: device id → its LastInform (encodeSeen), newer than the record's. A periodic
-	// Inform that changes nothing else writes only this: the flush after each Inform rewrote
-	// the whole record (about 400 bytes, in pages spread over the devices bucket), so a fleet
-	// informing at any rate kept every page of that bucket in the working set; here 100,000
-	// devices take about 4 MB.
-	bucketSeen   = []byte("seen")
-	bucketParams = []byte("params") // device id → its raw parameters, compact (params.go)
-	bucketState  = []byte("state")  // device id → its last normalized state, JSON compressed (compact.go)
+	bucketParams  = []byte("params")  // device id → its raw parameters, compact (params.go)
+	bucketState   = []byte("state")   // device id → its last normalized state, JSON compressed (compact.go)
 	// bucketValuesMeta is in the values file only: valuesCleanKey is there while the file is
 	// closed after a clean stop (Store.MarkClean).
 	bucketValuesMeta = []byte("meta")
@@ -64,7 +57,7 @@ func OpenStore(db, values *bolt.DB) (*Store, error) {
 	}
 	s := &Store{db: db, values: values}
 	err := db.Update(func(tx *bolt.Tx) error {
-		buckets := [][]byte{bucketDevices, bucketSeen}
+		buckets := [][]byte{bucketDevices}
 		if values == db {
 			buckets = append(buckets, bucketParams, bucketState)
 		} else {
@@ -157,15 +150,9 @@ func (s *Store) put(recs []*Record) error {
 }
 
 func putRecords(tx *bolt.Tx, recs []*Record) error {
-	b, seen := tx.Bucket(bucketDevices), tx.Bucket(bucketSeen)
-	b.FillPercent, seen.FillPercent = recordsFill, recordsFill
+	b := tx.Bucket(bucketDevices)
+	b.FillPercent = recordsFill
 	for _, r := range recs {
-		if err := seen.Put([]byte(r.ID), encodeSeen(r.LastInform)); err != nil {
-			return fmt.Errorf("device %.64s: %w", r.ID, err)
-		}
-		if r.SeenOnly {
-			continue
-		}
 		if err := b.Put([]byte(r.ID), encodeRecord(r)); err != nil {
 			return fmt.Errorf("device %.64s: %w", r.ID, err)
 		}
@@ -194,7 +181,7 @@ func putValues(tx *bolt.Tx, recs []*Record) error {
 // and the results of its requests commit together), and its values when they are in that file.
 // DeleteValues removes them from a values file of their own first.
 func DeleteTx(tx *bolt.Tx, id string) error {
-	return deleteIn(tx, id, bucketDevices, bucketSeen, bucketParams, bucketState)
+	return deleteIn(tx, id, bucketDevices, bucketParams, bucketState)
 }
 
 // DeleteValues removes a device's raw parameters and state from the values file when it is
@@ -268,28 +255,15 @@ func (s *Store) State(id string) (v []byte, err error) {
 }
 
 // Each reads every device record at start-up, one at a time into the same Record (fn copies
-// what it keeps: 100,000 records are not all in memory twice), with its LastInform from bucket
-// seen (both buckets are walked together: their keys are the same, in the same order); the raw
-// parameters are read when they are used. After a stop that was not clean (OpenStore), the sums
-// that let an Inform skip comparing against the stored values are dropped.
+// what it keeps: 100,000 records are not all in memory twice); the raw parameters are read when
+// they are used. After a stop that was not clean (OpenStore), the sums that let an Inform skip
+// comparing against the stored values are dropped.
 func (s *Store) Each(fn func(r *Record)) error {
 	r := &Record{}
 	return s.db.View(func(tx *bolt.Tx) error {
-		seen := tx.Bucket(bucketSeen).Cursor() // a store of an earlier version has none yet: empty
-		sk, sv := seen.First()
 		return tx.Bucket(bucketDevices).ForEach(func(k, v []byte) error {
 			if err := decodeRecord(v, r); err != nil {
 				return fmt.Errorf("store: device %q: %w", k, err)
-			}
-			for sk != nil && bytes.Compare(sk, k) < 0 { // a device removed by an earlier version
-				sk, sv = seen.Next()
-			}
-			if bytes.Equal(sk, k) {
-				t, err := decodeSeen(sv)
-				if err != nil {
-					return fmt.Errorf("store: device %q: last Inform: %w", k, err)
-				}
-				r.LastInform = t
 			}
 			if s.unclean {
 				r.InformSum, r.StateOf = 0, 0

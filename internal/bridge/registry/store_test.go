@@ -2,13 +2,11 @@ package registry
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -268,105 +266,5 @@ func TestLoadingTheRecordsLeavesTheValuesFileUnread(t *testing.T) {
 	}
 	if kb := residentKB(t, filepath.Join(dir, "gw.db")); kb == 0 {
 		t.Fatal("the records file shows no resident pages after the load: the measure does not see the maps")
-	}
-}
-
-// storedRecord is the devices bucket's value for id, as stored.
-func storedRecord(t *testing.T, db *bolt.DB, id string) []byte {
-	t.Helper()
-	var v []byte
-	if err := db.View(func(tx *bolt.Tx) error {
-		v = bytes.Clone(tx.Bucket(bucketDevices).Get([]byte(id)))
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-// A periodic Inform that changes nothing but the device's last-Inform time stores that time
-// alone: the record stays as it was in its bucket (whose pages every flush otherwise rewrote,
-// one per device, keeping the whole bucket in the working set), and a start reads the newer time.
-// A record that changed otherwise is rewritten whole; so is one after the registry lost track
-// of what it last stored (a start).
-func TestPeriodicInformStoresItsTimeAloneWhenNothingElseChanged(t *testing.T) {
-	g, _, db := openTest(t, 0)
-	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	rec := Record{ID: "d1", Manufacturer: "Huawei", OUI: "202BC1", ProductClass: "BM632w", SerialNumber: "1",
-		RemoteAddr: "192.0.2.10", Registered: t0, LastInform: t0, Online: true}
-	write := func(r Record) {
-		t.Helper()
-		if failed, err := g.Write([]*Record{&r}); err != nil || failed != nil {
-			t.Fatalf("write: %v %v", failed, err)
-		}
-	}
-	g.Add("d1", true)
-	write(rec)
-	first := storedRecord(t, db, "d1")
-	for i := 1; i <= 3; i++ { // three periodic Informs
-		rec.LastInform = t0.Add(time.Duration(i) * 5 * time.Minute)
-		write(rec)
-		if got := storedRecord(t, db, "d1"); !bytes.Equal(got, first) {
-			t.Fatalf("Inform %d rewrote the record though only its time changed", i)
-		}
-	}
-	recs, err := loadAll(g.st)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("load: %v, %d records", err, len(recs))
-	}
-	if want := t0.Add(15 * time.Minute); !recs[0].LastInform.Equal(want) {
-		t.Fatalf("last Inform read back %v, want %v (the time stored alone)", recs[0].LastInform, want)
-	}
-	if recs[0].Registered != t0 || recs[0].RemoteAddr != "192.0.2.10" || !recs[0].Online {
-		t.Fatalf("the rest of the record not read back: %+v", recs[0])
-	}
-
-	rec.RemoteAddr, rec.LastInform = "192.0.2.11", t0.Add(20*time.Minute) // the device moved
-	write(rec)
-	if bytes.Equal(storedRecord(t, db, "d1"), first) {
-		t.Fatal("a record whose address changed was not rewritten")
-	}
-	second := storedRecord(t, db, "d1")
-
-	// After a start the registry knows nothing of what is stored: the first write is whole.
-	g2 := New(g.st, 0, g.log)
-	if _, err := loadRegistry(g2); err != nil {
-		t.Fatal(err)
-	}
-	rec.LastInform = t0.Add(25 * time.Minute)
-	rec.Quirks = []string{"one_name_per_gpv"}
-	if failed, err := g2.Write([]*Record{&rec}); err != nil || failed != nil {
-		t.Fatalf("write: %v %v", failed, err)
-	}
-	if bytes.Equal(storedRecord(t, db, "d1"), second) {
-		t.Fatal("the first write after a start was not stored whole")
-	}
-	if recs, err := loadAll(g.st); err != nil || len(recs[0].Quirks) != 1 || !recs[0].LastInform.Equal(rec.LastInform) {
-		t.Fatalf("load after the whole write: %v %+v", err, recs)
-	}
-}
-
-// Removing a device removes its last-Inform time with its record: registered again, it starts
-// from its new record's time, not the old one's.
-func TestRemovedDeviceLeavesNoLastInformBehind(t *testing.T) {
-	g, st, db := openTest(t, 0)
-	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	g.Add("d1", true)
-	for _, at := range []time.Time{t0, t0.Add(time.Hour)} {
-		if _, err := g.Write([]*Record{{ID: "d1", LastInform: at}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { return DeleteTx(tx, "d1") }); err != nil {
-		t.Fatal(err)
-	}
-	if n := bucketKeys(t, db, "seen"); n != 0 {
-		t.Fatalf("%d last-Inform times left after the removal", n)
-	}
-	if _, err := st.Put([]*Record{{ID: "d1", LastInform: t0.Add(2 * time.Hour)}}); err != nil {
-		t.Fatal(err)
-	}
-	if recs, err := loadAll(st); err != nil || len(recs) != 1 || !recs[0].LastInform.Equal(t0.Add(2*time.Hour)) {
-		t.Fatalf("load: %v %+v", err, recs)
 	}
 }
