@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
@@ -186,13 +185,6 @@ func NewCPE(cfg Config) (*CPE, error) {
 	}
 	m.SetDeviceID(id)
 	_ = m.Set(m.Root()+"DeviceInfo.SerialNumber", id.SerialNumber) // absent in odd models: fine
-	if cfg.PeriodicInterval > 0 {
-		// A CPE reports the interval it informs at: the ACS judges availability from it. The
-		// model's own (300 s) made a fleet run at -interval 24h look offline 750 s after its
-		// registration, a wave of offline transitions charged to the next load runs.
-		secs := max(1, int64(math.Round(cfg.PeriodicInterval.Seconds())))
-		_ = m.Set(m.Root()+"ManagementServer.PeriodicInformInterval", strconv.FormatInt(secs, 10))
-	}
 	c := &CPE{
 		cfg:          cfg,
 		log:          cfg.Logger.Named("cpe").With(zap.String("device", id.SerialNumber)),

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cpesim/datamodel"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/auth"
@@ -126,7 +125,7 @@ func TestEveryRPCAnsweredOverHTTP(t *testing.T) {
 			iv = p.Value
 		}
 	}
-	if ssid != (soap.Value{Type: "string", Raw: "SimNet-1"}) || iv != (soap.Value{Type: "unsignedInt", Raw: "3600"}) /* startCPE's hour */ || len(gpv.ParameterList) < 10 {
+	if ssid != (soap.Value{Type: "string", Raw: "SimNet-1"}) || iv != (soap.Value{Type: "unsignedInt", Raw: "300"}) || len(gpv.ParameterList) < 10 {
 		t.Errorf("GPV: SSID %+v interval %+v (%d values)", ssid, iv, len(gpv.ParameterList))
 	}
 	if r, ok := resp[2].(*soap.SetParameterValuesResponse); !ok || r.Status != 0 {
@@ -230,20 +229,6 @@ func TestRunningCPEStartsWithPeriodicInform(t *testing.T) {
 	}
 }
 
-// A CPE run at an interval of its own (cpesim -interval) reports that interval, as a real one
-// reports the interval it informs at: the ACS judges its availability from it. With the model's
-// 300 s, a fleet registered at -interval 24h turned offline 750 s later, all of it.
-func TestCPEReportsTheIntervalItInformsAt(t *testing.T) {
-	acs := newScriptedACS(t)
-	tc := startCPE(t, acs, datamodel.LoadTR098Huawei, func(c *Config) { c.PeriodicInterval = 24 * time.Hour })
-	const name = igd + "ManagementServer.PeriodicInformInterval"
-	resp := tc.run(t, acs, &soap.GetParameterValues{ParameterNames: []string{name}})
-	gpv, ok := resp[0].(*soap.GetParameterValuesResponse)
-	if !ok || len(gpv.ParameterList) != 1 || gpv.ParameterList[0].Value.Raw != "86400" {
-		t.Fatalf("GetParameterValues %s = %+v, want 86400", name, resp[0])
-	}
-}
-
 func TestRebootNextSessionBootAndMReboot(t *testing.T) {
 	acs := newScriptedACS(t)
 	tc := startCPE(t, acs, datamodel.LoadTR098Huawei, nil)
@@ -269,8 +254,8 @@ func TestFactoryResetBootstrapsAgain(t *testing.T) {
 	if !s.HasEvent(EventBoot) {
 		t.Errorf("events %+v", s.Events)
 	}
-	if pv, _ := tc.Model().Get(name); pv.Value.Raw != "3600" { // the 77 set is gone: the CPE's own (startCPE's hour)
-		t.Errorf("after factory reset interval = %s, want 3600", pv.Value.Raw)
+	if pv, _ := tc.Model().Get(name); pv.Value.Raw != "300" {
+		t.Errorf("after factory reset interval = %s", pv.Value.Raw)
 	}
 	if pv, _ := tc.Model().Get(igd + "DeviceInfo.SerialNumber"); pv.Value.Raw != "TEST0001" {
 		t.Errorf("serial after reset = %s", pv.Value.Raw)
