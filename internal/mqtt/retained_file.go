@@ -285,20 +285,21 @@ func readRetainedMark(path string) (tag string, count int64, why string, err err
 	}()
 	err = db.View(func(tx *bbolt.Tx) error {
 		meta, data := tx.Bucket(retainedMetaBucket), tx.Bucket(retainedBucket)
-		switch {
-		case meta == nil || data == nil:
+		if meta == nil || data == nil {
 			why = "not a retained-message file of this gateway"
-		case meta.Get(retainedCleanKey) == nil && meta.Get(retainedCleanKeyV1) == nil:
+			return nil
+		}
+		mark := meta.Get(retainedCleanKey)
+		if mark == nil {
+			mark = meta.Get(retainedCleanKeyV1) // a file an earlier version closed
+		}
+		if mark == nil {
 			why = "the gateway stopped without a clean shutdown: the file may miss the last messages"
-		default:
-			mark := meta.Get(retainedCleanKey)
-			if mark == nil {
-				mark = meta.Get(retainedCleanKeyV1)
-			}
-			tag = string(mark)
-			if c := meta.Get(retainedCountKey); len(c) == 8 {
-				count = int64(binary.BigEndian.Uint64(c))
-			}
+			return nil
+		}
+		tag = string(mark)
+		if c := meta.Get(retainedCountKey); len(c) == 8 {
+			count = int64(binary.BigEndian.Uint64(c))
 		}
 		return nil
 	})
@@ -649,17 +650,13 @@ func (f *retainedFile) close() error {
 // origin, the MQTT 5 properties in their wire form (version 5 only), then the payload, as it is
 // or as one zstd frame when that is at least an eighth smaller.
 func encodeRetained(buf *bytes.Buffer, pk *packets.Packet) {
-	var packed []byte
+	format, body := byte(retainedRaw), pk.Payload
 	if len(pk.Payload) >= retainedCompressFrom {
 		if z := retainedEncoder.EncodeAll(pk.Payload, nil); len(z) <= len(pk.Payload)-len(pk.Payload)/8 {
-			packed = z
+			format, body = retainedZstd, z
 		}
 	}
-	if packed != nil {
-		buf.WriteByte(retainedZstd)
-	} else {
-		buf.WriteByte(retainedRaw)
-	}
+	buf.WriteByte(format)
 	buf.WriteByte(pk.FixedHeader.Qos)
 	buf.WriteByte(pk.ProtocolVersion)
 	buf.Write(binary.AppendVarint(nil, pk.Created))
@@ -669,11 +666,7 @@ func encodeRetained(buf *bytes.Buffer, pk *packets.Packet) {
 	if pk.ProtocolVersion == 5 {
 		pk.Properties.Encode(packets.Publish, packets.Mods{AllowResponseInfo: true}, buf, 0)
 	}
-	if packed != nil {
-		buf.Write(packed)
-	} else {
-		buf.Write(pk.Payload)
-	}
+	buf.Write(body)
 }
 
 // decodeRetained reads a value of encodeRetained. Without payload the packet has none (nothing
