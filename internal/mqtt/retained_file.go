@@ -19,6 +19,9 @@ import (
 	"go.uber.org/zap"
 )
 
+// The broker reads a wildcard subscription's messages from the file a page at a time.
+var _ mochi.RetainedPagedStore = (*retainedFile)(nil)
+
 // retainedFile keeps the embedded broker's retained messages in a bbolt file of their own
 // instead of the heap (mochi's RetainedStore): with three retained topics per device, the
 // payloads and the broker's bookkeeping were most of the gateway's heap per idle device
@@ -488,11 +491,37 @@ func (f *retainedFile) Get(topic string) (packets.Packet, bool) {
 	return f.fromFile(topic, true)
 }
 
-// Match implements mochi's RetainedStore: the writes not yet in the file, then a cursor over
-// the file from the filter's literal prefix, each key matched against the filter; for a filter
-// with a wildcard and a literal last level (B/+/rpc), a cursor over the index by last level
-// instead, from that level and the prefix.
+// Match implements mochi's RetainedStore: the writes not yet in the file, then the file a page
+// at a time (MatchPage), the topics written meanwhile skipped.
 func (f *retainedFile) Match(filter string, fn func(packets.Packet) bool) {
+	mem := map[string]*packets.Packet{}
+	f.MatchPending(filter, func(topic string, pk *packets.Packet) { mem[topic] = pk })
+	for _, pk := range mem {
+		if pk != nil && !fn(*pk) {
+			return
+		}
+	}
+	var after []byte
+	for more, stop := true, false; more && !stop; {
+		after, more = f.MatchPage(filter, after, retainedPage, func(pk packets.Packet) {
+			if _, inMem := mem[pk.TopicName]; !inMem && !stop {
+				stop = !fn(pk)
+			}
+		})
+	}
+}
+
+// retainedPage is how many messages Match reads in one transaction; a page scans at most
+// retainedPageScan keys per message it may return, so that a filter matching few of the keys
+// under its prefix does not keep a transaction open over the whole file.
+const (
+	retainedPage     = 256
+	retainedPageScan = 64
+)
+
+// MatchPending implements mochi's RetainedPagedStore: the writes not yet in the file (the newest
+// of each topic).
+func (f *retainedFile) MatchPending(filter string, fn func(topic string, pk *packets.Packet)) {
 	mem := map[string]*packets.Packet{}
 	f.mu.Lock()
 	for _, m := range []map[string]*packets.Packet{f.pending, f.flushing} {
@@ -503,53 +532,65 @@ func (f *retainedFile) Match(filter string, fn func(packets.Packet) bool) {
 		}
 	}
 	f.mu.Unlock()
-	for _, pk := range mem {
-		if pk != nil && !fn(*pk) {
-			return
-		}
+	for topic, pk := range mem {
+		fn(topic, pk)
 	}
+}
+
+// MatchPage implements mochi's RetainedPagedStore over the file, in one read transaction: a
+// cursor from the filter's literal prefix, each key matched against the filter; for a filter
+// with a wildcard and a literal last level (B/+/rpc), a cursor over the index by last level
+// instead, from that level and the prefix. The cursor returned is the last key visited.
+func (f *retainedFile) MatchPage(filter string, after []byte, limit int, fn func(packets.Packet)) (next []byte, more bool) {
 	prefix, wild := filter, false
 	if i := strings.IndexAny(filter, "+#"); i >= 0 {
 		prefix, wild = filter[:i], true
 	}
 	last := filter[strings.LastIndexByte(filter, '/')+1:]
+	byLast := wild && last != "+" && last != "#"
 	err := f.db.View(func(tx *bbolt.Tx) error {
 		data := tx.Bucket(retainedBucket)
-		// visit hands fn topic's message v if it matches; false: fn wants no more.
-		visit := func(topic string, v []byte) bool {
-			if _, inMem := mem[topic]; inMem || v == nil || !mochi.MatchTopic(filter, topic) {
-				return true
+		c, from := data.Cursor(), []byte(prefix)
+		if byLast {
+			c, from = tx.Bucket(retainedByLastBucket).Cursor(), []byte(last+"\x00"+prefix)
+		}
+		k, v := c.Seek(from)
+		if after != nil {
+			if k, v = c.Seek(after); bytes.Equal(k, after) {
+				k, v = c.Next()
+			}
+		}
+		for n, scanned := 0, 0; k != nil && bytes.HasPrefix(k, from); k, v = c.Next() {
+			if n == limit || scanned == limit*retainedPageScan {
+				more = true
+				return nil
+			}
+			scanned++
+			next = append(next[:0], k...)
+			topic := string(k)
+			if byLast {
+				topic = string(k[len(last)+1:])
+				v = data.Get([]byte(topic))
+			}
+			if v == nil || !mochi.MatchTopic(filter, topic) {
+				continue
 			}
 			f.decodes.Add(1)
 			pk, _, err := decodeRetained(topic, v, true) // fn copies what it keeps
 			if err != nil {
 				f.log.Warn("retained message unreadable in its file; ignored", zap.String("topic", topic), zap.Error(err))
-				return true
+				continue
 			}
-			return fn(pk)
-		}
-		if wild && last != "+" && last != "#" {
-			from := []byte(last + "\x00" + prefix)
-			c := tx.Bucket(retainedByLastBucket).Cursor()
-			for k, _ := c.Seek(from); k != nil && bytes.HasPrefix(k, from); k, _ = c.Next() {
-				topic := string(k[len(last)+1:])
-				if !visit(topic, data.Get([]byte(topic))) {
-					return nil
-				}
-			}
-			return nil
-		}
-		c := data.Cursor()
-		for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
-			if !visit(string(k), v) {
-				return nil
-			}
+			n++
+			fn(pk)
 		}
 		return nil
 	})
 	if err != nil {
 		f.log.Warn("retained messages not read from their file", zap.String("filter", filter), zap.Error(err))
+		return nil, false
 	}
+	return next, more
 }
 
 // MatchExpiring implements mochi's RetainedExpiringStore: the writes not yet in the file, then

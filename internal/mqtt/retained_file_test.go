@@ -594,3 +594,37 @@ func TestRetainedStatesAreCompressedInTheirFile(t *testing.T) {
 	wantSeen(t, "every retained message after the restart", retainedSeen(t, b.URL(), "gw/#"), want...)
 	wantSeen(t, "one device's state", retainedSeen(t, b.URL(), "gw/d7/state"), "gw/d7/state="+state(7))
 }
+
+// A platform that subscribes to every device's state at QoS 1 gets all of them. mochi sent a
+// subscription's retained messages at once and dropped what exceeded the client's in-flight
+// window (8,192) or pending writes: at 100,000 devices a subscriber to B/+/state received 8,192
+// states, and the log had a "client store quota reached" warning for each of the others.
+func TestWildcardSubscriberReceivesEveryRetainedStatePastTheInflightWindow(t *testing.T) {
+	const written, pending = 20000, 50
+	file := filepath.Join(t.TempDir(), "retained.db")
+	b, logs := startFileBroker(t, file)
+	t.Cleanup(func() { _ = b.Close() })
+	for i := range written + pending {
+		if i == written {
+			b.FlushRetained() // the last ones still wait for their flush when the platform subscribes
+		}
+		if err := b.PublishInlineForTest(fmt.Sprintf("gw/d%d/state", i), fillPayload(i, 300), true, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := mqtttest.Subscribe(t, b.URL(), "gw/+/state")
+	got := map[string]bool{}
+	for deadline := time.After(60 * time.Second); len(got) < written+pending; {
+		select {
+		case m := <-s.C:
+			got[m.Topic] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the subscriber received %d of %d retained states, then nothing for 5 s", len(got), written+pending)
+		case <-deadline:
+			t.Fatalf("the subscriber received %d of %d retained states in 60 s", len(got), written+pending)
+		}
+	}
+	if n := logs.FilterMessage("client store quota reached").Len(); n != 0 {
+		t.Fatalf("%d messages refused for the client's in-flight window", n)
+	}
+}

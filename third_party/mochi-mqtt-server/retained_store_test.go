@@ -2,7 +2,6 @@ package mqtt
 
 import (
 	"fmt"
-	"net"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -270,56 +269,9 @@ func TestRetainedStoreStartIndexesEveryMessageUnderAMaximumExpiry(t *testing.T) 
 	}
 }
 
-// outboundWatchStore is a mapStore whose Match records, before handing over each message, how
-// many messages the subscribing client already had queued.
-type outboundWatchStore struct {
-	*mapStore
-	cl     *Client
-	queued []int32
-}
-
-func (o *outboundWatchStore) Match(filter string, fn func(packets.Packet) bool) {
-	o.mapStore.Match(filter, func(pk packets.Packet) bool {
-		o.queued = append(o.queued, atomic.LoadInt32(&o.cl.State.outboundQty))
-		return fn(pk)
-	})
-}
-
 // allowAll lets every client read every topic (the package's own auth hooks import it).
 type allowAll struct{ HookBase }
 
 func (h *allowAll) ID() string                                           { return "allow-all" }
 func (h *allowAll) Provides(b byte) bool                                 { return b == OnACLCheck }
 func (h *allowAll) OnACLCheck(cl *Client, topic string, write bool) bool { return true }
-
-// A wildcard subscription over a store gets the messages as the store reads them: each is queued
-// for the client before the next is read. Gathered first, "#" over 300,000 retained messages of a
-// gateway with 100,000 devices held 1.2 GB in one slice (docs/performance.md of cwmp2mqtt).
-func TestRetainedStoreMessagesAreSentToASubscriberAsTheyAreRead(t *testing.T) {
-	st := &outboundWatchStore{mapStore: newMapStore()}
-	for i := 0; i < 50; i++ {
-		st.Put(retained(fmt.Sprintf("gw/d%d/state", i), 4, 1, 0, "s"))
-	}
-	s := New(&Options{RetainedStore: st})
-	if err := s.AddHook(new(allowAll), nil); err != nil {
-		t.Fatal(err)
-	}
-	conn, peer := net.Pipe()
-	t.Cleanup(func() { conn.Close(); peer.Close() })
-	cl := s.NewClient(conn, "test", "sub", false)
-	st.cl = cl
-	s.publishRetainedToClient(cl, packets.Subscription{Filter: "gw/#"}, false)
-	if got := atomic.LoadInt32(&cl.State.outboundQty); got != 50 {
-		t.Fatalf("%d messages queued for the client, want 50", got)
-	}
-	for i, q := range st.queued {
-		if q != int32(i) {
-			t.Fatalf("before reading message %d the client had %d queued: the messages were gathered before any was sent (%v)", i, q, st.queued)
-		}
-	}
-	// A filter without a wildcard still gets its one message.
-	s.publishRetainedToClient(cl, packets.Subscription{Filter: "gw/d7/state"}, false)
-	if got := atomic.LoadInt32(&cl.State.outboundQty); got != 51 {
-		t.Fatalf("%d queued after a literal filter, want 51", got)
-	}
-}

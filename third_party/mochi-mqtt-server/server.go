@@ -1037,6 +1037,14 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 		return pk, nil // [MQTT-3.8.3-3]
 	}
 
+	// cwmp2mqtt patch: a retained message published live is noted, and sent, under the lock the
+	// client's retained feeds send under: they skip its topic from then on (retained_feed.go).
+	if !sub.FwdRetainedFlag && pk.FixedHeader.Retain && cl.State.feeds.active.Load() > 0 {
+		cl.State.feeds.mu.Lock()
+		defer cl.State.feeds.mu.Unlock()
+		cl.noteLive(pk.TopicName)
+	}
+
 	out := pk.Copy(false)
 	if !s.hooks.OnACLCheck(cl, pk.TopicName, false) {
 		return out, packets.ErrNotAuthorized
@@ -1133,29 +1141,7 @@ func (s *Server) publishRetainedToClient(cl *Client, sub packets.Subscription, e
 		return
 	}
 
-	sub.FwdRetainedFlag = true
-	send := func(pkv packets.Packet) {
-		_, err := s.publishToClient(cl, sub, pkv)
-		if err != nil {
-			s.Log.Debug("failed to publish retained message", "error", err, "client", cl.ID, "listener", cl.Net.Listener, "packet", pkv)
-			return
-		}
-		s.hooks.OnRetainPublished(cl, pkv)
-	}
-	// cwmp2mqtt patch: a wildcard filter over an external store is sent as the store reads it,
-	// not gathered first: "#" over 300,000 retained messages gathered 1.2 GB into one slice,
-	// most of which publishToClient then dropped (the client's pending writes are bounded).
-	if s.Topics.streamsRetained(sub.Filter) {
-		s.Topics.store.Match(sub.Filter, func(pk packets.Packet) bool { // [MQTT-3.8.4-4]
-			pk.Payload = append([]byte(nil), pk.Payload...) // only valid during the call
-			send(pk)
-			return true
-		})
-		return
-	}
-	for _, pkv := range s.Topics.Messages(sub.Filter) { // [MQTT-3.8.4-4]
-		send(pkv)
-	}
+	s.feedRetained(cl, sub) // cwmp2mqtt patch: with flow control, retained_feed.go
 }
 
 // buildAck builds a standardised ack message for Puback, Pubrec, Pubrel, Pubcomp packets.
@@ -1360,6 +1346,7 @@ func (s *Server) processUnsubscribe(cl *Client, pk packets.Packet) error {
 		}
 
 		cl.State.Subscriptions.Delete(sub.Filter) // [MQTT-3.10.4-2] [MQTT-3.10.4-2] ~[MQTT-3.10.4-3]
+		cl.stopFeed(sub.Filter)                   // cwmp2mqtt patch: no more of its retained messages
 	}
 
 	ack := packets.Packet{ // [MQTT-3.10.4-4]
