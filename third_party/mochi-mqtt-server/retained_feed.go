@@ -173,14 +173,14 @@ func (f *retainedFeed) read() bool {
 // writes or, at QoS 1 and 2, of its in-flight window.
 func (f *retainedFeed) room(pk packets.Packet) bool {
 	caps := f.s.Options.Capabilities
-	if len(f.cl.State.outbound) >= cap(f.cl.State.outbound)/2 {
+	if len(f.cl.State.outbound) >= max(cap(f.cl.State.outbound)/2, 1) {
 		return false
 	}
 	if min(pk.FixedHeader.Qos, f.sub.Qos, caps.MaximumQos) == 0 {
 		return true
 	}
 	in := f.cl.State.Inflight
-	if in.Len() >= int(caps.MaximumInflight)/2 {
+	if in.Len() >= max(int(caps.MaximumInflight)/2, 1) {
 		return false
 	}
 	return atomic.LoadInt32(&in.maximumSendQuota) == 0 || atomic.LoadInt32(&in.sendQuota) > 0

@@ -145,11 +145,15 @@ func received(t *testing.T, s *Server, cl *Client) map[string][]string {
 
 // Upstream, a subscription matching more retained messages than a client may have queued lost the
 // rest: 8,192 of 100,000 states at QoS 1 with the broker's defaults. Here with 16 writes pending
-// and 8 in flight, 1,000 messages in four pages.
+// and 8 in flight, 1,000 messages in four pages; and with room for one message at a time.
 func TestRetainedFeedSendsEveryMessagePastTheClientsLimits(t *testing.T) {
-	for _, qos := range []byte{0, 1} {
-		t.Run(fmt.Sprintf("QoS %d", qos), func(t *testing.T) {
-			s, st := feedServer(t, 1000, 16, 8)
+	for _, c := range []struct {
+		qos               byte
+		pending, inflight int32
+	}{{0, 16, 8}, {1, 16, 8}, {1, 1, 1}} {
+		t.Run(fmt.Sprintf("QoS %d, %d pending, %d in flight", c.qos, c.pending, c.inflight), func(t *testing.T) {
+			qos := c.qos
+			s, st := feedServer(t, 1000, c.pending, c.inflight)
 			cl, sub := feedClient(t, s, "gw/+/state", qos)
 			s.publishRetainedToClient(cl, sub, false)
 			got := received(t, s, cl)
