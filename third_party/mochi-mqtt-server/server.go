@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -150,6 +151,19 @@ type Server struct {
 	inlineClient *Client              // inlineClient is a special client used for inline subscriptions and inline Publish
 	// retainedExpiry indexes the retained messages that can expire (cwmp2mqtt patch).
 	retainedExpiry *retainedExpiries
+	// connecting serializes the session takeover of connections with the same client id
+	// (cwmp2mqtt patch): see attachClient.
+	connecting [64]sync.Mutex
+}
+
+// clientIDStripe is the lock of s.connecting that serializes connections with client id id
+// (FNV-1a; cwmp2mqtt patch).
+func clientIDStripe(id string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return int(h % uint32(n))
 }
 
 // loop contains interval tickers for the system events loop.
@@ -464,8 +478,14 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 
 	s.hooks.OnSessionEstablish(cl, pk)
 
+	// cwmp2mqtt patch: two connections with the same client id at once both found no session
+	// to take over and both stayed connected, one of them no longer in Clients (it received
+	// nothing), against [MQTT-3.1.4-3]. The lookup and the Add are one step per client id.
+	lock := &s.connecting[clientIDStripe(cl.ID, len(s.connecting))]
+	lock.Lock()
 	sessionPresent := s.inheritClientSession(pk, cl)
 	s.Clients.Add(cl) // [MQTT-4.1.0-1]
+	lock.Unlock()
 
 	err = s.SendConnack(cl, code, sessionPresent, nil) // [MQTT-3.1.4-5] [MQTT-3.2.0-1] [MQTT-3.2.0-2] &[MQTT-3.14.0-1]
 	if err != nil {
@@ -495,11 +515,16 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	expire := (cl.Properties.ProtocolVersion == 5 && cl.Properties.Props.SessionExpiryInterval == 0) || (cl.Properties.ProtocolVersion < 5 && cl.Properties.Clean)
 	s.hooks.OnDisconnect(cl, err, expire)
 
-	if expire && !cl.IsTakenOver() {
+	// cwmp2mqtt patch: the session is forgotten only while it is still this connection's. A
+	// takeover stops this connection before it marks it taken over: the test above could pass in
+	// between and delete the new connection from Clients, and its subscriptions with it.
+	lock.Lock()
+	if cur, ok := s.Clients.Get(cl.ID); expire && !cl.IsTakenOver() && (!ok || cur == cl) {
 		cl.ClearInflights()
 		s.UnsubscribeClient(cl)
 		s.Clients.Delete(cl.ID) // [MQTT-4.1.0-2] ![MQTT-3.1.2-23]
 	}
+	lock.Unlock()
 
 	return err
 }
