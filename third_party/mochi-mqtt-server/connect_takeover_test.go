@@ -101,3 +101,49 @@ func TestConnectionsWithOneClientIDAtOnceLeaveOneOpen(t *testing.T) {
 		}
 	}
 }
+
+// A session is taken over although its old connection's peer stopped reading: the broker's
+// DISCONNECT to it waited for room in a full socket for good, and the new connection never got
+// its CONNACK (nor, under the lock above, did other client ids sharing its stripe).
+func TestTakeoverOfAConnectionThatStoppedReading(t *testing.T) {
+	s := New(&Options{InlineClient: true})
+	if err := s.AddHook(new(allowConnect), nil); err != nil {
+		t.Fatal(err)
+	}
+	l := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
+	if err := s.AddListener(l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+
+	stalled, err := connectRaw(l.Address(), "same-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	// SUBSCRIBE to "t" at QoS 0, then never read again.
+	if _, err := stalled.Write([]byte{0x82, 6, 0, 1, 0, 1, 't', 0}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	big := make([]byte, 64<<10)
+	for i := 0; i < 400; i++ { // 25 MB: far more than the sockets buffer
+		if err := s.Publish("t", big, false, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the write loop fills the socket and blocks
+
+	start := time.Now()
+	next, err := connectRaw(l.Address(), "same-id")
+	if err != nil {
+		t.Fatalf("the new connection was not accepted: %v", err)
+	}
+	next.Close()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the takeover took %s", d)
+	}
+}

@@ -156,6 +156,10 @@ type Server struct {
 	connecting [64]sync.Mutex
 }
 
+// takeoverWriteWait bounds the last writes to a connection whose session is taken over
+// (cwmp2mqtt patch).
+const takeoverWriteWait = time.Second
+
 // clientIDStripe is the lock of s.connecting that serializes connections with client id id
 // (FNV-1a; cwmp2mqtt patch).
 func clientIDStripe(id string, n int) int {
@@ -596,6 +600,12 @@ func (s *Server) validateConnect(cl *Client, pk packets.Packet) packets.Code {
 // session is abandoned.
 func (s *Server) inheritClientSession(pk packets.Packet, cl *Client) bool {
 	if existing, ok := s.Clients.Get(cl.ID); ok {
+		// cwmp2mqtt patch: a connection whose peer stopped reading blocked its DISCONNECT write, and
+		// with it the takeover, for good (and, under attachClient's lock, other client ids' connects):
+		// its writes now give up after takeoverWriteWait.
+		if existing.Net.Conn != nil {
+			_ = existing.Net.Conn.SetWriteDeadline(time.Now().Add(takeoverWriteWait))
+		}
 		_ = s.DisconnectClient(existing, packets.ErrSessionTakenOver)                                   // [MQTT-3.1.4-3]
 		if pk.Connect.Clean || (existing.Properties.Clean && existing.Properties.ProtocolVersion < 5) { // [MQTT-3.1.2-4] [MQTT-3.1.4-4]
 			s.UnsubscribeClient(existing)
