@@ -554,11 +554,13 @@ func (f *retainedFile) MatchPage(filter string, after []byte, limit int, fn func
 		if byLast {
 			c, from = tx.Bucket(retainedByLastBucket).Cursor(), []byte(last+"\x00"+prefix)
 		}
-		k, v := c.Seek(from)
+		start := from
 		if after != nil {
-			if k, v = c.Seek(after); bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
+			start = after
+		}
+		k, v := c.Seek(start)
+		if after != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
 		}
 		for n, scanned := 0, 0; k != nil && bytes.HasPrefix(k, from); k, v = c.Next() {
 			if n == limit || scanned == limit*retainedPageScan {
