@@ -520,15 +520,17 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	s.hooks.OnDisconnect(cl, err, expire)
 
 	// cwmp2mqtt patch: the session is forgotten only while it is still this connection's. A
-	// takeover stops this connection before it marks it taken over: the test above could pass in
-	// between and delete the new connection from Clients, and its subscriptions with it.
-	lock.Lock()
-	if cur, ok := s.Clients.Get(cl.ID); expire && !cl.IsTakenOver() && (!ok || cur == cl) {
-		cl.ClearInflights()
-		s.UnsubscribeClient(cl)
-		s.Clients.Delete(cl.ID) // [MQTT-4.1.0-2] ![MQTT-3.1.2-23]
+	// takeover stops this connection before it marks it taken over: IsTakenOver could still be
+	// false here, and the new connection be deleted from Clients, and its subscriptions with it.
+	if expire && !cl.IsTakenOver() {
+		lock.Lock()
+		if cur, ok := s.Clients.Get(cl.ID); !ok || cur == cl {
+			cl.ClearInflights()
+			s.UnsubscribeClient(cl)
+			s.Clients.Delete(cl.ID) // [MQTT-4.1.0-2] ![MQTT-3.1.2-23]
+		}
+		lock.Unlock()
 	}
-	lock.Unlock()
 
 	return err
 }
