@@ -67,7 +67,6 @@ type retainedFeed struct {
 	store  RetainedPagedStore  // nil: batch holds everything there is
 	cursor []byte
 	more   bool
-	sent   int
 }
 
 // feedRetained starts a feed of the retained messages matching sub to cl. It sends what fits
@@ -200,7 +199,6 @@ func (f *retainedFeed) send(pk packets.Packet) bool {
 	_, err := f.s.publishToClient(f.cl, sub, pk)
 	switch {
 	case err == nil:
-		f.sent++
 		f.s.hooks.OnRetainPublished(f.cl, pk)
 	case errors.Is(err, packets.ErrPendingClientWritesExceeded), errors.Is(err, packets.ErrQuotaExceeded):
 		return false
