@@ -65,7 +65,7 @@ func (c *CPE) CRHandler() http.Handler {
 			http.Error(w, "connection request must be GET", http.StatusMethodNotAllowed)
 			return
 		}
-		if d := c.busyFor(); d > 0 { // rebooting: the firmware's web server answers before any auth
+		if d := c.BusyFor(); d > 0 { // rebooting: the firmware's web server answers before any auth
 			w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 			w.WriteHeader(http.StatusServiceUnavailable)
 			ev.Status, ev.Quirk = http.StatusServiceUnavailable, QuirkBusyAfterReset

@@ -144,8 +144,9 @@ func (c *CPE) silent() bool {
 	return time.Now().Before(c.silentUntil)
 }
 
-// busyFor is what is left of the busy time after a reset (0: not busy).
-func (c *CPE) busyFor() time.Duration {
+// BusyFor is what is left of the busy time after a reset (0: not busy): while it lasts the CPE
+// answers connection requests 503 (QuirkBusyAfterReset).
+func (c *CPE) BusyFor() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return max(time.Until(c.busyUntil), 0)

@@ -263,11 +263,11 @@ func TestQuirkBusyAfterReset(t *testing.T) {
 	// FactoryReset is a reset too.
 	mark = tc.rec.Mark()
 	tc.run(t, acs, &soap.FactoryReset{})
-	if tc.busyFor() <= 0 {
+	if tc.BusyFor() <= 0 {
 		tc.waitSession(t, mark, func(s SessionResult) bool { return s.HasEvent(EventBootstrap) })
 		return
 	}
-	if resp := connectionRequest(t, url); resp.StatusCode != http.StatusServiceUnavailable && tc.busyFor() > 0 {
+	if resp := connectionRequest(t, url); resp.StatusCode != http.StatusServiceUnavailable && tc.BusyFor() > 0 {
 		t.Errorf("connection request after FactoryReset: %d", resp.StatusCode)
 	}
 	tc.waitSession(t, mark, func(s SessionResult) bool { return s.HasEvent(EventBootstrap) })
