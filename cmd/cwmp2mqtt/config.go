@@ -67,6 +67,9 @@ type Config struct {
 	}
 	StorePath   string
 	ParamsCache int
+	// ReleasePages is store.release_pages: how often the store files' maps are released
+	// (package boltmap); 0 never.
+	ReleasePages time.Duration
 	// MemoryLimit is runtime.memory_limit: bytes, 0 for none, memoryLimitAuto (memlimit.go).
 	MemoryLimit int64
 	// Procs is runtime.procs: a GOMAXPROCS, or procsAuto (procs.go).
@@ -475,6 +478,7 @@ func decodeConfig(v *viper.Viper) (*Config, error) {
 		r.bad("store.path", "must name a file")
 	}
 	c.ParamsCache = int(r.integer("store.params_cache", 0, 1<<24))
+	c.ReleasePages = r.duration("store.release_pages", 0)
 	c.OutboxMaxBytes = r.integer("outbox.max_bytes", 1<<20, 1<<40)
 	c.OutboxMaxAge = r.duration("outbox.max_age", time.Minute)
 	c.AvailFactor = r.number("availability.factor", 1, 100)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/boltmap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
@@ -248,6 +249,7 @@ func TestSettingsDefaultsMatchPackageDefaults(t *testing.T) {
 		"tasks.transfer_timeout":      {c.TransferTimeout, b.TransferTimeout},
 		"tasks.max_queue":             {c.TaskMaxQueue, b.MaxQueue},
 		"store.params_cache":          {c.ParamsCache, b.ParamsCache},
+		"store.release_pages":         {c.ReleasePages, boltmap.DefaultInterval},
 		"tasks.max_attempts":          {c.TaskMaxAttempts, b.MaxAttempts},
 		"interview.enabled":           {c.Interview.Disabled, iv.Disabled},
 		"interview.max_names":         {c.Interview.MaxNames, iv.MaxNames},

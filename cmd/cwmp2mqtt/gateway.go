@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/boltmap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge/api"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
@@ -50,6 +51,7 @@ type gateway struct {
 
 	started   time.Time
 	clientID  string
+	releaser  *boltmap.Releaser // nil: store.release_pages 0
 	stopWatch chan struct{}
 	watchDone chan struct{}
 }
@@ -94,6 +96,11 @@ func (g *gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("store.path %s: %w", valuesPath, err)
 	}
 	g.values.MaxBatchDelay = time.Millisecond
+	if cfg.ReleasePages > 0 {
+		// Writes and sessions leave the files' pages mapped, counted in RSS, until the kernel
+		// needs the memory: give them back to the page cache (boltmap).
+		g.releaser = boltmap.Start(cfg.ReleasePages, log.Named("store"), g.db, g.values)
+	}
 
 	brokerURL := cfg.MQTT.URL
 	var embeddedUser, embeddedPass string
@@ -105,7 +112,7 @@ func (g *gateway) Start(ctx context.Context) error {
 		}
 		bo := mqtt.BrokerOptions{Listen: cfg.MQTT.EmbeddedListen, BaseTopic: cfg.MQTT.BaseTopic, Users: e.Users,
 			GatewayUser: gatewayBrokerUser, GatewayPassword: rand.Text(), Anonymous: e.Anonymous,
-			RetainedFile: brokerRetainedFile(cfg.StorePath)}
+			RetainedFile: brokerRetainedFile(cfg.StorePath), ReleasePages: cfg.ReleasePages}
 		if e.CertFile != "" {
 			cert, err := tls.LoadX509KeyPair(e.CertFile, e.KeyFile)
 			if err != nil {
@@ -304,6 +311,9 @@ func (g *gateway) Stop() {
 	}
 	if g.plugins != nil {
 		g.plugins.Stop()
+	}
+	if g.releaser != nil {
+		g.releaser.Stop()
 	}
 	if g.values != nil {
 		_ = g.values.Close()

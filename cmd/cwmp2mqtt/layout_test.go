@@ -74,6 +74,7 @@ var layers = []struct{ prefix, layer string }{
 	{"internal/bridge", "bridge"},
 	{"internal/cwmp/", "cwmp"},
 	{"internal/mqtt", "mqtt"},
+	{"internal/boltmap", "boltmap"},
 	{"internal/cpesim/", "cpesim"},
 	{"plugins/sdk/host", "host"},
 	{"plugins/sdk/sdktest", "sdktest"},
@@ -86,13 +87,14 @@ var layers = []struct{ prefix, layer string }{
 // mayImport is the one-way flow of docs/design.md §2: cmd → bridge → {cwmp, mqtt, host} → sdk.
 // A layer may import itself and what is listed; cwmp and mqtt never meet.
 var mayImport = map[string][]string{
-	"cmd":        {"admin", "bridge", "cwmp", "mqtt", "cpesim", "host", "translator", "sdk"},
+	"cmd":        {"admin", "bridge", "cwmp", "mqtt", "cpesim", "host", "translator", "sdk", "boltmap"},
 	"admin":      {"bridge", "cwmp", "mqtt", "host", "sdk"},
 	"bridge":     {"taskq", "interview", "cwmp", "mqtt", "sdk"},
 	"taskq":      {},      // below bridge: the queues know no session, broker or store
 	"interview":  {"sdk"}, // below bridge: the walk knows no session, queue or broker
 	"cwmp":       {},
-	"mqtt":       {},
+	"mqtt":       {"boltmap"},
+	"boltmap":    {}, // beside the store files: gives their maps' pages back
 	"cpesim":     {"cwmp"},
 	"host":       {"sdk"},
 	"sdktest":    {"host", "sdk"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/admin"
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/boltmap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/bridge"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/acs"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/cwmp/connreq"
@@ -99,6 +100,7 @@ var settings = []setting{
 	{"mqtt.qos", mqttDefaults.QoS, "QoS of publishes and subscriptions (0, 1 or 2)"},
 	{"mqtt.keepalive", mqttDefaults.KeepAlive, "MQTT keepalive"},
 	{"store.path", "./data/cwmp2mqtt.db", "the store file: devices, task queues, outbox"},
+	{"store.release_pages", boltmap.DefaultInterval, "how often the store files' pages are dropped from the gateway's memory map (its RSS), left to the kernel's page cache; 0 keeps them mapped"},
 	{"store.params_cache", bridgeDefaults.ParamsCache, "idle devices whose raw parameter values stay in memory (the others are read from the store when used)"},
 	{"outbox.max_bytes", int(outboxDefaults.MaxBytes), "bound of the outbox while the broker is unreachable"},
 	{"outbox.max_age", outboxDefaults.MaxAge, "messages older than this are dropped from the outbox"},

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -35,6 +36,9 @@ type BrokerOptions struct {
 	// RetainedFile, when set, is the bbolt file that keeps the retained messages instead of the
 	// heap (retained_file.go); kept across a clean restart. Empty: in memory, lost at exit.
 	RetainedFile string
+	// ReleasePages is how often the retained file's pages are dropped from the process's map
+	// (store.release_pages; package boltmap); 0 keeps them mapped.
+	ReleasePages time.Duration
 }
 
 // DefaultBrokerListen is the embedded broker's default address: loopback only, so a broker
@@ -94,7 +98,7 @@ func StartBroker(opts BrokerOptions, log *zap.Logger) (*Broker, error) {
 	var retained *retainedFile
 	if opts.RetainedFile != "" {
 		var err error
-		if retained, err = openRetainedFile(opts.RetainedFile, log); err != nil {
+		if retained, err = openRetainedFile(opts.RetainedFile, opts.ReleasePages, log); err != nil {
 			return nil, err
 		}
 		mo.RetainedStore = retained

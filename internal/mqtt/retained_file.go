@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/boltmap"
 	"github.com/klauspost/compress/zstd"
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -44,6 +45,8 @@ type retainedFile struct {
 	failed  bool       // a flush failed: the file is not marked clean at close (under flushMu)
 	stop    chan struct{}
 	done    chan struct{}
+
+	releaser *boltmap.Releaser // gives the map's pages back (BrokerOptions.ReleasePages); nil: off
 
 	restored bool   // the file was closed cleanly, its messages kept
 	prevTag  string // the tag the last clean close wrote
@@ -113,7 +116,7 @@ var (
 
 // openRetainedFile opens the file at path, or creates it. A file that was not closed cleanly or
 // cannot be read is removed and created anew, with a log line that says why.
-func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
+func openRetainedFile(path string, releasePages time.Duration, log *zap.Logger) (*retainedFile, error) {
 	f := &retainedFile{path: path, log: log, pending: map[string]*packets.Packet{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if _, statErr := os.Stat(path); statErr == nil {
@@ -147,6 +150,10 @@ func openRetainedFile(path string, log *zap.Logger) (*retainedFile, error) {
 		log.Info("retained messages kept from the last clean shutdown", zap.String("file", path), zap.Int64("messages", f.count.Load()))
 	}
 	go f.flushLoop()
+	if releasePages > 0 {
+		// A subscriber reading the fleet maps the whole file (boltmap).
+		f.releaser = boltmap.Start(releasePages, log, f.db)
+	}
 	return f, nil
 }
 
@@ -648,6 +655,9 @@ func (f *retainedFile) setTag(tag string) { f.tag.Store(&tag) }
 func (f *retainedFile) close() error {
 	close(f.stop)
 	<-f.done
+	if f.releaser != nil {
+		f.releaser.Stop()
+	}
 	f.flush()
 	f.flushMu.Lock()
 	failed := f.failed

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/boltmap"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt"
 	"github.com/cwmp2mqtt/cwmp2mqtt/internal/mqtt/mqtttest"
 )
@@ -351,26 +352,14 @@ func TestCleanRestartReadsOnlyTheRetainedMessagesThatCanExpire(t *testing.T) {
 	waitExpired(t, b.URL(), "gw/expiring")
 }
 
-// mappedKB is the resident size of the process's mappings of file (/proc/self/smaps).
+// mappedKB is how much of file this process has mapped and resident.
 func mappedKB(t *testing.T, file string) int {
 	t.Helper()
-	data, err := os.ReadFile("/proc/self/smaps")
+	n, err := boltmap.Resident(file)
 	if err != nil {
 		t.Skipf("no /proc/self/smaps: %v", err)
 	}
-	kb, in := 0, false
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			in = fields[len(fields)-1] == file
-			continue
-		}
-		if in && len(fields) == 3 && fields[0] == "Rss:" {
-			n, _ := strconv.Atoi(fields[1])
-			kb += n
-		}
-	}
-	return kb
+	return int(n >> 10)
 }
 
 // A clean restart maps few pages of the retained-message file: bbolt rebuilt the freelist of a

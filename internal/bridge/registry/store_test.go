@@ -1,14 +1,14 @@
 package registry
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/cwmp2mqtt/cwmp2mqtt/internal/boltmap"
 )
 
 // collect is every record each hands over (Store.Each, Registry.Load), copied.
@@ -207,27 +207,14 @@ func TestValuesWrittenByAnEarlierVersionAreReadFromTheRecordsFile(t *testing.T) 
 	}
 }
 
-// residentKB is how much of file this process has mapped and resident (/proc/self/smaps).
+// residentKB is how much of file this process has mapped and resident.
 func residentKB(t *testing.T, file string) int {
 	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
+	n, err := boltmap.Resident(file)
 	if err != nil {
 		t.Skipf("no /proc/self/smaps: %v", err)
 	}
-	defer f.Close()
-	total, mine := 0, false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		key, rest, _ := strings.Cut(sc.Text(), " ")
-		if !strings.HasSuffix(key, ":") { // a mapping's header line: address range … path
-			mine = strings.HasSuffix(rest, " "+file)
-		} else if mine && key == "Rss:" {
-			var kb int
-			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
-			total += kb
-		}
-	}
-	return total
+	return int(n >> 10)
 }
 
 // Loading the records at start maps the records and none of the values: in one file the
