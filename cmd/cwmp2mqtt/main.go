@@ -96,6 +96,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer applyProcs(ctx, cfg.Procs, getenv, log.Named("runtime"))()
+	defer trimHeapAfterBusy(ctx, log.Named("runtime"))()
 	gw, err := newGateway(cfg, log)
 	if err != nil {
 		log.Error("start-up failed", zap.Error(err))

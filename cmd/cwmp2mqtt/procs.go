@@ -104,23 +104,47 @@ func applyProcs(ctx context.Context, procs int, getenv func(string) string, log 
 	}
 	log.Info("threads running Go code: auto", zap.Int("max", max), zap.Float64("one_below_cores", procsLow),
 		zap.Float64("all_above_cores", procsHigh))
+	t := newProcsTuner(max)
+	stopWatch := goWatchLoad(ctx, func(cores float64, _ time.Time) { t.apply(cores, log) })
+	return func() {
+		stopWatch()
+		runtime.GOMAXPROCS(max)
+	}
+}
+
+// apply sets GOMAXPROCS by t's rule from the cores used in the last look.
+func (t *procsTuner) apply(cores float64, log *zap.Logger) {
+	if n := t.next(cores); n != runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
+		log.Debug("threads running Go code", zap.Int("procs", n), zap.Float64("cores_used", cores))
+	}
+}
+
+// followLoad applies t's rule at each tick until ctx ends: cpu is the process's CPU time so far.
+func followLoad(ctx context.Context, t *procsTuner, cpu func() time.Duration, tick <-chan time.Time, log *zap.Logger) {
+	watchLoad(ctx, cpu, tick, func(cores float64, _ time.Time) { t.apply(cores, log) })
+}
+
+// goWatchLoad runs watchLoad on the process's CPU time every procsEvery, in a goroutine, until
+// the returned function is called.
+func goWatchLoad(ctx context.Context, look func(cores float64, now time.Time)) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(procsEvery)
 		defer tick.Stop()
-		followLoad(ctx, newProcsTuner(max), processCPU, tick.C, log)
+		watchLoad(ctx, processCPU, tick.C, look)
 	}()
 	return func() {
 		cancel()
 		<-done
-		runtime.GOMAXPROCS(max)
 	}
 }
 
-// followLoad applies t's rule at each tick until ctx ends: cpu is the process's CPU time so far.
-func followLoad(ctx context.Context, t *procsTuner, cpu func() time.Duration, tick <-chan time.Time, log *zap.Logger) {
+// watchLoad calls look at each tick until ctx ends with the cores the process used since the
+// last one; cpu is the process's CPU time so far.
+func watchLoad(ctx context.Context, cpu func() time.Duration, tick <-chan time.Time, look func(cores float64, now time.Time)) {
 	lastCPU, lastAt := cpu(), time.Now()
 	for {
 		select {
@@ -134,10 +158,7 @@ func followLoad(ctx context.Context, t *procsTuner, cpu func() time.Duration, ti
 			}
 			cores := float64(c-lastCPU) / float64(wall)
 			lastCPU, lastAt = c, now
-			if n := t.next(cores); n != runtime.GOMAXPROCS(0) {
-				runtime.GOMAXPROCS(n)
-				log.Debug("threads running Go code", zap.Int("procs", n), zap.Float64("cores_used", cores))
-			}
+			look(cores, now)
 		}
 	}
 }
