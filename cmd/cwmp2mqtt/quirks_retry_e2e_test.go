@@ -200,13 +200,7 @@ func TestQuirkBusyAfterResetRetried(t *testing.T) {
 	// `done` comes with the RebootResponse, before the session ends: a request sent then may
 	// rightly run in that very session (TR-069 lets the ACS go on after a Reboot), and no CR
 	// would be needed. The case is a request sent once the CPE is down rebooting.
-	deadline := time.Now().Add(wait)
-	for r.cpe.BusyFor() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the CPE never began its busy time after the Reboot")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, "the CPE begins its busy time after the Reboot", func() bool { return r.cpe.BusyFor() > 0 })
 	mark := r.cpe.rec.Mark()
 	// No expires: "now or never" for an unreachable CPE, but a busy one is asked again.
 	r.pf.publish(r.B+"/rpc", `{"id":"busy-1","method":"GetParameterValues","args":{"names":["`+pSoftware+`"]}}`)
