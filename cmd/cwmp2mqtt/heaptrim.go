@@ -32,18 +32,13 @@ const (
 // heapTrimmer is the rule: whether to trim at this look, from the cores used in the last one.
 type heapTrimmer struct {
 	busy  bool // a busy look since the last trim
-	quiet int  // quiet looks in a row
+	quiet quietStretch
 	last  time.Time
 }
 
 func (t *heapTrimmer) next(cores float64, now time.Time) bool {
-	switch {
-	case cores > procsHigh:
-		t.busy, t.quiet = true, 0
-	case cores < procsLow:
-		t.quiet++
-	default:
-		t.quiet = 0
+	if t.quiet.add(cores) {
+		t.busy = true
 	}
 	if !t.busy || t.quiet < heapTrimQuietLooks || now.Sub(t.last) < heapTrimMinGap {
 		return false

@@ -57,23 +57,36 @@ func (r *reader) procs(key string) int {
 // in the last one. It starts with all of max.
 type procsTuner struct {
 	max, cur int
-	quiet    int // looks in a row under procsLow
+	quiet    quietStretch
 }
 
 func newProcsTuner(max int) *procsTuner { return &procsTuner{max: max, cur: max} }
 
 func (t *procsTuner) next(cores float64) int {
-	switch {
-	case cores > procsHigh:
-		t.quiet, t.cur = 0, t.max
-	case cores < procsLow:
-		if t.quiet++; t.quiet >= procsQuietLooks {
-			t.cur = 1
-		}
-	default:
-		t.quiet = 0
+	if t.quiet.add(cores) {
+		t.cur = t.max
+	} else if t.quiet >= procsQuietLooks {
+		t.cur = 1
 	}
 	return t.cur
+}
+
+// quietStretch counts the looks in a row under procsLow cores; a look over procsHigh, or between
+// the two marks, ends the stretch. runtime.procs auto and the heap trim read the load this way.
+type quietStretch int
+
+// add counts one look's cores and reports whether it was busy (over procsHigh).
+func (q *quietStretch) add(cores float64) (busy bool) {
+	switch {
+	case cores > procsHigh:
+		*q = 0
+		return true
+	case cores < procsLow:
+		*q++
+	default:
+		*q = 0
+	}
+	return false
 }
 
 // processCPU is the CPU time the process used so far (user and system).
